@@ -1,0 +1,1 @@
+"""Members, merchant staff and operators: sign-up, login, sessions, roles."""

@@ -1,0 +1,150 @@
+"""Accounts and logins. Passwords are argon2id hashes; tokens are stored only as SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcard.errors import Conflict, InvalidInput, TooManyRequests, Unauthorized
+from redcard.kit.ids import new_token
+from redcard.kit.time import utc_now
+from redcard.models import AuthSession, LoginAttempt, Role, SessionKind, User
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+PHONE = re.compile(r"^1[3-9]\d{9}$")
+
+
+class PhoneTaken(Conflict):
+    pass
+
+
+class BadCredentials(Unauthorized):
+    pass
+
+
+class LoginRateLimited(TooManyRequests):
+    pass
+
+
+def normalise_phone(phone: str) -> str:
+    digits = re.sub(r"[\s-]", "", phone)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    if not PHONE.match(digits):
+        raise InvalidInput("enter an 11-digit mainland mobile number")
+    return digits
+
+
+def check_password(password: str) -> None:
+    if not 8 <= len(password) <= 128:
+        raise InvalidInput("a password has 8 to 128 characters")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_user(
+    session: AsyncSession, *, phone: str, password: str, display_name: str, role: Role,
+    locale: str | None = None,
+) -> User:
+    phone = normalise_phone(phone)
+    check_password(password)
+    display_name = display_name.strip()
+    if not 1 <= len(display_name) <= 64:
+        raise InvalidInput("a name has 1 to 64 characters")
+    if await session.scalar(select(User.id).where(User.phone == phone)):
+        raise PhoneTaken("this phone number already has an account")
+    user = User(
+        phone=phone,
+        password_hash=_hasher.hash(password),
+        display_name=display_name,
+        role=role,
+        locale=locale,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def _recent_failures(session: AsyncSession, phone: str, ip: str, window: timedelta) -> int:
+    since = utc_now() - window
+    count = await session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.at >= since, or_(LoginAttempt.phone == phone, LoginAttempt.ip == ip))
+    )
+    return int(count or 0)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    token: str
+
+
+async def login(
+    session: AsyncSession, *, phone: str, password: str, ip: str, kind: SessionKind,
+    max_failures: int, window: timedelta, session_days: int,
+) -> LoginResult:
+    """Check credentials; failures are counted per phone and per IP inside `window`.
+    The caller must commit even when this raises BadCredentials, so the failure is counted:
+    endpoints do that through `record_failure` in a separate unit of work."""
+    try:
+        phone = normalise_phone(phone)
+    except InvalidInput as exc:
+        raise BadCredentials("wrong phone number or password") from exc
+    if await _recent_failures(session, phone, ip, window) >= max_failures:
+        raise LoginRateLimited("too many failed logins; wait 15 minutes and try again")
+    user = await session.scalar(select(User).where(User.phone == phone, User.closed_at.is_(None)))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        user = None
+    if user is None:
+        raise BadCredentials("wrong phone number or password")
+    token = new_token()
+    session.add(
+        AuthSession(
+            token_hash=token_hash(token),
+            user_id=user.id,
+            kind=kind,
+            expires_at=utc_now() + timedelta(days=session_days),
+        )
+    )
+    await session.flush()
+    return LoginResult(user=user, token=token)
+
+
+async def record_failure(session: AsyncSession, phone: str, ip: str) -> None:
+    session.add(LoginAttempt(phone=phone[:20], ip=ip[:64], at=utc_now()))
+    await session.flush()
+
+
+async def user_for_token(session: AsyncSession, token: str) -> User | None:
+    return await session.scalar(
+        select(User)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(
+            AuthSession.token_hash == token_hash(token),
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > utc_now(),
+            User.closed_at.is_(None),
+        )
+    )
+
+
+async def logout(session: AsyncSession, token: str) -> None:
+    await session.execute(
+        update(AuthSession)
+        .where(AuthSession.token_hash == token_hash(token))
+        .values(revoked_at=utc_now())
+    )

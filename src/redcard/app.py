@@ -1,0 +1,104 @@
+"""The ASGI app: routers, error handlers, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError
+
+from redcard.accounts.endpoints import router as accounts_api
+from redcard.config import Settings, get_settings
+from redcard.db import Database
+from redcard.deps import AppContext
+from redcard.errors import AppError
+from redcard.ledger.endpoints import router as ledger_api
+from redcard.membership.endpoints import router as membership_api
+from redcard.payments.channels import Channels, build_channels
+from redcard.payments.endpoints import router as payments_api
+from redcard.payments.sandbox_pages import router as sandbox_pages
+from redcard.web.common import LoginRequired, login_redirect
+from redcard.web.common import router as common_pages
+from redcard.web.member.pages import router as member_pages
+from redcard.web.operator.pages import router as operator_pages
+from redcard.web.render import render
+
+log = logging.getLogger(__name__)
+API_PREFIX = "/api/v1"
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(API_PREFIX) and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _error(request: Request, status_code: int, name: str, detail: object) -> Response:
+    if _wants_html(request):
+        return render(request, "error.html", status_code=status_code, error=name, detail=detail)
+    return JSONResponse({"error": name, "detail": detail}, status_code=status_code)
+
+
+def create_app(
+    settings: Settings | None = None, *, db: Database | None = None,
+    channels: Channels | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    owns_db = db is None
+    db = db or Database(settings.database_url, pool_size=settings.db_pool_size)
+    channels = channels or build_channels(settings)
+    ctx = AppContext(settings=settings, db=db, channels=channels)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_db:
+            await channels.close()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Redcard",
+        version="0.1.0",
+        summary="A paid membership card for local-life commerce.",
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+    )
+    app.state.ctx = ctx
+
+    for router in (accounts_api, membership_api, payments_api, ledger_api):
+        app.include_router(router, prefix=API_PREFIX)
+    for router in (common_pages, member_pages, operator_pages, sandbox_pages):
+        app.include_router(router)
+    app.mount(
+        "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"
+    )
+
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        return _error(request, exc.status_code, exc.name, exc.message)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        return login_redirect(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return _error(request, 422, "InvalidInput", detail)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(request: Request, exc: IntegrityError) -> Response:
+        log.info("integrity conflict: %s", exc.orig)
+        return _error(request, 409, "Conflict", "this conflicts with existing data")
+
+    return app

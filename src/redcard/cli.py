@@ -1,0 +1,138 @@
+"""The `redcard` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from redcard.config import get_settings
+
+app = typer.Typer(help="Redcard: a paid membership card for local-life commerce.",
+                  no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(ledger_app, name="ledger")
+console = Console()
+
+
+def _serve(host: str, port: int) -> None:
+    from redcard.app import create_app
+
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+
+
+def _base_url(host: str, port: int) -> None:
+    """Notifications and return URLs point at this server unless REDCARD_BASE_URL says else."""
+    if "REDCARD_BASE_URL" not in os.environ:
+        os.environ["REDCARD_BASE_URL"] = f"http://{host}:{port}"
+        get_settings.cache_clear()
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the app (API, pages, sandbox channel)."""
+    _base_url(host, port)
+    _serve(host, port)
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000, seed_only: bool = False) -> None:
+    """Migrate, seed the demo city if empty, print the logins, then serve."""
+    _base_url(host, port)
+    settings = get_settings()
+    from redcard.demo import DemoLogins, seed
+    from redcard.db import Database
+    from redcard.migrate import upgrade
+    from redcard.payments.channels import build_channels
+
+    upgrade(settings.database_url)
+
+    async def _seed() -> bool:
+        db = Database(settings.database_url)
+        channels = build_channels(settings)
+        try:
+            return await seed(db, channels, settings.base_url)
+        finally:
+            await channels.close()
+            await db.dispose()
+
+    seeded = asyncio.run(_seed())
+    logins = DemoLogins()
+    table = Table(title="Redcard demo" + (" (seeded)" if seeded else " (already seeded)"))
+    table.add_column("who")
+    table.add_column("phone")
+    table.add_column("password")
+    table.add_row("operator", logins.operator, logins.password)
+    table.add_row("second operator", logins.second_operator, logins.password)
+    table.add_row("member", logins.member, logins.password)
+    console.print(table)
+    console.print(f"Open [bold]{settings.base_url}[/bold]  (API docs: {settings.base_url}/docs)")
+    if not seed_only:
+        _serve(host, port)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to REDCARD_DATABASE_URL (SQLite file by default)."""
+    from redcard.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    console.print("database is up to date")
+
+
+@app.command()
+def worker(once: bool = typer.Option(False, help="one pass, then exit")) -> None:
+    """Run background work: refunds, payment status queries, expiry, notifications."""
+    from redcard.db import Database
+    from redcard.payments.channels import build_channels
+    from redcard.worker import Worker
+
+    settings = get_settings()
+
+    async def _run() -> None:
+        db = Database(settings.database_url)
+        channels = build_channels(settings)
+        w = Worker(settings, db, channels)
+        try:
+            if once:
+                console.print(await w.run_once())
+            else:
+                await w.run_forever()
+        finally:
+            await channels.close()
+            await db.dispose()
+
+    asyncio.run(_run())
+
+
+@ledger_app.command("check")
+def ledger_check() -> None:
+    """Prove every entry balances and every balance equals the sum of its lines."""
+    from redcard.db import Database
+    from redcard.ledger.service import check
+
+    async def _check() -> bool:
+        db = Database(get_settings().database_url)
+        try:
+            async with db.session_scope() as session:
+                report = await check(session)
+        finally:
+            await db.dispose()
+        console.print(f"{report.entries} entries, {report.accounts} accounts")
+        for label, items in (("unbalanced entries", report.unbalanced_entries),
+                             ("entries with fewer than two lines", report.short_entries),
+                             ("accounts whose balance drifted", report.drifted_accounts)):
+            if items:
+                console.print(f"[red]{label}:[/red] {', '.join(items[:20])}")
+        console.print("[green]ledger OK[/green]" if report.ok else "[red]ledger BROKEN[/red]")
+        return report.ok
+
+    if not asyncio.run(_check()):
+        sys.exit(1)

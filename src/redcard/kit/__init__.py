@@ -1,0 +1,1 @@
+"""Shared helpers only: money, time, ids, idempotency, pagination."""

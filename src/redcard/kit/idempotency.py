@@ -1,0 +1,112 @@
+"""Idempotency-Key handling for state-changing calls.
+
+The key row is written in the same transaction as the effect. Same key + same request → the
+stored response; same key + another request → 409. Two concurrent requests with one key: the
+second's INSERT waits on the first's unique-index entry; when the first commits it finds the
+row and returns the stored response, and if the first rolls back it proceeds itself. So
+concurrent duplicates produce one effect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcard.errors import Conflict, InvalidInput
+from redcard.kit.ids import new_id
+from redcard.kit.sql import insert_ignore
+from redcard.kit.time import utc_now
+from redcard.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+_VALID = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+
+
+class IdempotencyKeyMissing(InvalidInput):
+    pass
+
+
+class IdempotencyKeyReused(Conflict):
+    pass
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    body: Any
+    status_code: int
+    replayed: bool
+
+
+async def once(
+    session: AsyncSession,
+    scope: str,
+    key: str,
+    digest: str,
+    action: Callable[[], Awaitable[BaseModel]],
+    status_code: int = 200,
+) -> Outcome:
+    """Run `action` once per (scope, key); later calls get the stored outcome."""
+    if not _VALID.match(key):
+        raise IdempotencyKeyMissing(
+            f"send an {HEADER} header (8-128 letters, digits, '-', '_', '.', ':')"
+        )
+    inserted = await session.execute(
+        insert_ignore(session, IdempotencyKey.__table__, ["scope", "key"]).values(
+            id=new_id(), scope=scope, key=key, request_hash=digest, created_at=utc_now()
+        )
+    )
+    if not inserted.rowcount:
+        stored = await session.scalar(
+            select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+        )
+        if stored is None or stored.response_body is None or stored.status_code is None:
+            raise Conflict("a request with this Idempotency-Key is still in progress")
+        if stored.request_hash != digest:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used for a different request; use a new key"
+            )
+        return Outcome(json.loads(stored.response_body), stored.status_code, replayed=True)
+    result = await action()
+    body: Any = result.model_dump(mode="json")
+    await session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+        .values(
+            status_code=status_code,
+            response_body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        )
+    )
+    return Outcome(body, status_code, replayed=False)
+
+
+async def run_idempotent(
+    session: AsyncSession,
+    request: Request,
+    scope: str,
+    action: Callable[[], Awaitable[BaseModel]],
+    status_code: int = 200,
+) -> JSONResponse:
+    """`once()` for an API request: the key from the header, the fingerprint from the body."""
+    key = request.headers.get(HEADER, "")
+    digest = fingerprint(request.method, request.url.path, await request.body())
+    outcome = await once(session, scope, key, digest, action, status_code)
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)

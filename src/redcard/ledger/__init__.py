@@ -1,0 +1,1 @@
+"""Double-entry, append-only journal in integer fen."""

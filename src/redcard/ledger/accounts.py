@@ -1,0 +1,16 @@
+"""The chart of accounts. Debits are positive, credits negative; every entry sums to zero."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Account(StrEnum):
+    # assets
+    channel_clearing = "channel_clearing"  # money held for us at a payment channel
+    # liabilities
+    deferred_membership_revenue = "deferred_membership_revenue"  # fees paid, not yet earned
+    refunds_payable = "refunds_payable"  # refunds we owe, not yet confirmed by the channel
+    # memo accounts: member savings funded by merchants (owner = member / merchant)
+    member_savings = "member_savings"
+    merchant_discounts_funded = "merchant_discounts_funded"

@@ -1,0 +1,161 @@
+"""Posting and checking. `post()` refuses any entry that does not balance."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcard.errors import AppError
+from redcard.kit.ids import new_id
+from redcard.kit.sql import insert_ignore
+from redcard.kit.time import utc_now
+from redcard.models import JournalEntry, JournalLine, LedgerAccount
+
+
+class UnbalancedEntry(AppError):
+    status_code = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    account: str
+    amount_fen: int
+    owner: str = ""  # member or merchant id for per-owner accounts; "" for platform accounts
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    kind: str
+    ref: str
+    lines: Sequence[Line]
+    memo: str | None = None
+
+
+def _validate(entry: Entry) -> None:
+    if len(entry.lines) < 2:
+        raise UnbalancedEntry(f"entry {entry.kind}/{entry.ref} needs at least two lines")
+    if sum(line.amount_fen for line in entry.lines) != 0:
+        raise UnbalancedEntry(f"entry {entry.kind}/{entry.ref} does not balance")
+    if any(not isinstance(line.amount_fen, int) for line in entry.lines):
+        raise UnbalancedEntry("amounts are integer fen")
+
+
+async def _account_ids(
+    session: AsyncSession, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], uuid.UUID]:
+    wanted = sorted(set(keys))
+    await session.execute(
+        insert_ignore(session, LedgerAccount.__table__, ["code", "owner_key"]),
+        [{"id": new_id(), "code": c, "owner_key": o, "balance_fen": 0} for c, o in wanted],
+    )
+    rows = await session.execute(
+        select(LedgerAccount.code, LedgerAccount.owner_key, LedgerAccount.id).where(
+            tuple_(LedgerAccount.code, LedgerAccount.owner_key).in_(wanted)
+        )
+    )
+    return {(code, owner): account_id for code, owner, account_id in rows}
+
+
+async def post(session: AsyncSession, entry: Entry) -> None:
+    await post_many(session, [entry])
+
+
+async def post_many(session: AsyncSession, entries: Sequence[Entry]) -> None:
+    """Post balanced entries; account balances move by one aggregated UPDATE per account,
+    taken in account-id order so concurrent posters never deadlock."""
+    if not entries:
+        return
+    for entry in entries:
+        _validate(entry)
+    ids = await _account_ids(session, ((ln.account, ln.owner) for e in entries for ln in e.lines))
+    now = utc_now()
+    entry_rows, line_rows = [], []
+    deltas: dict[uuid.UUID, int] = defaultdict(int)
+    for entry in entries:
+        entry_id = new_id()
+        entry_rows.append(
+            {"id": entry_id, "kind": entry.kind, "ref": entry.ref, "memo": entry.memo,
+             "posted_at": now}
+        )
+        for line in entry.lines:
+            account_id = ids[(line.account, line.owner)]
+            line_rows.append(
+                {"id": new_id(), "entry_id": entry_id, "account_id": account_id,
+                 "amount_fen": line.amount_fen}
+            )
+            deltas[account_id] += line.amount_fen
+    await session.execute(JournalEntry.__table__.insert(), entry_rows)
+    await session.execute(JournalLine.__table__.insert(), line_rows)
+    for account_id in sorted(deltas):
+        if deltas[account_id]:
+            await session.execute(
+                update(LedgerAccount)
+                .where(LedgerAccount.id == account_id)
+                .values(balance_fen=LedgerAccount.balance_fen + deltas[account_id])
+            )
+
+
+async def balance(session: AsyncSession, account: str, owner: str = "") -> int:
+    value = await session.scalar(
+        select(LedgerAccount.balance_fen).where(
+            LedgerAccount.code == account, LedgerAccount.owner_key == owner
+        )
+    )
+    return int(value or 0)
+
+
+@dataclass
+class CheckReport:
+    entries: int
+    accounts: int
+    unbalanced_entries: list[str]
+    short_entries: list[str]
+    drifted_accounts: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.unbalanced_entries or self.short_entries or self.drifted_accounts)
+
+
+async def check(session: AsyncSession) -> CheckReport:
+    """Prove every entry balances and every stored balance equals the sum of its lines."""
+    entries = await session.scalar(select(func.count()).select_from(JournalEntry)) or 0
+    accounts = await session.scalar(select(func.count()).select_from(LedgerAccount)) or 0
+    per_entry = (
+        select(
+            JournalEntry.kind,
+            JournalEntry.ref,
+            func.coalesce(func.sum(JournalLine.amount_fen), 0).label("total"),
+            func.count(JournalLine.id).label("n"),
+        )
+        .outerjoin(JournalLine, JournalLine.entry_id == JournalEntry.id)
+        .group_by(JournalEntry.id, JournalEntry.kind, JournalEntry.ref)
+    ).subquery()
+    unbalanced = await session.execute(
+        select(per_entry.c.kind, per_entry.c.ref).where(per_entry.c.total != 0)
+    )
+    short = await session.execute(
+        select(per_entry.c.kind, per_entry.c.ref).where(per_entry.c.n < 2)
+    )
+    sums = (
+        select(JournalLine.account_id, func.sum(JournalLine.amount_fen).label("total"))
+        .group_by(JournalLine.account_id)
+        .subquery()
+    )
+    drifted = await session.execute(
+        select(LedgerAccount.code, LedgerAccount.owner_key)
+        .outerjoin(sums, sums.c.account_id == LedgerAccount.id)
+        .where(LedgerAccount.balance_fen != func.coalesce(sums.c.total, 0))
+    )
+    return CheckReport(
+        entries=int(entries),
+        accounts=int(accounts),
+        unbalanced_entries=[f"{k}/{r}" for k, r in unbalanced],
+        short_entries=[f"{k}/{r}" for k, r in short],
+        drifted_accounts=[f"{c}:{o}" if o else c for c, o in drifted],
+    )

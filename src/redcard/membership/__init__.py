@@ -1,0 +1,1 @@
+"""Plans, terms, cards, purchase and the free trial."""

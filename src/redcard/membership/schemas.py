@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from redcard.models import MembershipStatus, OrderStatus, PlanKind, PlanStatus, RefundPolicy
+
+Fen = Annotated[int, Field(strict=True, ge=0, le=100_000_000, description="integer fen")]
+Days = Annotated[int, Field(strict=True, ge=1, le=1830)]
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PlanCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{1,31}$")]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    kind: PlanKind = PlanKind.paid
+    price_fen: Fen
+    duration_days: Days
+    refund_policy: RefundPolicy = RefundPolicy.full
+    cooling_off_days: Annotated[int, Field(strict=True, ge=0, le=365)] = 7
+    auto_renew_allowed: bool = False
+
+
+class PlanUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    price_fen: Fen | None = None
+    status: PlanStatus | None = None
+
+
+class Plan(Schema):
+    id: uuid.UUID
+    code: str
+    name: str
+    kind: PlanKind
+    status: PlanStatus
+    price_fen: int
+    duration_days: int
+    refund_policy: RefundPolicy
+    cooling_off_days: int
+    auto_renew_allowed: bool
+    terms_version_id: uuid.UUID
+
+
+class Terms(Schema):
+    id: uuid.UUID
+    code: str
+    version: int
+    title: str
+    body: str
+    published_at: datetime
+
+
+class OrderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan_id: uuid.UUID
+    convert_trial: bool = Field(
+        default=False,
+        description="explicit consent to end an active trial card and start the paid card",
+    )
+
+
+class Order(Schema):
+    id: uuid.UUID
+    plan_id: uuid.UUID | None
+    amount_fen: int
+    currency: str
+    status: OrderStatus
+    terms_version_id: uuid.UUID | None
+    created_at: datetime
+    paid_at: datetime | None
+    pay_url: str | None = None
+
+
+class Membership(Schema):
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    kind: PlanKind
+    status: MembershipStatus
+    starts_at: datetime
+    ends_at: datetime
+    auto_renew: bool
+
+
+class TrialCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan_id: uuid.UUID

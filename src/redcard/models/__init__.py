@@ -1,0 +1,45 @@
+"""One module per table. Importing this package registers every table on `Base.metadata`."""
+
+from redcard.models.auth_session import AuthSession, SessionKind
+from redcard.models.base import Base
+from redcard.models.channel_event import ChannelEvent
+from redcard.models.idempotency_key import IdempotencyKey
+from redcard.models.ledger import JournalEntry, JournalLine, LedgerAccount
+from redcard.models.login_attempt import LoginAttempt
+from redcard.models.membership import Membership, MembershipStatus
+from redcard.models.notification import Notification
+from redcard.models.order import Order, OrderKind, OrderStatus
+from redcard.models.payment import Payment, PaymentStatus
+from redcard.models.plan import Plan, PlanKind, PlanStatus, RefundPolicy
+from redcard.models.refund import Refund, RefundStatus
+from redcard.models.terms import TermsVersion
+from redcard.models.user import Role, User
+
+__all__ = [
+    "AuthSession",
+    "Base",
+    "ChannelEvent",
+    "IdempotencyKey",
+    "JournalEntry",
+    "JournalLine",
+    "LedgerAccount",
+    "LoginAttempt",
+    "Membership",
+    "MembershipStatus",
+    "Notification",
+    "Order",
+    "OrderKind",
+    "OrderStatus",
+    "Payment",
+    "PaymentStatus",
+    "Plan",
+    "PlanKind",
+    "PlanStatus",
+    "RefundPolicy",
+    "Refund",
+    "RefundStatus",
+    "Role",
+    "SessionKind",
+    "TermsVersion",
+    "User",
+]

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from redcard.models.base import Base, CreatedAtMixin, Fen, IdMixin, str_enum
+
+
+class RefundStatus(StrEnum):
+    pending = "pending"  # recorded; not yet accepted by the channel
+    processing = "processing"  # the channel accepted it; waiting for its verdict
+    succeeded = "succeeded"
+    failed = "failed"  # retries exhausted or rejected: in the operator's exceptions queue
+    offline = "offline"  # an operator settled it outside the channel, with a reference
+
+
+class Refund(IdMixin, CreatedAtMixin, Base):
+    """One refund of one payment. `out_refund_no` is fixed at creation and reused on every retry,
+    so the channel can never refund the same request twice (Alipay out_request_no,
+    WeChat Pay out_refund_no)."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id"), index=True)
+    out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    reason: Mapped[str] = mapped_column(String(32))
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    status: Mapped[RefundStatus] = mapped_column(
+        str_enum(RefundStatus), default=RefundStatus.pending, index=True
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    channel_refund_no: Mapped[str | None] = mapped_column(String(64))
+    offline_reference: Mapped[str | None] = mapped_column(String(200))
+    succeeded_at: Mapped[datetime | None]

@@ -1,0 +1,1 @@
+"""Payment channels behind one port. No channel's name appears outside this package."""

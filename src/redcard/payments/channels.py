@@ -1,0 +1,39 @@
+"""Which channels this process has. The core asks for a channel by the name stored on a payment;
+it never imports an adapter itself."""
+
+from __future__ import annotations
+
+from redcard.config import Settings
+from redcard.payments.port import PaymentChannel
+from redcard.payments.sandbox import SandboxChannel
+
+
+class Channels:
+    def __init__(self, channels: dict[str, PaymentChannel], default: str) -> None:
+        self._channels = channels
+        self.default_name = default
+
+    def get(self, name: str) -> PaymentChannel:
+        return self._channels[name]
+
+    @property
+    def default(self) -> PaymentChannel:
+        return self._channels[self.default_name]
+
+    def all(self) -> list[PaymentChannel]:
+        return list(self._channels.values())
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            close = getattr(channel, "close", None)
+            if close is not None:
+                await close()
+
+
+def build_channels(settings: Settings) -> Channels:
+    sandbox = SandboxChannel(
+        database_url=settings.resolved_sandbox_url(),
+        secret=settings.sandbox_secret,
+        base_url=settings.base_url,
+    )
+    return Channels({sandbox.name: sandbox}, default=sandbox.name)

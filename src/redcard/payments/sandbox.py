@@ -1,0 +1,478 @@
+"""The sandbox channel: behaves like Alipay / WeChat Pay, in-process, with its own books.
+
+It is a separate party. It keeps its trades and refunds in its own tables on its own
+connection (its own SQLite file by default), commits independently of our transactions, signs
+asynchronous notifications with HMAC-SHA256 over `timestamp.nonce.raw_body`, answers status
+queries, refunds idempotently by the caller's refund number, and serves a daily bill.
+
+Tests and demos steer it through `inject()`: delay, fail, time out (before or after taking
+effect) or send a notification twice. The core only ever sees it through `port.PaymentChannel`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import httpx
+from sqlalchemy import BigInteger, MetaData, String, Table, and_, select, update
+from sqlalchemy import Column as C
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from redcard.db import make_engine
+from redcard.kit import time as clock
+from redcard.kit.ids import new_id
+from redcard.models.base import UTCDateTime
+from redcard.payments.port import (
+    BillLine,
+    ChannelRejected,
+    ChannelTimeout,
+    InvalidNotification,
+    Notification,
+    NotificationKind,
+    PaymentCreated,
+    PaymentRequest,
+    RefundAccepted,
+    RefundRequest,
+    StaleNotification,
+    TradeQuery,
+    TradeStatus,
+)
+
+log = logging.getLogger(__name__)
+
+TOLERANCE = timedelta(seconds=300)
+HEADER_TS, HEADER_NONCE, HEADER_SIG = "x-sandbox-timestamp", "x-sandbox-nonce", "x-sandbox-signature"
+
+meta = MetaData()
+trades = Table(
+    "sandbox_trades",
+    meta,
+    C("out_trade_no", String(64), primary_key=True),
+    C("trade_no", String(64), nullable=False),
+    C("amount_fen", BigInteger, nullable=False),
+    C("subject", String(200), nullable=False),
+    C("notify_url", String(500), nullable=False),
+    C("status", String(16), nullable=False),
+    C("created_at", UTCDateTime(), nullable=False),
+    C("paid_at", UTCDateTime()),
+)
+refunds = Table(
+    "sandbox_refunds",
+    meta,
+    C("out_refund_no", String(64), primary_key=True),
+    C("refund_no", String(64), nullable=False),
+    C("out_trade_no", String(64), nullable=False, index=True),
+    C("amount_fen", BigInteger, nullable=False),
+    C("notify_url", String(500), nullable=False),
+    C("status", String(16), nullable=False),
+    C("created_at", UTCDateTime(), nullable=False),
+    C("settled_at", UTCDateTime()),
+)
+
+
+class Fault(StrEnum):
+    timeout = "timeout"  # no effect, no answer
+    timeout_after_accept = "timeout_after_accept"  # takes effect, then no answer
+    reject = "reject"  # a definitive no
+    delay_notification = "delay_notification"  # hold the notification until flushed
+    duplicate_notification = "duplicate_notification"  # send it twice
+    fail_refund = "fail_refund"  # accept, then the refund fails at the bank
+
+
+Deliver = Callable[[str, dict[str, str], bytes], Awaitable[int]]
+
+
+async def http_deliver(url: str, headers: dict[str, str], body: bytes) -> int:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(url, content=body, headers=headers)
+        return response.status_code
+
+
+@dataclass
+class _Outgoing:
+    url: str
+    body: bytes
+    attempts: int = 0
+
+
+@dataclass
+class SandboxChannel:
+    database_url: str
+    secret: str
+    name: str = "sandbox"
+    base_url: str = "http://127.0.0.1:8000"
+    refund_settles_immediately: bool = True
+    deliver: Deliver = http_deliver
+    clock_offset: timedelta = timedelta(0)
+    faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
+    held: list[_Outgoing] = field(default_factory=list)
+    _engine: AsyncEngine | None = None
+    _ready: bool = False
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    # -- steering (tests and the demo only) ---------------------------------------------------
+    def inject(self, operation: str, fault: Fault, times: int = 1) -> None:
+        """Make the next `times` calls of `operation` (create_payment, pay, refund, query_refund,
+        query_payment, notify) misbehave in the given way."""
+        self.faults[operation].extend([fault] * times)
+
+    def _take(self, operation: str, *kinds: Fault) -> Fault | None:
+        queue = self.faults.get(operation)
+        if queue and queue[0] in kinds:
+            return queue.popleft()
+        return None
+
+    def now(self) -> datetime:
+        return clock.utc_now() + self.clock_offset
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            self._engine = make_engine(self.database_url, pool_size=4)
+        return self._engine
+
+    async def _setup(self) -> None:
+        if not self._ready:
+            async with self.engine.begin() as conn:
+                await conn.run_sync(meta.create_all)
+            self._ready = True
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            with contextlib.suppress(Exception):
+                await task
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+            self._ready = False
+
+    # -- the port -----------------------------------------------------------------------------
+    async def create_payment(self, request: PaymentRequest) -> PaymentCreated:
+        await self._setup()
+        if self._take("create_payment", Fault.timeout):
+            raise ChannelTimeout("sandbox: create_payment timed out")
+        async with self.engine.begin() as conn:
+            existing = await conn.scalar(
+                select(trades.c.amount_fen).where(trades.c.out_trade_no == request.out_trade_no)
+            )
+            if existing is None:
+                await conn.execute(
+                    trades.insert().values(
+                        out_trade_no=request.out_trade_no,
+                        trade_no=f"SBX{new_id().hex[:20].upper()}",
+                        amount_fen=request.amount_fen,
+                        subject=request.subject[:200],
+                        notify_url=request.notify_url,
+                        status=TradeStatus.pending.value,
+                        created_at=self.now(),
+                    )
+                )
+            elif existing != request.amount_fen:
+                raise ChannelRejected("sandbox: out_trade_no reused with another amount")
+        from urllib.parse import quote
+
+        return PaymentCreated(
+            pay_url=f"/sandbox/pay/{request.out_trade_no}?return={quote(request.return_url)}"
+        )
+
+    async def pay(self, out_trade_no: str) -> None:
+        """The payer confirms at the sandbox cashier. Sends the signed notification."""
+        await self._setup()
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(select(trades).where(trades.c.out_trade_no == out_trade_no))
+            ).one_or_none()
+            if row is None:
+                raise ChannelRejected("sandbox: unknown trade")
+            if row.status == TradeStatus.succeeded.value:
+                return
+            await conn.execute(
+                update(trades)
+                .where(trades.c.out_trade_no == out_trade_no)
+                .values(status=TradeStatus.succeeded.value, paid_at=self.now())
+            )
+        await self._notify(
+            row.notify_url,
+            NotificationKind.payment_succeeded,
+            out_trade_no,
+            row.amount_fen,
+            row.trade_no,
+        )
+
+    async def query_payment(self, out_trade_no: str) -> TradeQuery:
+        await self._setup()
+        if self._take("query_payment", Fault.timeout):
+            raise ChannelTimeout("sandbox: query timed out")
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(trades).where(trades.c.out_trade_no == out_trade_no))
+            ).one_or_none()
+        if row is None:
+            return TradeQuery(TradeStatus.unknown, 0)
+        return TradeQuery(TradeStatus(row.status), row.amount_fen, row.trade_no, row.paid_at)
+
+    async def refund(self, request: RefundRequest) -> RefundAccepted:
+        accepted = await self.refund_many([request])
+        result = accepted[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def refund_many(
+        self, requests: Sequence[RefundRequest]
+    ) -> list[RefundAccepted | Exception]:
+        """Bulk form of `refund` (one round trip for many requests); same rules per request."""
+        await self._setup()
+        results: list[RefundAccepted | Exception] = []
+        to_notify: list[tuple[str, NotificationKind, str, int, str]] = []
+        async with self.engine.begin() as conn:
+            refs = [r.out_refund_no for r in requests]
+            known = {
+                row.out_refund_no: row
+                for row in await conn.execute(
+                    select(refunds).where(refunds.c.out_refund_no.in_(refs))
+                )
+            }
+            trade_rows = {
+                row.out_trade_no: row
+                for row in await conn.execute(
+                    select(trades).where(
+                        trades.c.out_trade_no.in_({r.out_trade_no for r in requests})
+                    )
+                )
+            }
+            refunded: dict[str, int] = defaultdict(int)
+            for row in await conn.execute(
+                select(refunds.c.out_trade_no, refunds.c.amount_fen, refunds.c.status).where(
+                    refunds.c.out_trade_no.in_(list(trade_rows))
+                )
+            ):
+                if row.status != "failed":
+                    refunded[row.out_trade_no] += row.amount_fen
+            new_rows = []
+            for request in requests:
+                fault = self._take("refund", Fault.timeout, Fault.timeout_after_accept,
+                                   Fault.reject, Fault.fail_refund)
+                if fault == Fault.timeout:
+                    results.append(ChannelTimeout("sandbox: refund timed out"))
+                    continue
+                if fault == Fault.reject:
+                    results.append(ChannelRejected("sandbox: refund rejected"))
+                    continue
+                existing = known.get(request.out_refund_no)
+                if existing is not None:  # idempotent: same number, same refund
+                    if existing.amount_fen != request.amount_fen:
+                        results.append(ChannelRejected("sandbox: refund number reused"))
+                    else:
+                        results.append(RefundAccepted(existing.refund_no))
+                    continue
+                trade = trade_rows.get(request.out_trade_no)
+                if trade is None or trade.status != TradeStatus.succeeded.value:
+                    results.append(ChannelRejected("sandbox: trade not paid"))
+                    continue
+                if refunded[request.out_trade_no] + request.amount_fen > trade.amount_fen:
+                    results.append(ChannelRejected("sandbox: refund exceeds payment"))
+                    continue
+                refunded[request.out_trade_no] += request.amount_fen
+                refund_no = f"SBR{new_id().hex[:20].upper()}"
+                failed = fault == Fault.fail_refund
+                status = "failed" if failed else (
+                    "succeeded" if self.refund_settles_immediately else "processing"
+                )
+                new_rows.append(
+                    {
+                        "out_refund_no": request.out_refund_no,
+                        "refund_no": refund_no,
+                        "out_trade_no": request.out_trade_no,
+                        "amount_fen": request.amount_fen,
+                        "notify_url": request.notify_url,
+                        "status": status,
+                        "created_at": self.now(),
+                        "settled_at": None if status == "processing" else self.now(),
+                    }
+                )
+                if status != "processing":
+                    kind = (NotificationKind.refund_failed if failed
+                            else NotificationKind.refund_succeeded)
+                    to_notify.append(
+                        (request.notify_url, kind, request.out_refund_no,
+                         request.amount_fen, refund_no)
+                    )
+                if fault == Fault.timeout_after_accept:
+                    results.append(ChannelTimeout("sandbox: refund timed out after accepting"))
+                else:
+                    results.append(RefundAccepted(refund_no))
+            if new_rows:
+                await conn.execute(refunds.insert(), new_rows)
+        for args in to_notify:
+            await self._notify(*args)
+        return results
+
+    async def settle_refunds(self) -> int:
+        """Move processing refunds to succeeded (the bank's side), notifying each."""
+        await self._setup()
+        async with self.engine.begin() as conn:
+            rows = list(await conn.execute(select(refunds).where(refunds.c.status == "processing")))
+            await conn.execute(
+                update(refunds)
+                .where(refunds.c.status == "processing")
+                .values(status="succeeded", settled_at=self.now())
+            )
+        for row in rows:
+            await self._notify(row.notify_url, NotificationKind.refund_succeeded,
+                               row.out_refund_no, row.amount_fen, row.refund_no)
+        return len(rows)
+
+    async def query_refund(self, out_refund_no: str) -> TradeQuery:
+        results = await self.query_refunds([out_refund_no])
+        return results[out_refund_no]
+
+    async def query_refunds(self, out_refund_nos: Sequence[str]) -> dict[str, TradeQuery]:
+        await self._setup()
+        if self._take("query_refund", Fault.timeout):
+            raise ChannelTimeout("sandbox: refund query timed out")
+        async with self.engine.connect() as conn:
+            rows = {
+                row.out_refund_no: row
+                for row in await conn.execute(
+                    select(refunds).where(refunds.c.out_refund_no.in_(list(out_refund_nos)))
+                )
+            }
+        out: dict[str, TradeQuery] = {}
+        for ref in out_refund_nos:
+            row = rows.get(ref)
+            out[ref] = (
+                TradeQuery(TradeStatus.unknown, 0)
+                if row is None
+                else TradeQuery(
+                    TradeStatus.pending if row.status == "processing" else TradeStatus(row.status),
+                    row.amount_fen, row.refund_no, row.settled_at,
+                )
+            )
+        return out
+
+    async def bill(self, day: date) -> Sequence[BillLine]:
+        await self._setup()
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        end = start + timedelta(days=1)
+        lines: list[BillLine] = []
+        async with self.engine.connect() as conn:
+            for row in await conn.execute(
+                select(trades).where(
+                    and_(trades.c.status == "succeeded", trades.c.paid_at >= start,
+                         trades.c.paid_at < end)
+                )
+            ):
+                lines.append(BillLine("payment", row.out_trade_no, row.out_trade_no,
+                                      row.amount_fen, row.trade_no, row.paid_at))
+            for row in await conn.execute(
+                select(refunds).where(
+                    and_(refunds.c.status == "succeeded", refunds.c.settled_at >= start,
+                         refunds.c.settled_at < end)
+                )
+            ):
+                lines.append(BillLine("refund", row.out_refund_no, row.out_trade_no,
+                                      row.amount_fen, row.refund_no, row.settled_at))
+        return lines
+
+    # -- notifications ------------------------------------------------------------------------
+    def sign(self, timestamp: str, nonce: str, body: bytes) -> str:
+        message = timestamp.encode() + b"." + nonce.encode() + b"." + body
+        return hmac.new(self.secret.encode(), message, hashlib.sha256).hexdigest()
+
+    def signed_headers(self, body: bytes, at: datetime | None = None) -> dict[str, str]:
+        timestamp = str(int((at or self.now()).timestamp()))
+        nonce = secrets.token_hex(8)
+        return {
+            "content-type": "application/json",
+            HEADER_TS: timestamp,
+            HEADER_NONCE: nonce,
+            HEADER_SIG: self.sign(timestamp, nonce, body),
+        }
+
+    def notification_body(
+        self, kind: NotificationKind, reference: str, amount_fen: int, channel_ref: str
+    ) -> bytes:
+        return json.dumps(
+            {
+                "event_id": f"EVT{new_id().hex.upper()}",
+                "event_type": kind.value,
+                "reference": reference,
+                "amount_fen": amount_fen,
+                "channel_ref": channel_ref,
+                "occurred_at": self.now().isoformat(),
+            },
+            separators=(",", ":"),
+        ).encode()
+
+    async def _notify(
+        self, url: str, kind: NotificationKind, reference: str, amount_fen: int, channel_ref: str
+    ) -> None:
+        body = self.notification_body(kind, reference, amount_fen, channel_ref)
+        outgoing = _Outgoing(url, body)
+        if self._take("notify", Fault.delay_notification):
+            self.held.append(outgoing)
+            return
+        copies = 2 if self._take("notify", Fault.duplicate_notification) else 1
+        for _ in range(copies):
+            await self._send(outgoing)
+
+    async def _send(self, outgoing: _Outgoing) -> None:
+        """Deliver once; like a real channel, a non-2xx or an error means "try again later",
+        which the sandbox does by holding the notification for `flush_notifications()`."""
+        outgoing.attempts += 1
+        try:
+            status = await self.deliver(outgoing.url, self.signed_headers(outgoing.body),
+                                        outgoing.body)
+        except Exception as exc:  # noqa: BLE001 - the receiver's failure is not ours
+            log.warning("sandbox: notification to %s failed: %s", outgoing.url, exc)
+            status = 599
+        if status >= 300 and outgoing.attempts < 5:
+            self.held.append(outgoing)
+
+    async def flush_notifications(self) -> int:
+        """Deliver held notifications (delayed ones, and retries of failed deliveries)."""
+        held, self.held = self.held, []
+        for outgoing in held:
+            await self._send(outgoing)
+        return len(held)
+
+    # -- verification (the receiving side uses this through the port) -------------------------
+    def verify_notification(self, headers: Mapping[str, str], raw_body: bytes) -> Notification:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        timestamp, nonce, signature = (lowered.get(HEADER_TS), lowered.get(HEADER_NONCE),
+                                       lowered.get(HEADER_SIG))
+        if not (timestamp and nonce and signature):
+            raise InvalidNotification("missing signature headers")
+        if not hmac.compare_digest(self.sign(timestamp, nonce, raw_body), signature):
+            raise InvalidNotification("bad signature")
+        try:
+            sent_at = datetime.fromtimestamp(int(timestamp), tz=UTC)
+        except (ValueError, OverflowError) as exc:
+            raise InvalidNotification("bad timestamp") from exc
+        if abs(clock.utc_now() - sent_at) > TOLERANCE:
+            raise StaleNotification("timestamp outside the 300 s window")
+        try:
+            data: dict[str, Any] = json.loads(raw_body)
+            return Notification(
+                event_id=str(data["event_id"]),
+                kind=NotificationKind(data["event_type"]),
+                reference=str(data["reference"]),
+                amount_fen=int(data["amount_fen"]),
+                channel_ref=str(data["channel_ref"]),
+                occurred_at=datetime.fromisoformat(data["occurred_at"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidNotification("malformed notification body") from exc

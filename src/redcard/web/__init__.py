@@ -1,0 +1,1 @@
+"""Server-rendered pages: member/, merchant/, operator/ — phone-first, zh-CN by default."""

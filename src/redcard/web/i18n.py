@@ -1,0 +1,35 @@
+"""Message catalogs. Templates and page code use English msgids; the zh_CN catalog
+(`locale/zh_CN/LC_MESSAGES/messages.po`) holds the Chinese. Catalogs are compiled in memory at
+start-up with Babel, so no build step and no generated .mo files."""
+
+from __future__ import annotations
+
+import gettext
+import io
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+DEFAULT = "zh_CN"
+
+
+@lru_cache
+def translations(locale: str) -> gettext.NullTranslations:
+    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return gettext.NullTranslations()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(buf)
+
+
+def pick(requested: str | None, default: str = DEFAULT) -> str:
+    return requested if requested in LANGUAGES else default

@@ -1,0 +1,84 @@
+"""Operator console: plans (create, re-price, retire) and the ledger check."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from redcard.deps import Session
+from redcard.errors import AppError
+from redcard.kit.money import MoneyError, parse_yuan
+from redcard.ledger import service as ledger
+from redcard.membership import repository as repo
+from redcard.membership import service as membership
+from redcard.membership.schemas import PlanCreate, PlanUpdate
+from redcard.models import PlanStatus, Role, User
+from redcard.web.common import require
+from redcard.web.render import check_csrf, redirect, render
+
+router = APIRouter(prefix="/operator", include_in_schema=False)
+OperatorPage = Annotated[User, require(Role.operator)]
+
+
+async def _console(request: Request, session: Session, status_code: int = 200,
+                   **extra: object) -> Response:
+    plans = await repo.list_plans(session, include_retired=True)
+    report = await ledger.check(session)
+    return render(request, "operator/console.html", status_code=status_code, plans=plans,
+                  ledger=report, **extra)
+
+
+@router.get("", response_class=HTMLResponse)
+async def console(request: Request, session: Session, _: OperatorPage) -> Response:
+    return await _console(request, session)
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    return str(getattr(exc, "message", exc))
+
+
+@router.post("/plans")
+async def create_plan(request: Request, session: Session, _: OperatorPage) -> Response:
+    form = await check_csrf(request)
+    try:
+        data = PlanCreate(
+            code=str(form.get("code", "")),
+            name=str(form.get("name", "")),
+            kind=str(form.get("kind", "paid")),
+            price_fen=parse_yuan(str(form.get("price_yuan", ""))),
+            duration_days=int(str(form.get("duration_days", "0")) or 0),
+            refund_policy=str(form.get("refund_policy", "full")),
+        )
+        await membership.create_plan(session, data)
+    except (AppError, ValidationError, MoneyError, ValueError) as exc:
+        await session.rollback()
+        return await _console(request, session, 422, error=_error_text(exc), form=form)
+    return redirect("/operator")
+
+
+@router.post("/plans/{plan_id}")
+async def update_plan(plan_id: uuid.UUID, request: Request, session: Session,
+                      _: OperatorPage) -> Response:
+    form = await check_csrf(request)
+    try:
+        plan = await membership.get_plan(session, plan_id)
+        price = str(form.get("price_yuan", "")).strip()
+        status = str(form.get("status", "")) or None
+        await membership.update_plan(
+            session, plan_id,
+            PlanUpdate(
+                name=str(form.get("name") or plan.name),
+                price_fen=parse_yuan(price) if price else None,
+                status=PlanStatus(status) if status else None,
+            ),
+        )
+    except (AppError, ValidationError, MoneyError, ValueError) as exc:
+        await session.rollback()
+        return await _console(request, session, 422, error=_error_text(exc))
+    return redirect("/operator")

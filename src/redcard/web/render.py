@@ -1,0 +1,97 @@
+"""Rendering pages: language, CSRF double-submit token, formatting helpers."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from redcard.errors import Forbidden
+from redcard.kit.ids import new_token
+from redcard.kit.money import format_fen
+from redcard.web import i18n
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+CSRF_COOKIE = "redcard_csrf"
+LANG_COOKIE = "redcard_lang"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def locale_of(request: Request) -> str:
+    return i18n.pick(request.cookies.get(LANG_COOKIE), request.app.state.ctx.settings.default_locale)
+
+
+def gettext_for(request: Request) -> Any:
+    return i18n.translations(locale_of(request)).gettext
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Times are stored in UTC and shown in Shanghai time."""
+    return "" if value is None else value.astimezone(SHANGHAI).strftime(fmt)
+
+
+def csrf_token(request: Request) -> str:
+    token = request.cookies.get(CSRF_COOKIE)
+    if not token:
+        token = getattr(request.state, "new_csrf", None) or new_token(16)
+        request.state.new_csrf = token
+    return token
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    locale = locale_of(request)
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {
+            "_": i18n.translations(locale).gettext,
+            "locale": locale,
+            "languages": i18n.LANGUAGES,
+            "user": getattr(request.state, "user", None),
+            "csrf": csrf_token(request),
+            "money": format_fen,
+            "when": local_time,
+            **context,
+        },
+        status_code=status_code,
+    )
+    new = getattr(request.state, "new_csrf", None)
+    if new:
+        response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="lax")
+    return response
+
+
+async def check_csrf(request: Request) -> dict[str, Any]:
+    """Read a posted form and check its CSRF token against the cookie."""
+    form = await request.form()
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = str(form.get("csrf", ""))
+    if not cookie or not hmac.compare_digest(cookie, sent):
+        raise Forbidden("the form expired; reload the page and try again")
+    return dict(form)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def safe_next_url(url: str | None, base_url: str | None = None) -> str:
+    """Only redirect to our own pages (a path, or our own absolute base URL)."""
+    if not url:
+        return "/"
+    if base_url and url.startswith(base_url + "/"):
+        return url
+    if url.startswith("/") and not url.startswith("//"):
+        return url
+    if "://" in url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        return parts.path + (f"?{parts.query}" if parts.query else "") or "/"
+    return "/"
