@@ -18,14 +18,20 @@ from redcard.config import Settings, get_settings
 from redcard.db import Database
 from redcard.deps import AppContext
 from redcard.errors import AppError
+from redcard.events.endpoints import router as events_api
 from redcard.ledger.endpoints import router as ledger_api
 from redcard.membership.endpoints import router as membership_api
+from redcard.merchants.endpoints import router as merchants_api
 from redcard.payments.channels import Channels, build_channels
 from redcard.payments.endpoints import router as payments_api
 from redcard.payments.sandbox_pages import router as sandbox_pages
+from redcard.redemption.endpoints import router as redemption_api
+from redcard.settlement.endpoints import router as settlement_api
+from redcard.sunset.endpoints import router as sunset_api
 from redcard.web.common import LoginRequired, login_redirect
 from redcard.web.common import router as common_pages
 from redcard.web.member.pages import router as member_pages
+from redcard.web.merchant.pages import router as merchant_pages
 from redcard.web.operator.pages import router as operator_pages
 from redcard.web.render import render
 
@@ -46,7 +52,9 @@ def _error(request: Request, status_code: int, name: str, detail: object) -> Res
 
 
 def create_app(
-    settings: Settings | None = None, *, db: Database | None = None,
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
     channels: Channels | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
@@ -72,9 +80,20 @@ def create_app(
     )
     app.state.ctx = ctx
 
-    for router in (accounts_api, membership_api, payments_api, ledger_api):
+    api_routers = (
+        accounts_api,
+        membership_api,
+        payments_api,
+        ledger_api,
+        merchants_api,
+        redemption_api,
+        settlement_api,
+        sunset_api,
+        events_api,
+    )
+    for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
-    for router in (common_pages, member_pages, operator_pages, sandbox_pages):
+    for router in (common_pages, member_pages, merchant_pages, operator_pages, sandbox_pages):
         app.include_router(router)
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"

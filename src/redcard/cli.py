@@ -13,8 +13,9 @@ from rich.table import Table
 
 from redcard.config import get_settings
 
-app = typer.Typer(help="Redcard: a paid membership card for local-life commerce.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Redcard: a paid membership card for local-life commerce.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -47,8 +48,8 @@ def demo(host: str = "127.0.0.1", port: int = 8000, seed_only: bool = False) -> 
     """Migrate, seed the demo city if empty, print the logins, then serve."""
     _base_url(host, port)
     settings = get_settings()
-    from redcard.demo import DemoLogins, seed
     from redcard.db import Database
+    from redcard.demo import DemoLogins, seed
     from redcard.migrate import upgrade
     from redcard.payments.channels import build_channels
 
@@ -126,9 +127,11 @@ def ledger_check() -> None:
         finally:
             await db.dispose()
         console.print(f"{report.entries} entries, {report.accounts} accounts")
-        for label, items in (("unbalanced entries", report.unbalanced_entries),
-                             ("entries with fewer than two lines", report.short_entries),
-                             ("accounts whose balance drifted", report.drifted_accounts)):
+        for label, items in (
+            ("unbalanced entries", report.unbalanced_entries),
+            ("entries with fewer than two lines", report.short_entries),
+            ("accounts whose balance drifted", report.drifted_accounts),
+        ):
             if items:
                 console.print(f"[red]{label}:[/red] {', '.join(items[:20])}")
         console.print("[green]ledger OK[/green]" if report.ok else "[red]ledger BROKEN[/red]")

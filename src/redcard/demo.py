@@ -44,33 +44,65 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
     async with db.session_scope() as session:
         if await session.scalar(select(User.id).where(User.phone == OPERATOR_PHONE)):
             return False
-        await create_user(session, phone=OPERATOR_PHONE, password=PASSWORD,
-                          display_name="运营小王", role=Role.operator)
-        await create_user(session, phone=SECOND_OPERATOR_PHONE, password=PASSWORD,
-                          display_name="运营小李", role=Role.operator)
-        await membership.publish_terms(session, membership.MEMBERSHIP_TERMS, "小红卡会员协议",
-                                       TERMS_BODY)
+        await create_user(
+            session,
+            phone=OPERATOR_PHONE,
+            password=PASSWORD,
+            display_name="运营小王",
+            role=Role.operator,
+        )
+        await create_user(
+            session,
+            phone=SECOND_OPERATOR_PHONE,
+            password=PASSWORD,
+            display_name="运营小李",
+            role=Role.operator,
+        )
+        await membership.publish_terms(
+            session, membership.MEMBERSHIP_TERMS, "小红卡会员协议", TERMS_BODY
+        )
         annual = await membership.create_plan(
             session,
-            PlanCreate(code="annual", name="小红卡年卡", kind=PlanKind.paid, price_fen=16800,
-                       duration_days=365, refund_policy=RefundPolicy.full, cooling_off_days=7),
+            PlanCreate(
+                code="annual",
+                name="小红卡年卡",
+                kind=PlanKind.paid,
+                price_fen=16800,
+                duration_days=365,
+                refund_policy=RefundPolicy.full,
+                cooling_off_days=7,
+            ),
         )
         trial = await membership.create_plan(
             session,
-            PlanCreate(code="trial90", name="90 天体验卡", kind=PlanKind.trial, price_fen=0,
-                       duration_days=90, refund_policy=RefundPolicy.full, cooling_off_days=0),
+            PlanCreate(
+                code="trial90",
+                name="90 天体验卡",
+                kind=PlanKind.trial,
+                price_fen=0,
+                duration_days=90,
+                refund_policy=RefundPolicy.full,
+                cooling_off_days=0,
+            ),
         )
-        await create_user(session, phone=MEMBER_PHONE, password=PASSWORD,
-                          display_name="小红", role=Role.member)
+        await create_user(
+            session, phone=MEMBER_PHONE, password=PASSWORD, display_name="小红", role=Role.member
+        )
         buyers = []
         for i in range(1, members):
-            user = await create_user(session, phone=f"139{i:08d}", password=PASSWORD,
-                                     display_name=f"会员{i:02d}", role=Role.member)
+            user = await create_user(
+                session,
+                phone=f"139{i:08d}",
+                password=PASSWORD,
+                display_name=f"会员{i:02d}",
+                role=Role.member,
+            )
             if i % 4 == 0:
                 await membership.start_trial(session, user, trial.id)
             else:
-                bought = await membership.purchase(session, channels, user, annual.id,
-                                                   convert_trial=False, base_url=base_url)
+                bought = await membership.purchase(
+                    session, channels, user, annual.id, convert_trial=False, base_url=base_url
+                )
                 buyers.append(bought.payment.out_trade_no)
     sandbox = channels.default
     assert isinstance(sandbox, SandboxChannel)
@@ -82,8 +114,8 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
         await sandbox.pay(out_trade_no)
     sandbox.held.clear()
     async with db.session_scope() as session:
-        from redcard.payments import service as payments
         from redcard.models import Payment
+        from redcard.payments import service as payments
 
         for out_trade_no in buyers:
             payment = await session.scalar(

@@ -33,8 +33,10 @@ class LogSink:
 
     def send(self, notifications: Sequence[Notification]) -> None:
         lines = [
-            json.dumps({"to": str(n.user_id), "template": n.template, "params": n.params},
-                       ensure_ascii=False)
+            json.dumps(
+                {"to": str(n.user_id), "template": n.template, "params": n.params},
+                ensure_ascii=False,
+            )
             for n in notifications
         ]
         if self.path is None:
@@ -53,8 +55,9 @@ def use_sink(sink: Sink) -> None:
     _sink = sink
 
 
-def enqueue(session: AsyncSession, user_id: uuid.UUID, template: str,
-            **params: Any) -> Notification:
+def enqueue(
+    session: AsyncSession, user_id: uuid.UUID, template: str, **params: Any
+) -> Notification:
     note = Notification(user_id=user_id, template=template, params=params)
     session.add(note)
     return note

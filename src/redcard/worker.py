@@ -42,9 +42,11 @@ class Worker:
         stale = (
             await session.scalars(
                 select(Payment)
-                .where(Payment.status == PaymentStatus.pending,
-                       Payment.created_at < utc_now() - timedelta(minutes=1),
-                       Payment.created_at > utc_now() - timedelta(days=2))
+                .where(
+                    Payment.status == PaymentStatus.pending,
+                    Payment.created_at < utc_now() - timedelta(minutes=1),
+                    Payment.created_at > utc_now() - timedelta(days=2),
+                )
                 .order_by(Payment.created_at)
                 .limit(self.batch)
                 .with_for_update(**for_update_kwargs(session, skip_locked=True))
@@ -55,8 +57,7 @@ class Worker:
         return len(stale)
 
     async def _refunds(self, session: AsyncSession) -> int:
-        return await refunds.process_due(session, self.channels, self.settings.base_url,
-                                         self.batch)
+        return await refunds.process_due(session, self.channels, self.settings.base_url, self.batch)
 
     async def _expire(self, session: AsyncSession) -> int:
         return await membership_repo.expire_lapsed(session)

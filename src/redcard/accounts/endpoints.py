@@ -20,12 +20,17 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def do_login(request: Request, session: Session, ctx: Ctx, phone: str, password: str,
-                   kind: SessionKind) -> service.LoginResult:
+async def do_login(
+    request: Request, session: Session, ctx: Ctx, phone: str, password: str, kind: SessionKind
+) -> service.LoginResult:
     """Log in; a failure is recorded in this request's transaction, which still commits."""
     try:
         return await service.login(
-            session, phone=phone, password=password, ip=client_ip(request), kind=kind,
+            session,
+            phone=phone,
+            password=password,
+            ip=client_ip(request),
+            kind=kind,
             max_failures=ctx.settings.login_max_failures,
             window=timedelta(seconds=ctx.settings.login_window_seconds),
             session_days=ctx.settings.session_days,
@@ -41,7 +46,10 @@ async def sign_up(body: SignUp, request: Request, session: Session) -> JSONRespo
 
     async def action() -> Me:
         user = await service.create_user(
-            session, phone=body.phone, password=body.password, display_name=body.display_name,
+            session,
+            phone=body.phone,
+            password=body.password,
+            display_name=body.display_name,
             role=Role.member,
         )
         return Me.model_validate(user)
@@ -53,8 +61,7 @@ async def sign_up(body: SignUp, request: Request, session: Session) -> JSONRespo
 async def log_in(body: LogIn, request: Request, session: Session, ctx: Ctx) -> Token | JSONResponse:
     """Exchange phone + password for a bearer token. Failures are rate-limited."""
     try:
-        result = await do_login(request, session, ctx, body.phone, body.password,
-                                SessionKind.api)
+        result = await do_login(request, session, ctx, body.phone, body.password, SessionKind.api)
     except service.BadCredentials as exc:
         return JSONResponse({"error": exc.name, "detail": exc.message}, status_code=401)
     return Token(token=result.token, user=Me.model_validate(result.user))

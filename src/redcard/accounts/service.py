@@ -53,7 +53,12 @@ def token_hash(token: str) -> str:
 
 
 async def create_user(
-    session: AsyncSession, *, phone: str, password: str, display_name: str, role: Role,
+    session: AsyncSession,
+    *,
+    phone: str,
+    password: str,
+    display_name: str,
+    role: Role,
     locale: str | None = None,
 ) -> User:
     phone = normalise_phone(phone)
@@ -92,8 +97,15 @@ class LoginResult:
 
 
 async def login(
-    session: AsyncSession, *, phone: str, password: str, ip: str, kind: SessionKind,
-    max_failures: int, window: timedelta, session_days: int,
+    session: AsyncSession,
+    *,
+    phone: str,
+    password: str,
+    ip: str,
+    kind: SessionKind,
+    max_failures: int,
+    window: timedelta,
+    session_days: int,
 ) -> LoginResult:
     """Check credentials; failures are counted per phone and per IP inside `window`.
     The caller must commit even when this raises BadCredentials, so the failure is counted:

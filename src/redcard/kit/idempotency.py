@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import Conflict, InvalidInput
 from redcard.kit.ids import new_id
-from redcard.kit.sql import insert_ignore
+from redcard.kit.sql import insert_ignore, rowcount
 from redcard.kit.time import utc_now
 from redcard.models import IdempotencyKey
 
@@ -69,11 +69,11 @@ async def once(
             f"send an {HEADER} header (8-128 letters, digits, '-', '_', '.', ':')"
         )
     inserted = await session.execute(
-        insert_ignore(session, IdempotencyKey.__table__, ["scope", "key"]).values(
+        insert_ignore(session, IdempotencyKey, ["scope", "key"]).values(
             id=new_id(), scope=scope, key=key, request_hash=digest, created_at=utc_now()
         )
     )
-    if not inserted.rowcount:
+    if not rowcount(inserted):
         stored = await session.scalar(
             select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
         )

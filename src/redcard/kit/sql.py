@@ -5,22 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Insert, Table
+from sqlalchemy import Insert, Result
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def insert_ignore(
-    session: AsyncSession, table: Table, conflict_columns: Sequence[str]
-) -> Insert:
-    """INSERT ... ON CONFLICT (cols) DO NOTHING for the session's dialect."""
-    if session.bind.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict_columns)
-    return sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict_columns)
-
-
 def dialect_name(session: AsyncSession) -> str:
-    return session.bind.dialect.name
+    return session.get_bind().dialect.name
+
+
+def insert_ignore(session: AsyncSession, model: Any, conflict_columns: Sequence[str]) -> Insert:
+    """INSERT ... ON CONFLICT (cols) DO NOTHING for the session's dialect."""
+    if dialect_name(session) == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
+    return sqlite.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows touched by an INSERT/UPDATE/DELETE."""
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def for_update_kwargs(session: AsyncSession, *, skip_locked: bool = False) -> dict[str, Any]:

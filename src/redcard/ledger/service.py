@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import AppError
@@ -50,7 +50,7 @@ async def _account_ids(
 ) -> dict[tuple[str, str], uuid.UUID]:
     wanted = sorted(set(keys))
     await session.execute(
-        insert_ignore(session, LedgerAccount.__table__, ["code", "owner_key"]),
+        insert_ignore(session, LedgerAccount, ["code", "owner_key"]),
         [{"id": new_id(), "code": c, "owner_key": o, "balance_fen": 0} for c, o in wanted],
     )
     rows = await session.execute(
@@ -79,18 +79,27 @@ async def post_many(session: AsyncSession, entries: Sequence[Entry]) -> None:
     for entry in entries:
         entry_id = new_id()
         entry_rows.append(
-            {"id": entry_id, "kind": entry.kind, "ref": entry.ref, "memo": entry.memo,
-             "posted_at": now}
+            {
+                "id": entry_id,
+                "kind": entry.kind,
+                "ref": entry.ref,
+                "memo": entry.memo,
+                "posted_at": now,
+            }
         )
         for line in entry.lines:
             account_id = ids[(line.account, line.owner)]
             line_rows.append(
-                {"id": new_id(), "entry_id": entry_id, "account_id": account_id,
-                 "amount_fen": line.amount_fen}
+                {
+                    "id": new_id(),
+                    "entry_id": entry_id,
+                    "account_id": account_id,
+                    "amount_fen": line.amount_fen,
+                }
             )
             deltas[account_id] += line.amount_fen
-    await session.execute(JournalEntry.__table__.insert(), entry_rows)
-    await session.execute(JournalLine.__table__.insert(), line_rows)
+    await session.execute(insert(JournalEntry), entry_rows)
+    await session.execute(insert(JournalLine), line_rows)
     for account_id in sorted(deltas):
         if deltas[account_id]:
             await session.execute(

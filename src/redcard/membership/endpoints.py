@@ -46,8 +46,9 @@ async def list_all_plans(session: Session, _: Operator) -> list[Plan]:
 
 
 @router.post("/operator/plans", status_code=201, response_model=Plan)
-async def create_plan(body: PlanCreate, request: Request, session: Session,
-                      operator: Operator) -> JSONResponse:
+async def create_plan(
+    body: PlanCreate, request: Request, session: Session, operator: Operator
+) -> JSONResponse:
     async def action() -> Plan:
         return Plan.model_validate(await service.create_plan(session, body))
 
@@ -55,8 +56,9 @@ async def create_plan(body: PlanCreate, request: Request, session: Session,
 
 
 @router.patch("/operator/plans/{plan_id}", response_model=Plan)
-async def update_plan(plan_id: uuid.UUID, body: PlanUpdate, request: Request, session: Session,
-                      operator: Operator) -> JSONResponse:
+async def update_plan(
+    plan_id: uuid.UUID, body: PlanUpdate, request: Request, session: Session, operator: Operator
+) -> JSONResponse:
     """Rename, re-price or retire a plan."""
 
     async def action() -> Plan:
@@ -66,14 +68,19 @@ async def update_plan(plan_id: uuid.UUID, body: PlanUpdate, request: Request, se
 
 
 @router.post("/orders", status_code=201, response_model=Order)
-async def create_order(body: OrderCreate, request: Request, session: Session, ctx: Ctx,
-                       member: Member) -> JSONResponse:
+async def create_order(
+    body: OrderCreate, request: Request, session: Session, ctx: Ctx, member: Member
+) -> JSONResponse:
     """Buy a plan. Returns the order with the channel's `pay_url`; the card is activated when
     the channel confirms payment."""
 
     async def action() -> Order:
         bought = await service.purchase(
-            session, ctx.channels, member, body.plan_id, convert_trial=body.convert_trial,
+            session,
+            ctx.channels,
+            member,
+            body.plan_id,
+            convert_trial=body.convert_trial,
             base_url=ctx.settings.base_url,
         )
         return Order.model_validate(bought.order).model_copy(
@@ -94,8 +101,7 @@ async def get_order(order_id: uuid.UUID, session: Session, member: Member) -> Or
 
 
 @router.post("/orders/{order_id}/refresh", response_model=Order)
-async def refresh_order(order_id: uuid.UUID, session: Session, ctx: Ctx,
-                        member: Member) -> Order:
+async def refresh_order(order_id: uuid.UUID, session: Session, ctx: Ctx, member: Member) -> Order:
     """Ask the channel for the payment's status now (naturally idempotent: no key needed)."""
     return Order.model_validate(
         await service.refresh_order(session, ctx.channels, member, order_id)
@@ -117,8 +123,9 @@ async def current_membership(session: Session, member: Member) -> Membership:
 
 
 @router.post("/trials", status_code=201, response_model=Membership)
-async def start_trial(body: TrialCreate, request: Request, session: Session,
-                      member: Member) -> JSONResponse:
+async def start_trial(
+    body: TrialCreate, request: Request, session: Session, member: Member
+) -> JSONResponse:
     """Start the free trial card (once per member)."""
 
     async def action() -> Membership:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from redcard.kit.sql import rowcount
 from redcard.kit.time import utc_now
 from redcard.models import (
     Membership,
@@ -79,4 +80,4 @@ async def expire_lapsed(session: AsyncSession, member_id: uuid.UUID | None = Non
     if member_id is not None:
         stmt = stmt.where(Membership.member_id == member_id)
     result = await session.execute(stmt)
-    return int(result.rowcount or 0)
+    return rowcount(result)

@@ -137,8 +137,13 @@ async def _on_sale(session: AsyncSession, plan_id: uuid.UUID, kind: PlanKind) ->
 
 
 async def purchase(
-    session: AsyncSession, channels: Channels, member: User, plan_id: uuid.UUID, *,
-    convert_trial: bool, base_url: str,
+    session: AsyncSession,
+    channels: Channels,
+    member: User,
+    plan_id: uuid.UUID,
+    *,
+    convert_trial: bool,
+    base_url: str,
 ) -> Purchase:
     """Create an order at today's price and terms, and start its payment. The card is
     activated only when the channel confirms the payment."""
@@ -162,7 +167,11 @@ async def purchase(
     session.add(order)
     await session.flush()
     payment = await payments.start_payment(
-        session, channels, order, subject=plan.name, base_url=base_url,
+        session,
+        channels,
+        order,
+        subject=plan.name,
+        base_url=base_url,
         return_url=f"{base_url}/orders/{order.id}",
     )
     return Purchase(order=order, payment=payment)

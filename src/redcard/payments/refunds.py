@@ -62,7 +62,10 @@ async def refundable_fen(session: AsyncSession, payment: Payment) -> int:
 
 
 async def request_refund(
-    session: AsyncSession, payment_id: uuid.UUID, amount_fen: int, reason: str,
+    session: AsyncSession,
+    payment_id: uuid.UUID,
+    amount_fen: int,
+    reason: str,
     campaign_id: uuid.UUID | None = None,
 ) -> Refund:
     """Reserve a refund of a succeeded payment, under the payment's row lock."""
@@ -102,7 +105,10 @@ async def request_refund(
 
 
 async def apply_channel_verdict(
-    session: AsyncSession, out_refund_no: str, amount_fen: int, kind: NotificationKind,
+    session: AsyncSession,
+    out_refund_no: str,
+    amount_fen: int,
+    kind: NotificationKind,
     channel_ref: str | None,
 ) -> Refund:
     """Settle a refund on the channel's word (notification or query). Idempotent."""
@@ -126,8 +132,12 @@ async def apply_channel_verdict(
     return refund
 
 
-async def _complete(session: AsyncSession, refund: Refund, channel_ref: str | None,
-                    offline_reference: str | None = None) -> None:
+async def _complete(
+    session: AsyncSession,
+    refund: Refund,
+    channel_ref: str | None,
+    offline_reference: str | None = None,
+) -> None:
     payment = await session.get_one(Payment, refund.payment_id, with_for_update=True)
     refund.status = RefundStatus.offline if offline_reference else RefundStatus.succeeded
     refund.offline_reference = offline_reference
@@ -196,8 +206,9 @@ async def claim_due(session: AsyncSession, limit: int) -> list[Refund]:
     return list((await session.scalars(stmt)).all())
 
 
-async def process_due(session: AsyncSession, channels: Channels, base_url: str,
-                      limit: int = 500) -> int:
+async def process_due(
+    session: AsyncSession, channels: Channels, base_url: str, limit: int = 500
+) -> int:
     """Advance up to `limit` due refunds: submit pending ones, query processing ones.
     Killing the process at any point loses nothing: uncommitted work is redone with the
     same refund numbers, which the channel treats as the same refunds."""
@@ -273,11 +284,21 @@ async def _query(session: AsyncSession, channel: PaymentChannel, refund: Refund)
         _retry_later(refund, str(exc))
         return
     if result.status == TradeStatus.succeeded:
-        await apply_channel_verdict(session, refund.out_refund_no, result.amount_fen,
-                                    NotificationKind.refund_succeeded, result.channel_ref)
+        await apply_channel_verdict(
+            session,
+            refund.out_refund_no,
+            result.amount_fen,
+            NotificationKind.refund_succeeded,
+            result.channel_ref,
+        )
     elif result.status == TradeStatus.failed:
-        await apply_channel_verdict(session, refund.out_refund_no, result.amount_fen,
-                                    NotificationKind.refund_failed, result.channel_ref)
+        await apply_channel_verdict(
+            session,
+            refund.out_refund_no,
+            result.amount_fen,
+            NotificationKind.refund_failed,
+            result.channel_ref,
+        )
     elif result.status == TradeStatus.unknown:
         # the channel never took it (e.g. it timed out before accepting): submit again
         refund.status = RefundStatus.pending

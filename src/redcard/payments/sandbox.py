@@ -53,7 +53,11 @@ from redcard.payments.port import (
 log = logging.getLogger(__name__)
 
 TOLERANCE = timedelta(seconds=300)
-HEADER_TS, HEADER_NONCE, HEADER_SIG = "x-sandbox-timestamp", "x-sandbox-nonce", "x-sandbox-signature"
+HEADER_TS, HEADER_NONCE, HEADER_SIG = (
+    "x-sandbox-timestamp",
+    "x-sandbox-nonce",
+    "x-sandbox-signature",
+)
 
 meta = MetaData()
 trades = Table(
@@ -114,6 +118,7 @@ class SandboxChannel:
     name: str = "sandbox"
     base_url: str = "http://127.0.0.1:8000"
     refund_settles_immediately: bool = True
+    auto_deliver: bool = True  # False: notifications wait for flush_notifications() (tests)
     deliver: Deliver = http_deliver
     clock_offset: timedelta = timedelta(0)
     faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
@@ -143,7 +148,7 @@ class SandboxChannel:
             self._engine = make_engine(self.database_url, pool_size=4)
         return self._engine
 
-    async def _setup(self) -> None:
+    async def ensure_ready(self) -> None:
         if not self._ready:
             async with self.engine.begin() as conn:
                 await conn.run_sync(meta.create_all)
@@ -160,7 +165,7 @@ class SandboxChannel:
 
     # -- the port -----------------------------------------------------------------------------
     async def create_payment(self, request: PaymentRequest) -> PaymentCreated:
-        await self._setup()
+        await self.ensure_ready()
         if self._take("create_payment", Fault.timeout):
             raise ChannelTimeout("sandbox: create_payment timed out")
         async with self.engine.begin() as conn:
@@ -189,7 +194,7 @@ class SandboxChannel:
 
     async def pay(self, out_trade_no: str) -> None:
         """The payer confirms at the sandbox cashier. Sends the signed notification."""
-        await self._setup()
+        await self.ensure_ready()
         async with self.engine.begin() as conn:
             row = (
                 await conn.execute(select(trades).where(trades.c.out_trade_no == out_trade_no))
@@ -212,7 +217,7 @@ class SandboxChannel:
         )
 
     async def query_payment(self, out_trade_no: str) -> TradeQuery:
-        await self._setup()
+        await self.ensure_ready()
         if self._take("query_payment", Fault.timeout):
             raise ChannelTimeout("sandbox: query timed out")
         async with self.engine.connect() as conn:
@@ -234,7 +239,7 @@ class SandboxChannel:
         self, requests: Sequence[RefundRequest]
     ) -> list[RefundAccepted | Exception]:
         """Bulk form of `refund` (one round trip for many requests); same rules per request."""
-        await self._setup()
+        await self.ensure_ready()
         results: list[RefundAccepted | Exception] = []
         to_notify: list[tuple[str, NotificationKind, str, int, str]] = []
         async with self.engine.begin() as conn:
@@ -263,8 +268,13 @@ class SandboxChannel:
                     refunded[row.out_trade_no] += row.amount_fen
             new_rows = []
             for request in requests:
-                fault = self._take("refund", Fault.timeout, Fault.timeout_after_accept,
-                                   Fault.reject, Fault.fail_refund)
+                fault = self._take(
+                    "refund",
+                    Fault.timeout,
+                    Fault.timeout_after_accept,
+                    Fault.reject,
+                    Fault.fail_refund,
+                )
                 if fault == Fault.timeout:
                     results.append(ChannelTimeout("sandbox: refund timed out"))
                     continue
@@ -288,8 +298,10 @@ class SandboxChannel:
                 refunded[request.out_trade_no] += request.amount_fen
                 refund_no = f"SBR{new_id().hex[:20].upper()}"
                 failed = fault == Fault.fail_refund
-                status = "failed" if failed else (
-                    "succeeded" if self.refund_settles_immediately else "processing"
+                status = (
+                    "failed"
+                    if failed
+                    else ("succeeded" if self.refund_settles_immediately else "processing")
                 )
                 new_rows.append(
                     {
@@ -304,11 +316,19 @@ class SandboxChannel:
                     }
                 )
                 if status != "processing":
-                    kind = (NotificationKind.refund_failed if failed
-                            else NotificationKind.refund_succeeded)
+                    kind = (
+                        NotificationKind.refund_failed
+                        if failed
+                        else NotificationKind.refund_succeeded
+                    )
                     to_notify.append(
-                        (request.notify_url, kind, request.out_refund_no,
-                         request.amount_fen, refund_no)
+                        (
+                            request.notify_url,
+                            kind,
+                            request.out_refund_no,
+                            request.amount_fen,
+                            refund_no,
+                        )
                     )
                 if fault == Fault.timeout_after_accept:
                     results.append(ChannelTimeout("sandbox: refund timed out after accepting"))
@@ -322,7 +342,7 @@ class SandboxChannel:
 
     async def settle_refunds(self) -> int:
         """Move processing refunds to succeeded (the bank's side), notifying each."""
-        await self._setup()
+        await self.ensure_ready()
         async with self.engine.begin() as conn:
             rows = list(await conn.execute(select(refunds).where(refunds.c.status == "processing")))
             await conn.execute(
@@ -331,8 +351,13 @@ class SandboxChannel:
                 .values(status="succeeded", settled_at=self.now())
             )
         for row in rows:
-            await self._notify(row.notify_url, NotificationKind.refund_succeeded,
-                               row.out_refund_no, row.amount_fen, row.refund_no)
+            await self._notify(
+                row.notify_url,
+                NotificationKind.refund_succeeded,
+                row.out_refund_no,
+                row.amount_fen,
+                row.refund_no,
+            )
         return len(rows)
 
     async def query_refund(self, out_refund_no: str) -> TradeQuery:
@@ -340,7 +365,7 @@ class SandboxChannel:
         return results[out_refund_no]
 
     async def query_refunds(self, out_refund_nos: Sequence[str]) -> dict[str, TradeQuery]:
-        await self._setup()
+        await self.ensure_ready()
         if self._take("query_refund", Fault.timeout):
             raise ChannelTimeout("sandbox: refund query timed out")
         async with self.engine.connect() as conn:
@@ -358,33 +383,57 @@ class SandboxChannel:
                 if row is None
                 else TradeQuery(
                     TradeStatus.pending if row.status == "processing" else TradeStatus(row.status),
-                    row.amount_fen, row.refund_no, row.settled_at,
+                    row.amount_fen,
+                    row.refund_no,
+                    row.settled_at,
                 )
             )
         return out
 
     async def bill(self, day: date) -> Sequence[BillLine]:
-        await self._setup()
+        await self.ensure_ready()
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         end = start + timedelta(days=1)
         lines: list[BillLine] = []
         async with self.engine.connect() as conn:
             for row in await conn.execute(
                 select(trades).where(
-                    and_(trades.c.status == "succeeded", trades.c.paid_at >= start,
-                         trades.c.paid_at < end)
+                    and_(
+                        trades.c.status == "succeeded",
+                        trades.c.paid_at >= start,
+                        trades.c.paid_at < end,
+                    )
                 )
             ):
-                lines.append(BillLine("payment", row.out_trade_no, row.out_trade_no,
-                                      row.amount_fen, row.trade_no, row.paid_at))
+                lines.append(
+                    BillLine(
+                        "payment",
+                        row.out_trade_no,
+                        row.out_trade_no,
+                        row.amount_fen,
+                        row.trade_no,
+                        row.paid_at,
+                    )
+                )
             for row in await conn.execute(
                 select(refunds).where(
-                    and_(refunds.c.status == "succeeded", refunds.c.settled_at >= start,
-                         refunds.c.settled_at < end)
+                    and_(
+                        refunds.c.status == "succeeded",
+                        refunds.c.settled_at >= start,
+                        refunds.c.settled_at < end,
+                    )
                 )
             ):
-                lines.append(BillLine("refund", row.out_refund_no, row.out_trade_no,
-                                      row.amount_fen, row.refund_no, row.settled_at))
+                lines.append(
+                    BillLine(
+                        "refund",
+                        row.out_refund_no,
+                        row.out_trade_no,
+                        row.amount_fen,
+                        row.refund_no,
+                        row.settled_at,
+                    )
+                )
         return lines
 
     # -- notifications ------------------------------------------------------------------------
@@ -427,20 +476,33 @@ class SandboxChannel:
             return
         copies = 2 if self._take("notify", Fault.duplicate_notification) else 1
         for _ in range(copies):
-            await self._send(outgoing)
+            if self.auto_deliver:
+                # like a real channel: delivered later, never inside the caller's request
+                task = asyncio.get_running_loop().create_task(
+                    self._send(_Outgoing(outgoing.url, outgoing.body))
+                )
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            else:
+                self.held.append(_Outgoing(outgoing.url, outgoing.body))
 
     async def _send(self, outgoing: _Outgoing) -> None:
         """Deliver once; like a real channel, a non-2xx or an error means "try again later",
         which the sandbox does by holding the notification for `flush_notifications()`."""
         outgoing.attempts += 1
         try:
-            status = await self.deliver(outgoing.url, self.signed_headers(outgoing.body),
-                                        outgoing.body)
+            status = await self.deliver(
+                outgoing.url, self.signed_headers(outgoing.body), outgoing.body
+            )
         except Exception as exc:  # noqa: BLE001 - the receiver's failure is not ours
             log.warning("sandbox: notification to %s failed: %s", outgoing.url, exc)
             status = 599
         if status >= 300 and outgoing.attempts < 5:
-            self.held.append(outgoing)
+            if self.auto_deliver:
+                await asyncio.sleep(2**outgoing.attempts)  # the channel's own retry schedule
+                await self._send(outgoing)
+            else:
+                self.held.append(outgoing)
 
     async def flush_notifications(self) -> int:
         """Deliver held notifications (delayed ones, and retries of failed deliveries)."""
@@ -452,8 +514,11 @@ class SandboxChannel:
     # -- verification (the receiving side uses this through the port) -------------------------
     def verify_notification(self, headers: Mapping[str, str], raw_body: bytes) -> Notification:
         lowered = {k.lower(): v for k, v in headers.items()}
-        timestamp, nonce, signature = (lowered.get(HEADER_TS), lowered.get(HEADER_NONCE),
-                                       lowered.get(HEADER_SIG))
+        timestamp, nonce, signature = (
+            lowered.get(HEADER_TS),
+            lowered.get(HEADER_NONCE),
+            lowered.get(HEADER_SIG),
+        )
         if not (timestamp and nonce and signature):
             raise InvalidNotification("missing signature headers")
         if not hmac.compare_digest(self.sign(timestamp, nonce, raw_body), signature):

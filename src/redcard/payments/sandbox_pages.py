@@ -22,8 +22,13 @@ def _sandbox(ctx: Ctx) -> SandboxChannel:
 @router.get("/pay/{out_trade_no}", response_class=HTMLResponse)
 async def cashier(out_trade_no: str, request: Request, ctx: Ctx) -> Response:
     trade = await _sandbox(ctx).query_payment(out_trade_no)
-    return render(request, "sandbox_cashier.html", trade=trade, out_trade_no=out_trade_no,
-                  back=safe_next_url(request.query_params.get("return", "/")))
+    return render(
+        request,
+        "sandbox_cashier.html",
+        trade=trade,
+        out_trade_no=out_trade_no,
+        back=safe_next_url(request.query_params.get("return", "/")),
+    )
 
 
 @router.post("/pay/{out_trade_no}")

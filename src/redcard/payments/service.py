@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import AppError, ChannelUnavailable, Conflict, InvalidInput, NotFound
 from redcard.kit.ids import reference
-from redcard.kit.sql import insert_ignore
+from redcard.kit.sql import insert_ignore, rowcount
 from redcard.kit.time import utc_now
 from redcard.ledger import service as ledger
 from redcard.ledger.accounts import Account
@@ -71,7 +71,12 @@ def notify_url(base_url: str, channel: str) -> str:
 
 
 async def start_payment(
-    session: AsyncSession, channels: Channels, order: Order, *, subject: str, base_url: str,
+    session: AsyncSession,
+    channels: Channels,
+    order: Order,
+    *,
+    subject: str,
+    base_url: str,
     return_url: str,
 ) -> Payment:
     """Record the attempt first (so its reference exists before the channel hears of it),
@@ -159,11 +164,12 @@ async def sync_payment(session: AsyncSession, channels: Channels, payment: Payme
     return payment
 
 
-async def record_event(session: AsyncSession, channel: str, note: Notification,
-                       raw_body: bytes) -> bool:
+async def record_event(
+    session: AsyncSession, channel: str, note: Notification, raw_body: bytes
+) -> bool:
     """Insert the event by its id; True only the first time it is seen."""
     result = await session.execute(
-        insert_ignore(session, ChannelEvent.__table__, ["channel", "event_id"]).values(
+        insert_ignore(session, ChannelEvent, ["channel", "event_id"]).values(
             id=uuid.uuid4(),
             channel=channel,
             event_id=note.event_id,
@@ -173,11 +179,14 @@ async def record_event(session: AsyncSession, channel: str, note: Notification,
             received_at=utc_now(),
         )
     )
-    return bool(result.rowcount)
+    return rowcount(result) > 0
 
 
 async def handle_notification(
-    session: AsyncSession, channels: Channels, channel_name: str, headers: Mapping[str, str],
+    session: AsyncSession,
+    channels: Channels,
+    channel_name: str,
+    headers: Mapping[str, str],
     raw_body: bytes,
 ) -> str:
     """Verify on the raw body, de-duplicate by event id, re-check amounts, then act.

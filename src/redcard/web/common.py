@@ -56,26 +56,40 @@ async def login_page(request: Request, user: CurrentUser) -> Response:
 
 @router.post("/login")
 async def login_submit(
-    request: Request, session: Session, ctx: Ctx,
-    phone: Annotated[str, Form(max_length=20)], password: Annotated[str, Form(max_length=128)],
+    request: Request,
+    session: Session,
+    ctx: Ctx,
+    phone: Annotated[str, Form(max_length=20)],
+    password: Annotated[str, Form(max_length=128)],
 ) -> Response:
     form = await check_csrf(request)
     try:
         result = await web_login(request, session, ctx, phone, password)
     except AppError as exc:
-        return render(request, "login.html", status_code=exc.status_code, error=exc.message,
-                      phone=phone, next=safe_next(str(form.get("next", ""))))
+        return render(
+            request,
+            "login.html",
+            status_code=exc.status_code,
+            error=exc.message,
+            phone=phone,
+            next=safe_next(str(form.get("next", ""))),
+        )
     target = safe_next(str(form.get("next", ""))) or HOME_FOR[result.user.role]
     return with_session_cookie(redirect(target), ctx, result.token)
 
 
-async def web_login(request: Request, session: Session, ctx: Ctx, phone: str,
-                    password: str) -> accounts.LoginResult:
+async def web_login(
+    request: Request, session: Session, ctx: Ctx, phone: str, password: str
+) -> accounts.LoginResult:
     """Log in for a browser; a bad password is counted (the request still commits)."""
     ip = request.client.host if request.client else "unknown"
     try:
         return await accounts.login(
-            session, phone=phone, password=password, ip=ip, kind=SessionKind.web,
+            session,
+            phone=phone,
+            password=password,
+            ip=ip,
+            kind=SessionKind.web,
             max_failures=ctx.settings.login_max_failures,
             window=timedelta(seconds=ctx.settings.login_window_seconds),
             session_days=ctx.settings.session_days,
@@ -87,8 +101,12 @@ async def web_login(request: Request, session: Session, ctx: Ctx, phone: str,
 
 def with_session_cookie(response: Response, ctx: Ctx, token: str) -> Response:
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="lax",
-        secure=ctx.settings.secure_cookies, max_age=ctx.settings.session_days * 86400,
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=ctx.settings.secure_cookies,
+        max_age=ctx.settings.session_days * 86400,
     )
     return response
 

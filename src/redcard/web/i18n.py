@@ -9,6 +9,7 @@ import io
 from functools import lru_cache
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -20,13 +21,23 @@ DEFAULT = "zh_CN"
 
 @lru_cache
 def translations(locale: str) -> gettext.NullTranslations:
-    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
+    """Every .po file of the locale (one per capability) merged into one catalog."""
+    files = sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"))
+    if not files:
         return gettext.NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
+    merged: Catalog | None = None
+    for po in files:
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        if merged is None:
+            merged = catalog
+            continue
+        for message in catalog:
+            if message.id:
+                merged[message.id] = message
+    assert merged is not None
     buf = io.BytesIO()
-    write_mo(buf, catalog)
+    write_mo(buf, merged)
     buf.seek(0)
     return Translations(buf)
 

@@ -24,7 +24,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def locale_of(request: Request) -> str:
-    return i18n.pick(request.cookies.get(LANG_COOKIE), request.app.state.ctx.settings.default_locale)
+    return i18n.pick(
+        request.cookies.get(LANG_COOKIE), request.app.state.ctx.settings.default_locale
+    )
 
 
 def gettext_for(request: Request) -> Any:

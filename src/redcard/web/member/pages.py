@@ -26,6 +26,7 @@ router = APIRouter(include_in_schema=False)
 class PayLink(BaseModel):
     pay_url: str
 
+
 MemberPage = Annotated[User, require(Role.member)]
 
 
@@ -42,19 +43,29 @@ async def signup_page(request: Request, user: CurrentUser) -> Response:
 
 @router.post("/signup")
 async def signup_submit(
-    request: Request, session: Session, ctx: Ctx,
-    phone: Annotated[str, Form(max_length=20)], password: Annotated[str, Form(max_length=128)],
+    request: Request,
+    session: Session,
+    ctx: Ctx,
+    phone: Annotated[str, Form(max_length=20)],
+    password: Annotated[str, Form(max_length=128)],
     display_name: Annotated[str, Form(max_length=64)],
 ) -> Response:
     await check_csrf(request)
     try:
-        await accounts.create_user(session, phone=phone, password=password,
-                                   display_name=display_name, role=Role.member)
+        await accounts.create_user(
+            session, phone=phone, password=password, display_name=display_name, role=Role.member
+        )
         result = await web_login(request, session, ctx, phone, password)
     except AppError as exc:
         await session.rollback()
-        return render(request, "member/signup.html", status_code=exc.status_code,
-                      error=exc.message, phone=phone, display_name=display_name)
+        return render(
+            request,
+            "member/signup.html",
+            status_code=exc.status_code,
+            error=exc.message,
+            phone=phone,
+            display_name=display_name,
+        )
     return with_session_cookie(redirect("/plans"), ctx, result.token)
 
 
@@ -66,8 +77,9 @@ async def plans_page(request: Request, session: Session, user: CurrentUser) -> R
 
 
 @router.get("/terms/{terms_id}", response_class=HTMLResponse)
-async def terms_page(terms_id: uuid.UUID, request: Request, session: Session,
-                     user: CurrentUser) -> Response:
+async def terms_page(
+    terms_id: uuid.UUID, request: Request, session: Session, user: CurrentUser
+) -> Response:
     terms = await session.get(TermsVersion, terms_id)
     if terms is None:
         raise NotFound("no such terms version")
@@ -75,18 +87,21 @@ async def terms_page(terms_id: uuid.UUID, request: Request, session: Session,
 
 
 @router.get("/buy/{plan_id}", response_class=HTMLResponse)
-async def buy_page(plan_id: uuid.UUID, request: Request, session: Session,
-                   member: MemberPage) -> Response:
+async def buy_page(
+    plan_id: uuid.UUID, request: Request, session: Session, member: MemberPage
+) -> Response:
     plan = await membership.get_plan(session, plan_id)
     terms = await session.get_one(TermsVersion, plan.terms_version_id)
     card = await repo.get_active_by_member(session, member.id)
-    return render(request, "member/buy.html", plan=plan, terms=terms, card=card,
-                  idempotency_key=new_token(16))
+    return render(
+        request, "member/buy.html", plan=plan, terms=terms, card=card, idempotency_key=new_token(16)
+    )
 
 
 @router.post("/buy/{plan_id}")
-async def buy_submit(plan_id: uuid.UUID, request: Request, session: Session, ctx: Ctx,
-                     member: MemberPage) -> Response:
+async def buy_submit(
+    plan_id: uuid.UUID, request: Request, session: Session, ctx: Ctx, member: MemberPage
+) -> Response:
     form = await check_csrf(request)
     plan = await membership.get_plan(session, plan_id)
     try:
@@ -99,28 +114,44 @@ async def buy_submit(plan_id: uuid.UUID, request: Request, session: Session, ctx
 
         async def action() -> PayLink:
             bought = await membership.purchase(
-                session, ctx.channels, member, plan.id, convert_trial=convert,
+                session,
+                ctx.channels,
+                member,
+                plan.id,
+                convert_trial=convert,
                 base_url=ctx.settings.base_url,
             )
             assert bought.payment.pay_url is not None
             return PayLink(pay_url=bought.payment.pay_url)
 
         outcome = await idempotency.once(
-            session, f"user:{member.id}", str(form.get("idempotency_key", "")),
-            f"buy:{plan.id}:{convert}", action,
+            session,
+            f"user:{member.id}",
+            str(form.get("idempotency_key", "")),
+            f"buy:{plan.id}:{convert}",
+            action,
         )
     except AppError as exc:
         await session.rollback()
         terms = await session.get_one(TermsVersion, plan.terms_version_id)
         card = await repo.get_active_by_member(session, member.id)
-        return render(request, "member/buy.html", status_code=exc.status_code, plan=plan,
-                      terms=terms, card=card, error=exc.message, idempotency_key=new_token(16))
+        return render(
+            request,
+            "member/buy.html",
+            status_code=exc.status_code,
+            plan=plan,
+            terms=terms,
+            card=card,
+            error=exc.message,
+            idempotency_key=new_token(16),
+        )
     return redirect(outcome.body["pay_url"])
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
-async def order_page(order_id: uuid.UUID, request: Request, session: Session, ctx: Ctx,
-                     member: MemberPage) -> Response:
+async def order_page(
+    order_id: uuid.UUID, request: Request, session: Session, ctx: Ctx, member: MemberPage
+) -> Response:
     """Where the cashier sends the member back: ask the channel, then show the outcome."""
     order = await membership.refresh_order(session, ctx.channels, member, order_id)
     if order.status == "paid":

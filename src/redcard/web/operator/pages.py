@@ -24,12 +24,19 @@ router = APIRouter(prefix="/operator", include_in_schema=False)
 OperatorPage = Annotated[User, require(Role.operator)]
 
 
-async def _console(request: Request, session: Session, status_code: int = 200,
-                   **extra: object) -> Response:
+async def _console(
+    request: Request, session: Session, status_code: int = 200, **extra: object
+) -> Response:
     plans = await repo.list_plans(session, include_retired=True)
     report = await ledger.check(session)
-    return render(request, "operator/console.html", status_code=status_code, plans=plans,
-                  ledger=report, **extra)
+    return render(
+        request,
+        "operator/console.html",
+        status_code=status_code,
+        plans=plans,
+        ledger=report,
+        **extra,
+    )
 
 
 @router.get("", response_class=HTMLResponse)
@@ -63,15 +70,17 @@ async def create_plan(request: Request, session: Session, _: OperatorPage) -> Re
 
 
 @router.post("/plans/{plan_id}")
-async def update_plan(plan_id: uuid.UUID, request: Request, session: Session,
-                      _: OperatorPage) -> Response:
+async def update_plan(
+    plan_id: uuid.UUID, request: Request, session: Session, _: OperatorPage
+) -> Response:
     form = await check_csrf(request)
     try:
         plan = await membership.get_plan(session, plan_id)
         price = str(form.get("price_yuan", "")).strip()
         status = str(form.get("status", "")) or None
         await membership.update_plan(
-            session, plan_id,
+            session,
+            plan_id,
             PlanUpdate(
                 name=str(form.get("name") or plan.name),
                 price_fen=parse_yuan(price) if price else None,

@@ -1,0 +1,1 @@
+"""Members-only events, waitlist, check-in."""

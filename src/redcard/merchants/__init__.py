@@ -1,0 +1,1 @@
+"""Merchants, stores, curation, terminals."""

@@ -1,0 +1,1 @@
+"""Member codes, prepare/commit/undo at the till, 持卡买单."""

@@ -1,0 +1,1 @@
+"""Merchant statements, fees, payouts, clawbacks."""

@@ -1,0 +1,1 @@
+"""Program sunset: suspension, refund campaigns, reconciliation."""

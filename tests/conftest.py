@@ -1,0 +1,175 @@
+"""Test harness: every test that takes `db` runs on real SQLite and on real PostgreSQL.
+
+PostgreSQL is not optional: if it cannot be reached the run errors out (it never skips).
+Each run gets fresh databases migrated with the project's own migrations; tables are emptied
+after every test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import text
+
+import redcard.models
+from redcard.app import create_app
+from redcard.config import Settings
+from redcard.db import Database
+from redcard.kit import time as clock
+from redcard.migrate import upgrade
+from redcard.payments.channels import Channels
+from redcard.payments.sandbox import SandboxChannel
+from redcard.payments.sandbox import meta as sandbox_meta
+
+PG_ADMIN_URL = os.environ.get("REDCARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PostgreSQL-only tests (concurrency) are deselected, not skipped, on SQLite."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec else None
+        if item.get_closest_marker("postgres_only") and backend == "sqlite":
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _pg_url(name: str) -> str:
+    parts = urlsplit(PG_ADMIN_URL)
+    return f"{parts.scheme}://{parts.netloc}/{name}"
+
+
+def create_pg_database(name: str) -> str:
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:  # fail loudly: PostgreSQL is part of the suite
+        raise RuntimeError(
+            f"PostgreSQL is required for the test suite and is unreachable at {PG_ADMIN_URL}: {exc}"
+        ) from exc
+    return _pg_url(name)
+
+
+def drop_pg_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "redcard.db"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield url
+        return
+    name = f"redcard_test_{os.getpid()}"
+    url = create_pg_database(name)
+    upgrade(url)
+    yield url
+    drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret",
+        base_url="http://test",
+        sandbox_secret="test-sandbox-secret",
+        login_max_failures=5,
+    )
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings.database_url, pool_size=25)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+async def sandbox(settings: Settings) -> AsyncIterator[SandboxChannel]:
+    channel = SandboxChannel(
+        database_url=settings.resolved_sandbox_url(),
+        secret=settings.sandbox_secret,
+        base_url=settings.base_url,
+        auto_deliver=False,
+    )
+    yield channel
+    await channel.close()
+
+
+@pytest.fixture(scope="session")
+def channels(sandbox: SandboxChannel) -> Channels:
+    return Channels({sandbox.name: sandbox}, default=sandbox.name)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, db: Database, channels: Channels):  # type: ignore[no-untyped-def]
+    return create_app(settings, db=db, channels=channels)
+
+
+@pytest.fixture
+async def client(app, sandbox: SandboxChannel) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+
+        async def deliver(url: str, headers: dict[str, str], body: bytes) -> int:
+            response = await c.post(urlsplit(url).path, content=body, headers=headers)
+            return response.status_code
+
+        sandbox.deliver = deliver
+        yield c
+
+
+@pytest.fixture(autouse=True)
+async def _clean(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Empty every table after each test that used a database; reset clock and sandbox."""
+    yield
+    clock.unfreeze()
+    if "db" not in request.fixturenames:
+        return
+    db: Database = request.getfixturevalue("db")
+    sandbox: SandboxChannel = request.getfixturevalue("sandbox")
+    sandbox.faults.clear()
+    sandbox.held.clear()
+    sandbox.clock_offset = timedelta(0)
+    await sandbox.ensure_ready()
+    tables = [t.name for t in reversed(redcard.models.Base.metadata.sorted_tables)]
+    async with db.engine.begin() as conn:
+        if db.is_sqlite:
+            for name in tables:
+                await conn.execute(text(f'DELETE FROM "{name}"'))
+        else:
+            await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)))
+    async with sandbox.engine.begin() as conn:
+        for table in reversed(sandbox_meta.sorted_tables):
+            await conn.execute(table.delete())
+
+
+def new_phone() -> str:
+    return "13" + str(uuid.uuid4().int)[:9]
+
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from redcard.ledger.accounts import Account
+from redcard.ledger.service import balance
+from redcard.models import Membership, Order, Payment
+from tests.fixtures.factories import buy_card, idem, login, new_user, setup_plans
+from tests.helpers import assert_ledger_ok, count
+
+
+async def test_member_buys_annual_card_and_sees_it_active(client, db, sandbox):
+    plans = await setup_plans(db)
+    member = await new_user(db)
+    headers = await login(client, member)
+
+    listed = (await client.get("/api/v1/plans")).json()
+    assert {p["code"] for p in listed} == {"annual", "trial90"}
+
+    order = await buy_card(client, sandbox, headers, plans.annual.id)
+    assert order["status"] == "pending"
+    assert order["amount_fen"] == 16800
+    assert order["terms_version_id"] == str(plans.annual.terms_version_id)
+
+    card = await client.get("/api/v1/memberships/current", headers=headers)
+    assert card.status_code == 200, card.text
+    assert card.json()["status"] == "active"
+    assert card.json()["kind"] == "paid"
+    assert (await client.get(f"/api/v1/orders/{order['id']}", headers=headers)).json()[
+        "status"
+    ] == "paid"
+    async with db.session_scope() as session:
+        assert await balance(session, Account.channel_clearing) == 16800
+        assert await balance(session, Account.deferred_membership_revenue) == -16800
+    await assert_ledger_ok(db)
+
+
+async def test_card_is_not_active_until_the_channel_confirms(client, db, sandbox):
+    plans = await setup_plans(db)
+    headers = await login(client, await new_user(db))
+    response = await client.post(
+        "/api/v1/orders", json={"plan_id": str(plans.annual.id)}, headers=headers | idem()
+    )
+    assert response.status_code == 201
+    assert (await client.get("/api/v1/memberships/current", headers=headers)).status_code == 404
+    # the member comes back without a callback having arrived: a status query settles it
+    order_id = response.json()["id"]
+    out_trade_no = response.json()["pay_url"].split("/sandbox/pay/")[1].split("?")[0]
+    await sandbox.pay(out_trade_no)  # notification held by the sandbox, not delivered
+    refreshed = await client.post(f"/api/v1/orders/{order_id}/refresh", headers=headers)
+    assert refreshed.json()["status"] == "paid"
+    assert (await client.get("/api/v1/memberships/current", headers=headers)).status_code == 200
+    # the late notification then changes nothing
+    await sandbox.flush_notifications()
+    assert await count(db, Membership) == 1
+    await assert_ledger_ok(db)
+
+
+async def test_one_active_card_per_member(client, db, sandbox):
+    plans = await setup_plans(db)
+    headers = await login(client, await new_user(db))
+    await buy_card(client, sandbox, headers, plans.annual.id)
+    again = await client.post(
+        "/api/v1/orders", json={"plan_id": str(plans.annual.id)}, headers=headers | idem()
+    )
+    assert again.status_code == 409
+    assert again.json()["error"] == "AlreadyMember"
+    assert await count(db, Order) == 1
+
+
+async def test_trial_converts_to_paid_only_with_consent(client, db, sandbox):
+    plans = await setup_plans(db)
+    headers = await login(client, await new_user(db))
+    trial = await client.post(
+        "/api/v1/trials", json={"plan_id": str(plans.trial.id)}, headers=headers | idem()
+    )
+    assert trial.status_code == 201, trial.text
+    assert trial.json()["kind"] == "trial"
+
+    no_consent = await client.post(
+        "/api/v1/orders", json={"plan_id": str(plans.annual.id)}, headers=headers | idem()
+    )
+    assert no_consent.status_code == 409
+    assert no_consent.json()["error"] == "TrialConversionNeedsConsent"
+    assert await count(db, Payment) == 0
+
+    response = await client.post(
+        "/api/v1/orders",
+        json={"plan_id": str(plans.annual.id), "convert_trial": True},
+        headers=headers | idem(),
+    )
+    assert response.status_code == 201
+    out_trade_no = response.json()["pay_url"].split("/sandbox/pay/")[1].split("?")[0]
+    await sandbox.pay(out_trade_no)
+    await sandbox.flush_notifications()
+    cards = (await client.get("/api/v1/memberships", headers=headers)).json()
+    assert sorted((c["kind"], c["status"]) for c in cards) == [
+        ("paid", "active"),
+        ("trial", "converted"),
+    ]
+
+
+async def test_trial_only_once(client, db):
+    plans = await setup_plans(db)
+    headers = await login(client, await new_user(db))
+    first = await client.post(
+        "/api/v1/trials", json={"plan_id": str(plans.trial.id)}, headers=headers | idem()
+    )
+    assert first.status_code == 201
+    second = await client.post(
+        "/api/v1/trials", json={"plan_id": str(plans.trial.id)}, headers=headers | idem()
+    )
+    assert second.status_code == 409
+
+
+async def test_retired_plan_is_not_sold(client, db):
+    plans = await setup_plans(db)
+    operator = await login(client, await new_user(db, role="operator"))
+    retired = await client.patch(
+        f"/api/v1/operator/plans/{plans.annual.id}",
+        json={"name": "年卡", "status": "retired"},
+        headers=operator | idem(),
+    )
+    assert retired.status_code == 200, retired.text
+    headers = await login(client, await new_user(db))
+    response = await client.post(
+        "/api/v1/orders", json={"plan_id": str(plans.annual.id)}, headers=headers | idem()
+    )
+    assert response.status_code == 409
+    assert response.json()["error"] == "PlanNotOnSale"
+    assert "annual" not in {p["code"] for p in (await client.get("/api/v1/plans")).json()}
+
+
+async def test_operator_creates_and_reprices_plan(client, db):
+    await setup_plans(db)
+    operator = await login(client, await new_user(db, role="operator"))
+    created = await client.post(
+        "/api/v1/operator/plans",
+        json={
+            "code": "half",
+            "name": "半年卡",
+            "price_fen": 9800,
+            "duration_days": 183,
+            "refund_policy": "pro_rata",
+        },
+        headers=operator | idem(),
+    )
+    assert created.status_code == 201, created.text
+    plan_id = created.json()["id"]
+    repriced = await client.patch(
+        f"/api/v1/operator/plans/{plan_id}",
+        json={"name": "半年卡", "price_fen": 8800},
+        headers=operator | idem(),
+    )
+    assert repriced.json()["price_fen"] == 8800
+    listed = {p["code"]: p for p in (await client.get("/api/v1/plans")).json()}
+    assert listed["half"]["price_fen"] == 8800
+    assert listed["half"]["refund_policy"] == "pro_rata"
