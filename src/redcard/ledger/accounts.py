@@ -11,6 +11,9 @@ class Account(StrEnum):
     # liabilities
     deferred_membership_revenue = "deferred_membership_revenue"  # fees paid, not yet earned
     refunds_payable = "refunds_payable"  # refunds we owe, not yet confirmed by the channel
+    merchant_payable = "merchant_payable"  # 买单 money collected for a merchant (owner = merchant)
+    # income
+    payment_fee_income = "payment_fee_income"  # fees charged to merchants on 买单 sales
     # memo accounts: member savings funded by merchants (owner = member / merchant)
     member_savings = "member_savings"
     merchant_discounts_funded = "merchant_discounts_funded"

@@ -7,11 +7,16 @@ from redcard.models.idempotency_key import IdempotencyKey
 from redcard.models.ledger import JournalEntry, JournalLine, LedgerAccount
 from redcard.models.login_attempt import LoginAttempt
 from redcard.models.membership import Membership, MembershipStatus
+from redcard.models.merchant import Merchant, MerchantStatus
 from redcard.models.notification import Notification
 from redcard.models.order import Order, OrderKind, OrderStatus
 from redcard.models.payment import Payment, PaymentStatus
 from redcard.models.plan import Plan, PlanKind, PlanStatus, RefundPolicy
+from redcard.models.redemption import CodeBurn, Redemption, RedemptionKind, RedemptionStatus
 from redcard.models.refund import Refund, RefundStatus
+from redcard.models.store import Store, StoreStatus
+from redcard.models.store_staff import StoreStaff
+from redcard.models.terminal import Terminal
 from redcard.models.terms import TermsVersion
 from redcard.models.user import Role, User
 
@@ -19,6 +24,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "ChannelEvent",
+    "CodeBurn",
     "IdempotencyKey",
     "JournalEntry",
     "JournalLine",
@@ -26,6 +32,8 @@ __all__ = [
     "LoginAttempt",
     "Membership",
     "MembershipStatus",
+    "Merchant",
+    "MerchantStatus",
     "Notification",
     "Order",
     "OrderKind",
@@ -36,10 +44,17 @@ __all__ = [
     "PlanKind",
     "PlanStatus",
     "RefundPolicy",
+    "Redemption",
+    "RedemptionKind",
+    "RedemptionStatus",
     "Refund",
     "RefundStatus",
     "Role",
     "SessionKind",
+    "Store",
+    "StoreStaff",
+    "StoreStatus",
+    "Terminal",
     "TermsVersion",
     "User",
 ]

@@ -12,6 +12,8 @@ from redcard.models.base import Base, CreatedAtMixin, Fen, IdMixin, str_enum
 
 class OrderKind(StrEnum):
     membership = "membership"
+    store_bill = "store_bill"  # 持卡买单: a discounted bill paid through the platform
+    event = "event"  # a paid members-only event registration
 
 
 class OrderStatus(StrEnum):
