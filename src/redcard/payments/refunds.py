@@ -32,7 +32,7 @@ from redcard.payments.port import (
     RefundRequest,
     TradeStatus,
 )
-from redcard.payments.service import AmountMismatch, handler_for, notify_url
+from redcard.payments.service import AmountMismatch, credit_line, handler_for, notify_url
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ async def request_refund(
             kind="refund_requested",
             ref=refund.out_refund_no,
             lines=[
-                ledger.Line(handler_for(order).credit_account, amount_fen),
+                await credit_line(session, order, amount_fen),
                 ledger.Line(Account.refunds_payable, -amount_fen),
             ],
         ),

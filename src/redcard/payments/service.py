@@ -53,6 +53,8 @@ class OrderHandler:
     credit_account: str
     on_paid: Callable[[AsyncSession, Order], Awaitable[None]]
     on_refunded: Callable[[AsyncSession, Order], Awaitable[None]]
+    # the owner of the credited account (e.g. the merchant a 买单 is collected for); "" if none
+    credit_owner: Callable[[AsyncSession, Order], Awaitable[str]] | None = None
 
 
 _handlers: dict[str, OrderHandler] = {}
@@ -64,6 +66,13 @@ def register_order_kind(kind: str, handler: OrderHandler) -> None:
 
 def handler_for(order: Order) -> OrderHandler:
     return _handlers[order.kind]
+
+
+async def credit_line(session: AsyncSession, order: Order, amount_fen: int) -> ledger.Line:
+    """The order kind's side of a payment (negative) or refund (positive) posting."""
+    handler = handler_for(order)
+    owner = await handler.credit_owner(session, order) if handler.credit_owner else ""
+    return ledger.Line(handler.credit_account, amount_fen, owner)
 
 
 def notify_url(base_url: str, channel: str) -> str:
@@ -140,7 +149,7 @@ async def confirm_payment(
             ref=payment.out_trade_no,
             lines=[
                 ledger.Line(Account.channel_clearing, payment.amount_fen),
-                ledger.Line(handler.credit_account, -payment.amount_fen),
+                await credit_line(session, order, -payment.amount_fen),
             ],
         ),
     )
