@@ -29,6 +29,8 @@ from redcard.payments.channels import Channels
 from redcard.payments.sandbox import SandboxChannel
 from redcard.payments.sandbox import meta as sandbox_meta
 
+pytest_plugins = ["tests.fixtures.browser"]
+
 PG_ADMIN_URL = os.environ.get("REDCARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -102,7 +104,7 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def db(settings: Settings) -> AsyncIterator[Database]:
+async def database(settings: Settings) -> AsyncIterator[Database]:
     database = Database(settings.database_url, pool_size=25)
     yield database
     await database.dispose()
@@ -126,8 +128,8 @@ def channels(sandbox: SandboxChannel) -> Channels:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, db: Database, channels: Channels):  # type: ignore[no-untyped-def]
-    return create_app(settings, db=db, channels=channels)
+def app(settings: Settings, database: Database, channels: Channels):  # type: ignore[no-untyped-def]
+    return create_app(settings, db=database, channels=channels)
 
 
 @pytest.fixture
@@ -143,22 +145,17 @@ async def client(app, sandbox: SandboxChannel) -> AsyncIterator[httpx.AsyncClien
         yield c
 
 
-@pytest.fixture(autouse=True)
-async def _clean(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """Empty every table after each test that used a database; reset clock and sandbox."""
-    yield
-    clock.unfreeze()
-    if "db" not in request.fixturenames:
-        return
-    db: Database = request.getfixturevalue("db")
-    sandbox: SandboxChannel = request.getfixturevalue("sandbox")
+@pytest.fixture
+async def db(database: Database, sandbox: SandboxChannel) -> AsyncIterator[Database]:
+    """The database for one test; emptied afterwards (with the sandbox's books)."""
+    yield database
     sandbox.faults.clear()
     sandbox.held.clear()
     sandbox.clock_offset = timedelta(0)
     await sandbox.ensure_ready()
     tables = [t.name for t in reversed(redcard.models.Base.metadata.sorted_tables)]
-    async with db.engine.begin() as conn:
-        if db.is_sqlite:
+    async with database.engine.begin() as conn:
+        if database.is_sqlite:
             for name in tables:
                 await conn.execute(text(f'DELETE FROM "{name}"'))
         else:
@@ -166,6 +163,12 @@ async def _clean(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     async with sandbox.engine.begin() as conn:
         for table in reversed(sandbox_meta.sorted_tables):
             await conn.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    yield
+    clock.unfreeze()
 
 
 def new_phone() -> str:

@@ -52,12 +52,12 @@ async def signup_submit(
 ) -> Response:
     await check_csrf(request)
     try:
-        await accounts.create_user(
-            session, phone=phone, password=password, display_name=display_name, role=Role.member
-        )
-        result = await web_login(request, session, ctx, phone, password)
+        async with session.begin_nested():
+            await accounts.create_user(
+                session, phone=phone, password=password, display_name=display_name, role=Role.member
+            )
+            result = await web_login(request, session, ctx, phone, password)
     except AppError as exc:
-        await session.rollback()
         return render(
             request,
             "member/signup.html",
@@ -105,34 +105,34 @@ async def buy_submit(
     form = await check_csrf(request)
     plan = await membership.get_plan(session, plan_id)
     try:
-        if form.get("agree") != "yes":
-            raise AppError("Please read and accept the terms first.", 422)
-        if plan.kind == PlanKind.trial:
-            await membership.start_trial(session, member, plan.id)
-            return redirect("/card")
-        convert = form.get("convert_trial") == "yes"
+        async with session.begin_nested():
+            if form.get("agree") != "yes":
+                raise AppError("Please read and accept the terms first.", 422)
+            if plan.kind == PlanKind.trial:
+                await membership.start_trial(session, member, plan.id)
+                return redirect("/card")
+            convert = form.get("convert_trial") == "yes"
 
-        async def action() -> PayLink:
-            bought = await membership.purchase(
+            async def action() -> PayLink:
+                bought = await membership.purchase(
+                    session,
+                    ctx.channels,
+                    member,
+                    plan.id,
+                    convert_trial=convert,
+                    base_url=ctx.settings.base_url,
+                )
+                assert bought.payment.pay_url is not None
+                return PayLink(pay_url=bought.payment.pay_url)
+
+            outcome = await idempotency.once(
                 session,
-                ctx.channels,
-                member,
-                plan.id,
-                convert_trial=convert,
-                base_url=ctx.settings.base_url,
+                f"user:{member.id}",
+                str(form.get("idempotency_key", "")),
+                f"buy:{plan.id}:{convert}",
+                action,
             )
-            assert bought.payment.pay_url is not None
-            return PayLink(pay_url=bought.payment.pay_url)
-
-        outcome = await idempotency.once(
-            session,
-            f"user:{member.id}",
-            str(form.get("idempotency_key", "")),
-            f"buy:{plan.id}:{convert}",
-            action,
-        )
     except AppError as exc:
-        await session.rollback()
         terms = await session.get_one(TermsVersion, plan.terms_version_id)
         card = await repo.get_active_by_member(session, member.id)
         return render(

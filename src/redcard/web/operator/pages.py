@@ -54,17 +54,17 @@ def _error_text(exc: Exception) -> str:
 async def create_plan(request: Request, session: Session, _: OperatorPage) -> Response:
     form = await check_csrf(request)
     try:
-        data = PlanCreate(
-            code=str(form.get("code", "")),
-            name=str(form.get("name", "")),
-            kind=str(form.get("kind", "paid")),
-            price_fen=parse_yuan(str(form.get("price_yuan", ""))),
-            duration_days=int(str(form.get("duration_days", "0")) or 0),
-            refund_policy=str(form.get("refund_policy", "full")),
-        )
-        await membership.create_plan(session, data)
+        async with session.begin_nested():
+            data = PlanCreate(
+                code=str(form.get("code", "")),
+                name=str(form.get("name", "")),
+                kind=str(form.get("kind", "paid")),
+                price_fen=parse_yuan(str(form.get("price_yuan", ""))),
+                duration_days=int(str(form.get("duration_days", "0")) or 0),
+                refund_policy=str(form.get("refund_policy", "full")),
+            )
+            await membership.create_plan(session, data)
     except (AppError, ValidationError, MoneyError, ValueError) as exc:
-        await session.rollback()
         return await _console(request, session, 422, error=_error_text(exc), form=form)
     return redirect("/operator")
 
@@ -75,19 +75,19 @@ async def update_plan(
 ) -> Response:
     form = await check_csrf(request)
     try:
-        plan = await membership.get_plan(session, plan_id)
-        price = str(form.get("price_yuan", "")).strip()
-        status = str(form.get("status", "")) or None
-        await membership.update_plan(
-            session,
-            plan_id,
-            PlanUpdate(
-                name=str(form.get("name") or plan.name),
-                price_fen=parse_yuan(price) if price else None,
-                status=PlanStatus(status) if status else None,
-            ),
-        )
+        async with session.begin_nested():
+            plan = await membership.get_plan(session, plan_id)
+            price = str(form.get("price_yuan", "")).strip()
+            status = str(form.get("status", "")) or None
+            await membership.update_plan(
+                session,
+                plan_id,
+                PlanUpdate(
+                    name=str(form.get("name") or plan.name),
+                    price_fen=parse_yuan(price) if price else None,
+                    status=PlanStatus(status) if status else None,
+                ),
+            )
     except (AppError, ValidationError, MoneyError, ValueError) as exc:
-        await session.rollback()
         return await _console(request, session, 422, error=_error_text(exc))
     return redirect("/operator")
