@@ -1,0 +1,99 @@
+"""Bad input gets a clear 4xx and writes nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from redcard.models import IdempotencyKey, JournalEntry, Order, Plan, User
+from tests.fixtures.factories import idem, login, new_user, setup_plans
+from tests.helpers import assert_ledger_ok, count
+
+GOOD_PLAN = {"code": "good", "name": "好", "price_fen": 100, "duration_days": 30}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"price_fen": -1},
+        {"price_fen": 0},
+        {"price_fen": 16.8},
+        {"price_fen": "168"},
+        {"price_fen": True},
+        {"price_fen": 10**12},
+        {"duration_days": 0},
+        {"duration_days": 100_000},
+        {"duration_days": 1.5},
+        {"code": "Bad Code!"},
+        {"name": ""},
+        {"refund_policy": "whatever"},
+        {"unexpected": 1},
+    ],
+)
+async def test_bad_plans_are_refused_and_nothing_is_written(client, db, change):
+    await setup_plans(db)
+    operator = await login(client, await new_user(db, role="operator"))
+    before = await count(db, Plan)
+    response = await client.post(
+        "/api/v1/operator/plans", json=GOOD_PLAN | change, headers=operator | idem()
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["error"] in {"InvalidInput"}
+    assert response.json()["detail"]
+    assert await count(db, Plan) == before
+    assert await count(db, IdempotencyKey) == 0
+
+
+async def test_unknown_plan_and_malformed_json(client, db):
+    await setup_plans(db)
+    headers = await login(client, await new_user(db))
+    unknown = await client.post(
+        "/api/v1/orders", json={"plan_id": str(uuid.uuid4())}, headers=headers | idem()
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == "PlanNotFound"
+    not_uuid = await client.post(
+        "/api/v1/orders", json={"plan_id": "annual"}, headers=headers | idem()
+    )
+    assert not_uuid.status_code == 422
+    malformed = await client.post(
+        "/api/v1/orders",
+        content=b'{"plan_id": ',
+        headers=headers | idem() | {"content-type": "application/json"},
+    )
+    assert malformed.status_code == 422
+    assert malformed.json()["error"] == "InvalidInput"
+    assert await count(db, Order) == 0
+    assert await count(db, JournalEntry) == 0
+    await assert_ledger_ok(db)
+
+
+@pytest.mark.parametrize(
+    ("phone", "password", "name"),
+    [
+        ("12345", "long-enough-1", "甲"),
+        ("13812345678", "short", "甲"),
+        ("13812345678", "long-enough-1", ""),
+        ("1381234567x", "long-enough-1", "甲"),
+    ],
+)
+async def test_bad_sign_ups_are_refused(client, db, phone, password, name):
+    response = await client.post(
+        "/api/v1/auth/signup",
+        json={"phone": phone, "password": password, "display_name": name},
+        headers=idem(),
+    )
+    assert response.status_code == 422
+    assert await count(db, User) == 0
+
+
+async def test_phone_numbers_are_unique(client, db):
+    body = {"phone": "13812345678", "password": "long-enough-1", "display_name": "甲"}
+    assert (await client.post("/api/v1/auth/signup", json=body, headers=idem())).status_code == 201
+    again = await client.post(
+        "/api/v1/auth/signup", json=body | {"phone": "+86 138-1234-5678"}, headers=idem()
+    )
+    assert again.status_code == 409
+    assert again.json()["error"] == "PhoneTaken"
+    assert await count(db, User) == 1
