@@ -154,3 +154,55 @@ async def test_operator_creates_and_reprices_plan(client, db):
     listed = {p["code"]: p for p in (await client.get("/api/v1/plans")).json()}
     assert listed["half"]["price_fen"] == 8800
     assert listed["half"]["refund_policy"] == "pro_rata"
+
+
+async def test_card_expires_after_its_term_and_can_be_bought_again(client, db, sandbox, app):
+    from datetime import timedelta
+
+    from redcard.kit import time as clock
+    from redcard.worker import Worker
+
+    plans = await setup_plans(db)
+    headers = await login(client, await new_user(db))
+    await buy_card(client, sandbox, headers, plans.annual.id)
+    clock.advance(timedelta(days=365, seconds=1))
+    ctx = app.state.ctx
+    done = await Worker(ctx.settings, ctx.db, ctx.channels).run_once()
+    assert done["expiry"] == 1
+    assert (await client.get("/api/v1/memberships/current", headers=headers)).status_code == 401
+    headers = await login(client, await _same_user(db))  # a year later the login has expired
+    assert (await client.get("/api/v1/memberships/current", headers=headers)).status_code == 404
+    assert [
+        c["status"] for c in (await client.get("/api/v1/memberships", headers=headers)).json()
+    ] == ["expired"]
+    headers = await login(client, await _same_user(db))
+    again = await client.post(
+        "/api/v1/orders", json={"plan_id": str(plans.annual.id)}, headers=headers | idem()
+    )
+    assert again.status_code == 201
+
+
+async def _same_user(db):
+    from sqlalchemy import select
+
+    from redcard.models import User
+
+    async with db.session_scope() as session:
+        return await session.scalar(select(User))
+
+
+async def test_operator_publishes_new_terms_and_orders_keep_theirs(client, db, sandbox):
+    plans = await setup_plans(db)
+    operator = await login(client, await new_user(db, role="operator"))
+    member = await login(client, await new_user(db))
+    order = await buy_card(client, sandbox, member, plans.annual.id)
+    published = await client.post(
+        "/api/v1/operator/terms",
+        json={"title": "会员协议 v2", "body": "新条款"},
+        headers=operator | idem(),
+    )
+    assert published.status_code == 201
+    assert published.json()["version"] == 2
+    kept = await client.get(f"/api/v1/terms/{order['terms_version_id']}")
+    assert kept.json()["version"] == 1
+    assert kept.json()["body"] == "条款正文"

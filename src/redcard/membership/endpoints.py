@@ -18,6 +18,7 @@ from redcard.membership.schemas import (
     PlanCreate,
     PlanUpdate,
     Terms,
+    TermsCreate,
     TrialCreate,
 )
 from redcard.models import TermsVersion
@@ -37,6 +38,21 @@ async def get_terms(terms_id: uuid.UUID, session: Session) -> Terms:
     if terms is None:
         raise NotFound("no such terms version")
     return Terms.model_validate(terms)
+
+
+@router.post("/operator/terms", status_code=201, response_model=Terms)
+async def publish_terms(
+    body: TermsCreate, request: Request, session: Session, operator: Operator
+) -> JSONResponse:
+    """Publish a new version of the membership terms; plans created afterwards cite it and
+    orders keep the version they were bought under."""
+
+    async def action() -> Terms:
+        return Terms.model_validate(
+            await service.publish_terms(session, service.MEMBERSHIP_TERMS, body.title, body.body)
+        )
+
+    return await run_idempotent(session, request, f"user:{operator.id}", action, 201)
 
 
 @router.get("/operator/plans", response_model=list[Plan])

@@ -60,6 +60,13 @@ class Terms(Schema):
     published_at: datetime
 
 
+class TermsCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50_000)]
+
+
 class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
