@@ -139,3 +139,7 @@ def ledger_check() -> None:
 
     if not asyncio.run(_check()):
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    app()
