@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import Conflict, NotFound
-from redcard.kit.ids import reference
+from redcard.kit.ids import new_id, reference
 from redcard.kit.sql import for_update_kwargs
 from redcard.kit.time import utc_now
 from redcard.ledger import service as ledger
@@ -30,6 +32,7 @@ from redcard.payments.port import (
     PaymentChannel,
     RefundAccepted,
     RefundRequest,
+    TradeQuery,
     TradeStatus,
 )
 from redcard.payments.service import AmountMismatch, credit_line, handler_for, notify_url
@@ -61,6 +64,19 @@ async def refundable_fen(session: AsyncSession, payment: Payment) -> int:
     return payment.amount_fen - int(reserved or 0)
 
 
+@dataclass(frozen=True, slots=True)
+class RefundAsk:
+    """One refund to reserve. `submit=False` records it straight into the exceptions queue
+    (status failed, `note` as the reason) for a refund the channel cannot take any more."""
+
+    payment_id: uuid.UUID
+    amount_fen: int
+    reason: str
+    campaign_id: uuid.UUID | None = None
+    submit: bool = True
+    note: str | None = None
+
+
 async def request_refund(
     session: AsyncSession,
     payment_id: uuid.UUID,
@@ -69,39 +85,88 @@ async def request_refund(
     campaign_id: uuid.UUID | None = None,
 ) -> Refund:
     """Reserve a refund of a succeeded payment, under the payment's row lock."""
-    payment = await session.get(Payment, payment_id, with_for_update=True)
-    if payment is None:
-        raise NotFound("no such payment")
-    if payment.status != PaymentStatus.succeeded:
-        raise PaymentNotRefundable("only a completed payment can be refunded")
-    if amount_fen <= 0:
-        raise RefundExceedsPayment("a refund must be at least 1 fen")
-    available = await refundable_fen(session, payment)
-    if amount_fen > available:
-        raise RefundExceedsPayment(f"only {available} fen of this payment can still be refunded")
-    order = await session.get_one(Order, payment.order_id)
-    refund = Refund(
-        payment_id=payment.id,
-        out_refund_no=reference("R"),
-        amount_fen=amount_fen,
-        reason=reason,
-        campaign_id=campaign_id,
-        next_attempt_at=utc_now(),
+    [refund_id] = await request_refunds(
+        session, [RefundAsk(payment_id, amount_fen, reason, campaign_id)]
     )
-    session.add(refund)
-    await ledger.post(
-        session,
-        ledger.Entry(
-            kind="refund_requested",
-            ref=refund.out_refund_no,
-            lines=[
-                await credit_line(session, order, amount_fen),
-                ledger.Line(Account.refunds_payable, -amount_fen),
-            ],
-        ),
-    )
-    await session.flush()
-    return refund
+    return await session.get_one(Refund, refund_id)
+
+
+async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> list[uuid.UUID]:
+    """Bulk form of `request_refund` with the same rules: the payments are locked in id order,
+    each refund must fit in what is left of its payment, and each reservation posts
+    (order's account → refunds_payable). All or nothing: one bad ask raises for the batch."""
+    if not asks:
+        return []
+    ids = sorted({a.payment_id for a in asks})
+    rows = {
+        row.id: row
+        for row in await session.execute(
+            select(Payment.id, Payment.status, Payment.amount_fen, Payment.order_id)
+            .where(Payment.id.in_(ids))
+            .order_by(Payment.id)
+            .with_for_update()
+        )
+    }
+    reserved: dict[uuid.UUID, int] = {
+        pid: int(total)
+        for pid, total in await session.execute(
+            select(Refund.payment_id, func.sum(Refund.amount_fen))
+            .where(Refund.payment_id.in_(ids), Refund.status != RefundStatus.failed)
+            .group_by(Refund.payment_id)
+        )
+    }
+    orders = {
+        o.id: o
+        for o in await session.scalars(
+            select(Order).where(Order.id.in_({r.order_id for r in rows.values()}))
+        )
+    }
+    now = utc_now()
+    refund_rows: list[dict[str, object]] = []
+    entries: list[ledger.Entry] = []
+    for ask in asks:
+        payment = rows.get(ask.payment_id)
+        if payment is None:
+            raise NotFound("no such payment")
+        if payment.status != PaymentStatus.succeeded:
+            raise PaymentNotRefundable("only a completed payment can be refunded")
+        if ask.amount_fen <= 0:
+            raise RefundExceedsPayment("a refund must be at least 1 fen")
+        available = payment.amount_fen - reserved.get(payment.id, 0)
+        if ask.amount_fen > available:
+            raise RefundExceedsPayment(
+                f"only {available} fen of this payment can still be refunded"
+            )
+        reserved[payment.id] = reserved.get(payment.id, 0) + ask.amount_fen
+        out_refund_no = reference("R")
+        refund_rows.append(
+            {
+                "id": new_id(),
+                "created_at": now,
+                "payment_id": payment.id,
+                "out_refund_no": out_refund_no,
+                "amount_fen": ask.amount_fen,
+                "reason": ask.reason,
+                "campaign_id": ask.campaign_id,
+                "status": RefundStatus.pending if ask.submit else RefundStatus.failed,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "last_error": None if ask.submit else (ask.note or "needs a manual refund")[:500],
+            }
+        )
+        entries.append(
+            ledger.Entry(
+                kind="refund_requested",
+                ref=out_refund_no,
+                lines=[
+                    await credit_line(session, orders[payment.order_id], ask.amount_fen),
+                    ledger.Line(Account.refunds_payable, -ask.amount_fen),
+                ],
+            )
+        )
+    await session.execute(insert(Refund), refund_rows)
+    await ledger.post_many(session, entries)
+    return [row["id"] for row in refund_rows]  # type: ignore[misc]
 
 
 async def apply_channel_verdict(
@@ -138,29 +203,70 @@ async def _complete(
     channel_ref: str | None,
     offline_reference: str | None = None,
 ) -> None:
-    payment = await session.get_one(Payment, refund.payment_id, with_for_update=True)
-    refund.status = RefundStatus.offline if offline_reference else RefundStatus.succeeded
-    refund.offline_reference = offline_reference
-    refund.channel_refund_no = channel_ref or refund.channel_refund_no
-    refund.succeeded_at = utc_now()
-    payment.refunded_fen += refund.amount_fen
-    await ledger.post(
-        session,
-        ledger.Entry(
-            kind="refund",
-            ref=refund.out_refund_no,
-            lines=[
-                ledger.Line(Account.refunds_payable, refund.amount_fen),
-                ledger.Line(Account.channel_clearing, -refund.amount_fen),
-            ],
-            memo=f"offline: {offline_reference}" if offline_reference else None,
-        ),
-    )
-    if payment.refunded_fen >= payment.amount_fen:
-        order = await session.get_one(Order, payment.order_id, with_for_update=True)
-        if order.status != OrderStatus.refunded:
+    await _complete_many(session, [(refund, channel_ref)], offline_reference)
+
+
+async def _complete_many(
+    session: AsyncSession,
+    verdicts: Sequence[tuple[Refund, str | None]],
+    offline_reference: str | None = None,
+) -> None:
+    """Refunds the channel (or an operator, offline) says are done: settle the reservation
+    (refunds_payable → channel_clearing), add to the payment's refunded total, and let a fully
+    refunded order's kind react. Payments and orders are locked in id order."""
+    if not verdicts:
+        return
+    now = utc_now()
+    payments = {
+        p.id: p
+        for p in await session.scalars(
+            select(Payment)
+            .where(Payment.id.in_({r.payment_id for r, _ in verdicts}))
+            .order_by(Payment.id)
+            .with_for_update()
+        )
+    }
+    entries = []
+    for refund, channel_ref in verdicts:
+        payment = payments[refund.payment_id]
+        refund.status = RefundStatus.offline if offline_reference else RefundStatus.succeeded
+        refund.offline_reference = offline_reference
+        refund.channel_refund_no = channel_ref or refund.channel_refund_no
+        refund.succeeded_at = now
+        payment.refunded_fen += refund.amount_fen
+        entries.append(
+            ledger.Entry(
+                kind="refund",
+                ref=refund.out_refund_no,
+                lines=[
+                    ledger.Line(Account.refunds_payable, refund.amount_fen),
+                    ledger.Line(Account.channel_clearing, -refund.amount_fen),
+                ],
+                memo=f"offline: {offline_reference}" if offline_reference else None,
+            )
+        )
+    await ledger.post_many(session, entries)
+    done = sorted(p.order_id for p in payments.values() if p.refunded_fen >= p.amount_fen)
+    if done:
+        orders = (
+            await session.scalars(
+                select(Order)
+                .where(Order.id.in_(done), Order.status != OrderStatus.refunded)
+                .order_by(Order.id)
+                .with_for_update()
+            )
+        ).all()
+        by_kind: dict[str, list[Order]] = {}
+        for order in orders:
             order.status = OrderStatus.refunded
-            await handler_for(order).on_refunded(session, order)
+            by_kind.setdefault(order.kind, []).append(order)
+        for group in by_kind.values():
+            handler = handler_for(group[0])
+            if handler.on_refunded_many is not None:
+                await handler.on_refunded_many(session, group)
+            else:
+                for order in group:
+                    await handler.on_refunded(session, order)
     await session.flush()
 
 
@@ -262,8 +368,12 @@ async def process_due(
                     refund.last_error = str(result)[:500]
                 else:
                     _retry_later(refund, str(result))
-        for refund in to_query:
-            await _query(session, channel, refund)
+        bulk_query = getattr(channel, "query_refunds", None)
+        if to_query and bulk_query is not None:
+            await _query_many(session, bulk_query, to_query)
+        else:
+            for refund in to_query:
+                await _query(session, channel, refund)
     await session.flush()
     return len(refunds)
 
@@ -305,3 +415,44 @@ async def _query(session: AsyncSession, channel: PaymentChannel, refund: Refund)
         refund.next_attempt_at = utc_now()
     else:
         _retry_later(refund, "still processing at the channel")
+
+
+async def _query_many(
+    session: AsyncSession,
+    bulk_query: Callable[[Sequence[str]], Awaitable[Mapping[str, TradeQuery]]],
+    refunds: Sequence[Refund],
+) -> None:
+    """Bulk form of `_query`: one status query for many refunds, one settlement for the
+    succeeded ones."""
+    for refund in refunds:
+        refund.attempts += 1
+    try:
+        answers = await bulk_query([r.out_refund_no for r in refunds])
+    except ChannelTimeout as exc:
+        for refund in refunds:
+            _retry_later(refund, str(exc))
+        return
+    succeeded: list[tuple[Refund, str | None]] = []
+    for refund in refunds:
+        result = answers.get(refund.out_refund_no) or TradeQuery(TradeStatus.unknown, 0)
+        if result.status == TradeStatus.succeeded:
+            if result.amount_fen != refund.amount_fen:
+                raise AmountMismatch(
+                    f"channel reports {result.amount_fen} fen for {refund.out_refund_no}, "
+                    f"we expect {refund.amount_fen}"
+                )
+            succeeded.append((refund, result.channel_ref))
+        elif result.status == TradeStatus.failed:
+            await apply_channel_verdict(
+                session,
+                refund.out_refund_no,
+                result.amount_fen,
+                NotificationKind.refund_failed,
+                result.channel_ref,
+            )
+        elif result.status == TradeStatus.unknown:
+            refund.status = RefundStatus.pending
+            refund.next_attempt_at = utc_now()
+        else:
+            _retry_later(refund, "still processing at the channel")
+    await _complete_many(session, succeeded)
