@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import Conflict, InvalidInput, NotFound
@@ -185,18 +186,19 @@ async def _activate(session: AsyncSession, order: Order) -> None:
     await repo.expire_lapsed(session, order.member_id)
     active = await repo.get_active_by_member(session, order.member_id)
     now = utc_now()
+    from redcard.membership import program
+
+    if not await program.sales_open(session):
+        # paid after the programme stopped selling (a purchase racing the sunset's approval):
+        # never keep the money without a card
+        await _refund_unwanted(session, order, reason="sales_closed")
+        return
     if active is not None and active.kind == PlanKind.trial and order.converts_trial:
         active.status = MembershipStatus.converted
         active.ended_at = now
         await session.flush()
     elif active is not None:
-        payment = await session.scalar(
-            select(Payment).where(Payment.order_id == order.id, Payment.status == "succeeded")
-        )
-        assert payment is not None
-        from redcard.payments.refunds import request_refund
-
-        await request_refund(session, payment.id, payment.amount_fen, reason="duplicate")
+        await _refund_unwanted(session, order, reason="duplicate")
         return
     session.add(
         Membership(
@@ -212,12 +214,33 @@ async def _activate(session: AsyncSession, order: Order) -> None:
     await session.flush()
 
 
+async def _refund_unwanted(session: AsyncSession, order: Order, reason: str) -> None:
+    payment = await session.scalar(
+        select(Payment).where(Payment.order_id == order.id, Payment.status == "succeeded")
+    )
+    assert payment is not None
+    from redcard.payments.refunds import request_refund
+
+    await request_refund(session, payment.id, payment.amount_fen, reason=reason)
+
+
 async def _on_refunded(session: AsyncSession, order: Order) -> None:
-    card = await session.scalar(select(Membership).where(Membership.order_id == order.id))
-    if card is not None and card.status == MembershipStatus.active:
-        card.status = MembershipStatus.refunded
-        card.ended_at = utc_now()
-        await session.flush()
+    await _on_refunded_many(session, [order])
+
+
+async def _on_refunded_many(session: AsyncSession, orders: Sequence[Order]) -> None:
+    """Fully refunded orders: their cards end (a card suspended by a sunset becomes refunded)."""
+    await session.execute(
+        update(Membership)
+        .where(
+            Membership.order_id.in_([o.id for o in orders]),
+            Membership.status.in_([MembershipStatus.active, MembershipStatus.suspended]),
+        )
+        .values(
+            status=MembershipStatus.refunded, ended_at=func.coalesce(Membership.ended_at, utc_now())
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 payments.register_order_kind(
@@ -226,6 +249,7 @@ payments.register_order_kind(
         credit_account=Account.deferred_membership_revenue,
         on_paid=_activate,
         on_refunded=_on_refunded,
+        on_refunded_many=_on_refunded_many,
     ),
 )
 

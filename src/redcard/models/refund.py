@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redcard.models.base import Base, CreatedAtMixin, Fen, IdMixin, str_enum
@@ -24,7 +24,11 @@ class Refund(IdMixin, CreatedAtMixin, Base):
     WeChat Pay out_refund_no)."""
 
     __tablename__ = "refunds"
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        # a campaign refunds a payment at most once (migration 0005)
+        UniqueConstraint("campaign_id", "payment_id"),
+    )
 
     payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id"), index=True)
     out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
