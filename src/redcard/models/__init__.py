@@ -16,6 +16,13 @@ from redcard.models.redemption import CodeBurn, Redemption, RedemptionKind, Rede
 from redcard.models.refund import Refund, RefundStatus
 from redcard.models.store import Store, StoreStatus
 from redcard.models.store_staff import StoreStaff
+from redcard.models.sunset import (
+    CampaignStatus,
+    ItemStatus,
+    ProgramState,
+    SunsetCampaign,
+    SunsetItem,
+)
 from redcard.models.terminal import Terminal
 from redcard.models.terms import TermsVersion
 from redcard.models.user import Role, User
@@ -23,9 +30,11 @@ from redcard.models.user import Role, User
 __all__ = [
     "AuthSession",
     "Base",
+    "CampaignStatus",
     "ChannelEvent",
     "CodeBurn",
     "IdempotencyKey",
+    "ItemStatus",
     "JournalEntry",
     "JournalLine",
     "LedgerAccount",
@@ -43,6 +52,7 @@ __all__ = [
     "Plan",
     "PlanKind",
     "PlanStatus",
+    "ProgramState",
     "RefundPolicy",
     "Redemption",
     "RedemptionKind",
@@ -54,6 +64,8 @@ __all__ = [
     "Store",
     "StoreStaff",
     "StoreStatus",
+    "SunsetCampaign",
+    "SunsetItem",
     "Terminal",
     "TermsVersion",
     "User",
