@@ -6,6 +6,7 @@ from redcard.models.channel_event import ChannelEvent
 from redcard.models.idempotency_key import IdempotencyKey
 from redcard.models.ledger import JournalEntry, JournalLine, LedgerAccount
 from redcard.models.login_attempt import LoginAttempt
+from redcard.models.member_code import CodeFailure, CodeLock, MemberCode
 from redcard.models.membership import Membership, MembershipStatus
 from redcard.models.merchant import Merchant, MerchantStatus
 from redcard.models.notification import Notification
@@ -33,12 +34,15 @@ __all__ = [
     "CampaignStatus",
     "ChannelEvent",
     "CodeBurn",
+    "CodeFailure",
+    "CodeLock",
     "IdempotencyKey",
     "ItemStatus",
     "JournalEntry",
     "JournalLine",
     "LedgerAccount",
     "LoginAttempt",
+    "MemberCode",
     "Membership",
     "MembershipStatus",
     "Merchant",
