@@ -1,0 +1,78 @@
+"""The member's side: the rotating code, the QR, and savings summed from the ledger."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import segno
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcard.errors import NotFound
+from redcard.kit.time import utc_now
+from redcard.ledger.accounts import Account
+from redcard.ledger.service import balance
+from redcard.models import Membership, MembershipStatus, Plan, Redemption, RedemptionStatus, User
+from redcard.redemption import codes
+from redcard.redemption.schemas import MemberCodeOut, MemberRedemption
+from redcard.redemption.service import get_or_create_code, list_for_member
+
+
+def qr_svg(code: str) -> str:
+    return str(segno.make(code, micro=False, error="m").svg_inline(scale=6, border=2))
+
+
+async def savings_fen(session: AsyncSession, member: User) -> int:
+    """Savings counter: the member's credit balance on the member_savings memo account."""
+    return -await balance(session, Account.member_savings, str(member.id))
+
+
+def member_view(r: Redemption, store_name: str) -> MemberRedemption:
+    return MemberRedemption(
+        id=r.id,
+        status=r.status,
+        store_name=store_name,
+        bill_fen=r.bill_fen,
+        discount_fen=r.discount_fen,
+        charged_fen=r.charged_fen,
+        committed_at=r.committed_at,
+        undone_at=r.undone_at,
+    )
+
+
+async def current_code(
+    session: AsyncSession, member: User, key: bytes, recent: timedelta
+) -> MemberCodeOut:
+    now = utc_now()
+    row = (
+        await session.execute(
+            select(Membership, Plan.price_fen)
+            .join(Plan, Plan.id == Membership.plan_id)
+            .where(
+                Membership.member_id == member.id,
+                Membership.status == MembershipStatus.active,
+                Membership.ends_at > now,
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFound("you have no valid card, so there is no member code")
+    secret = await get_or_create_code(session, member.id)
+    ts = now.timestamp()
+    step = codes.step_at(ts)
+    code = codes.member_code(secret.handle, secret.secret, key, step)
+    latest = await list_for_member(session, member.id, limit=1, since=now - recent)
+    last = None
+    if latest and latest[0][0].status == RedemptionStatus.committed:
+        last = member_view(*latest[0])
+    return MemberCodeOut(
+        code=code,
+        grouped=codes.group(code),
+        step=step,
+        step_seconds=codes.STEP_SECONDS,
+        expires_in=round((step + 1) * codes.STEP_SECONDS - ts, 3),
+        qr_svg=qr_svg(code),
+        savings_fen=await savings_fen(session, member),
+        card_price_fen=int(row[1]),
+        last=last,
+    )

@@ -1,0 +1,48 @@
+"""Who is at the till: a terminal with its API key (header `X-Terminal-Key`) or a logged-in
+merchant_staff user. Declared as a role dependency so the route audit sees it."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+
+from redcard.deps import CurrentUser, Session
+from redcard.errors import Forbidden, Unauthorized
+from redcard.models import Role, Terminal
+from redcard.redemption.service import Till
+
+TERMINAL_HEADER = "X-Terminal-Key"
+
+
+def hash_api_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def current_till(request: Request, session: Session, user: CurrentUser) -> Till:
+    api_key = request.headers.get(TERMINAL_HEADER)
+    if api_key:
+        terminal = await session.scalar(
+            select(Terminal).where(
+                Terminal.api_key_hash == hash_api_key(api_key), Terminal.revoked_at.is_(None)
+            )
+        )
+        if terminal is None:
+            raise Unauthorized("unknown or revoked terminal key")
+        return Till(ip=client_ip(request), terminal=terminal)
+    if user is None:
+        raise Unauthorized("log in as store staff or send a terminal key")
+    if user.role != Role.merchant_staff:
+        raise Forbidden("only store staff and terminals may use the till")
+    return Till(ip=client_ip(request), staff=user)
+
+
+current_till.__redcard_roles__ = (Role.merchant_staff, "terminal")  # type: ignore[attr-defined]
+
+TillCaller = Annotated[Till, Depends(current_till)]

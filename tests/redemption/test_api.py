@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from redcard.kit import time as clock
+from redcard.ledger.accounts import Account
+from redcard.ledger.service import balance
+from redcard.models import CodeBurn, JournalEntry, Redemption, Store
+from tests.fixtures.factories import idem, login
+from tests.helpers import assert_ledger_ok, count
+from tests.redemption.factories import code_for, new_card_holder, new_shop, till
+
+NOON = datetime(2026, 11, 25, 4, 0, 5, tzinfo=UTC)
+
+
+async def test_prepare_commit_undo_through_the_terminal_api(client, db):
+    clock.freeze(NOON)
+    shop = await new_shop(db, discount_bp=1200)
+    member = await new_card_holder(db)
+    code = await code_for(db, member)
+
+    preview = await client.post(
+        "/api/v1/redemptions/prepare",
+        json={"code": code, "bill_yuan": "128.50"},
+        headers=till(shop),
+    )
+    assert preview.status_code == 201, preview.text
+    p = preview.json()
+    assert p["status"] == "prepared"
+    assert p["member"] == "小** (" + member.phone[-4:] + ")"
+    assert (p["bill_fen"], p["discount_fen"], p["charged_fen"]) == (12850, 1542, 11308)
+    assert await count(db, CodeBurn) == 0
+    assert await count(db, JournalEntry) == 0
+
+    key = idem()
+    done = await client.post(f"/api/v1/redemptions/{p['id']}/commit", headers=till(shop) | key)
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "committed"
+    again = await client.post(f"/api/v1/redemptions/{p['id']}/commit", headers=till(shop) | key)
+    assert again.json() == done.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other_key = await client.post(
+        f"/api/v1/redemptions/{p['id']}/commit", headers=till(shop) | idem()
+    )
+    assert other_key.status_code == 409
+    assert other_key.json()["error"] == "AlreadyCommitted"
+
+    async with db.session_scope() as session:
+        assert await balance(session, Account.member_savings, str(member.id)) == -1542
+        assert (
+            await balance(session, Account.merchant_discounts_funded, str(shop.merchant.id)) == 1542
+        )
+        store = await session.get_one(Store, shop.store.id)
+        assert store.redemptions_count == 1
+    headers = await login(client, member)
+    mine = (await client.get("/api/v1/me/code", headers=headers)).json()
+    assert mine["savings_fen"] == 1542
+    assert mine["last"]["discount_fen"] == 1542
+
+    clock.advance(timedelta(minutes=59))
+    undo_key = idem()
+    undone = await client.post(f"/api/v1/redemptions/{p['id']}/undo", headers=till(shop) | undo_key)
+    assert undone.status_code == 200, undone.text
+    assert undone.json()["status"] == "undone"
+    replay = await client.post(f"/api/v1/redemptions/{p['id']}/undo", headers=till(shop) | undo_key)
+    assert replay.json() == undone.json()
+    twice = await client.post(f"/api/v1/redemptions/{p['id']}/undo", headers=till(shop) | idem())
+    assert twice.status_code == 409
+    assert "already undone" in twice.json()["detail"]
+    async with db.session_scope() as session:
+        assert await balance(session, Account.member_savings, str(member.id)) == 0
+        kinds = (await session.scalars(select(JournalEntry.kind))).all()
+        assert sorted(kinds) == ["redemption", "redemption_undo"]
+    assert (await client.get("/api/v1/me/code", headers=headers)).json()["savings_fen"] == 0
+    await assert_ledger_ok(db)
+
+
+async def test_staff_login_can_use_the_till(client, db):
+    clock.freeze(NOON)
+    shop = await new_shop(db)
+    member = await new_card_holder(db)
+    staff = await login(client, shop.staff)
+    preview = await client.post(
+        "/api/v1/redemptions/prepare",
+        json={
+            "store_id": str(shop.store.id),
+            "code": await code_for(db, member),
+            "bill_fen": 10000,
+        },
+        headers=staff,
+    )
+    assert preview.status_code == 201, preview.text
+    rid = preview.json()["id"]
+    done = await client.post(f"/api/v1/redemptions/{rid}/commit", headers=staff | idem())
+    assert done.status_code == 200
+    listed = await client.get(f"/api/v1/stores/{shop.store.id}/redemptions", headers=staff)
+    assert [r["id"] for r in listed.json()] == [rid]
+
+
+async def test_a_used_code_is_refused_with_the_generic_error(client, db):
+    clock.freeze(NOON)
+    shop = await new_shop(db)
+    member = await new_card_holder(db)
+    code = await code_for(db, member)
+    first = await client.post(
+        "/api/v1/redemptions/prepare", json={"code": code, "bill_fen": 5000}, headers=till(shop)
+    )
+    await client.post(
+        f"/api/v1/redemptions/{first.json()['id']}/commit", headers=till(shop) | idem()
+    )
+    clock.advance(timedelta(seconds=20))  # still inside the code's window
+    replay = await client.post(
+        "/api/v1/redemptions/prepare", json={"code": code, "bill_fen": 5000}, headers=till(shop)
+    )
+    wrong = await client.post(
+        "/api/v1/redemptions/prepare",
+        json={"code": "1234567123456", "bill_fen": 5000},
+        headers=till(shop),
+    )
+    assert replay.status_code == wrong.status_code == 422
+    assert replay.json() == wrong.json()
+    assert replay.json()["error"] == "InvalidCode"
+
+
+async def test_code_tolerance_is_one_step(client, db):
+    clock.freeze(NOON)
+    shop = await new_shop(db)
+    member = await new_card_holder(db)
+    previous = await code_for(db, member, step_offset=-1)
+    two_ago = await code_for(db, member, step_offset=-2)
+    ok = await client.post(
+        "/api/v1/redemptions/prepare", json={"code": previous, "bill_fen": 5000}, headers=till(shop)
+    )
+    assert ok.status_code == 201
+    old = await client.post(
+        "/api/v1/redemptions/prepare", json={"code": two_ago, "bill_fen": 5000}, headers=till(shop)
+    )
+    assert old.status_code == 422
+    assert old.json()["error"] == "InvalidCode"
+
+
+async def test_undo_after_an_hour_or_after_settlement_is_refused(client, db):
+    clock.freeze(NOON)
+    shop = await new_shop(db)
+    ids = []
+    for name in ("甲", "乙"):
+        member = await new_card_holder(db, name=name)
+        p = await client.post(
+            "/api/v1/redemptions/prepare",
+            json={"code": await code_for(db, member), "bill_fen": 10000},
+            headers=till(shop),
+        )
+        await client.post(
+            f"/api/v1/redemptions/{p.json()['id']}/commit", headers=till(shop) | idem()
+        )
+        ids.append(p.json()["id"])
+    async with db.session_scope() as session:
+        settled = await session.get_one(Redemption, uuid.UUID(ids[1]))
+        settled.statement_id = uuid.uuid4()
+    refused = await client.post(f"/api/v1/redemptions/{ids[1]}/undo", headers=till(shop) | idem())
+    assert refused.status_code == 409
+    assert "settled" in refused.json()["detail"]
+    clock.advance(timedelta(hours=1, seconds=1))
+    late = await client.post(f"/api/v1/redemptions/{ids[0]}/undo", headers=till(shop) | idem())
+    assert late.status_code == 409
+    assert "1-hour" in late.json()["detail"]
+    async with db.session_scope() as session:
+        assert await balance(session, Account.member_savings, str(settled.member_id)) == -1000
+    await assert_ledger_ok(db)
