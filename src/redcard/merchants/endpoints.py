@@ -1,5 +1,176 @@
+"""Merchant onboarding, store management and the operator's review."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from redcard.accounts.schemas import Me, SignUp
+from redcard.accounts.service import create_user
+from redcard.deps import Operator, Public, Session, allow
+from redcard.kit.idempotency import run_idempotent
+from redcard.merchants import service
+from redcard.merchants.schemas import (
+    Merchant,
+    MerchantApply,
+    Rejection,
+    Staff,
+    StaffCreate,
+    Store,
+    TerminalCreate,
+    TerminalCreated,
+)
+from redcard.models import MerchantStatus, Role, User
 
 router = APIRouter(tags=["merchants"])
+MerchantStaff = Annotated[User, Depends(allow(Role.merchant_staff))]
+
+
+async def _full(session: Session, merchant: service.Merchant) -> Merchant:
+    stores = await service.stores_of(session, merchant.id)
+    return Merchant.model_validate(merchant).model_copy(
+        update={"stores": [Store.model_validate(s) for s in stores]}
+    )
+
+
+@router.post("/merchant/signup", status_code=201, response_model=Me, dependencies=[Public])
+async def merchant_signup(body: SignUp, request: Request, session: Session) -> JSONResponse:
+    """Create a merchant staff account (the owner), then apply with it."""
+
+    async def action() -> Me:
+        user = await create_user(
+            session,
+            phone=body.phone,
+            password=body.password,
+            display_name=body.display_name,
+            role=Role.merchant_staff,
+        )
+        return Me.model_validate(user)
+
+    return await run_idempotent(session, request, "merchant-signup", action, 201)
+
+
+@router.post("/merchant/applications", status_code=201, response_model=Merchant)
+async def apply(
+    body: MerchantApply, request: Request, session: Session, owner: MerchantStaff
+) -> JSONResponse:
+    """Apply to join with your stores and the card holders' discount terms."""
+
+    async def action() -> Merchant:
+        return await _full(session, await service.apply(session, owner, body))
+
+    return await run_idempotent(session, request, f"user:{owner.id}", action, 201)
+
+
+@router.get("/merchant", response_model=Merchant)
+async def my_merchant(session: Session, owner: MerchantStaff) -> Merchant:
+    return await _full(session, await service.owned_merchant(session, owner))
+
+
+@router.get("/merchant/stores", response_model=list[Store])
+async def my_stores(session: Session, user: MerchantStaff) -> list[Store]:
+    """The stores you may work the till at."""
+    return [Store.model_validate(s) for s in await service.staff_stores(session, user)]
+
+
+@router.post("/merchant/stores/{store_id}/pause", response_model=Store)
+async def pause_store(
+    store_id: uuid.UUID, request: Request, session: Session, owner: MerchantStaff
+) -> JSONResponse:
+    async def action() -> Store:
+        return Store.model_validate(await service.set_paused(session, owner, store_id, True))
+
+    return await run_idempotent(session, request, f"user:{owner.id}", action)
+
+
+@router.post("/merchant/stores/{store_id}/resume", response_model=Store)
+async def resume_store(
+    store_id: uuid.UUID, request: Request, session: Session, owner: MerchantStaff
+) -> JSONResponse:
+    async def action() -> Store:
+        return Store.model_validate(await service.set_paused(session, owner, store_id, False))
+
+    return await run_idempotent(session, request, f"user:{owner.id}", action)
+
+
+@router.post("/merchant/leave", response_model=Merchant)
+async def leave(request: Request, session: Session, owner: MerchantStaff) -> JSONResponse:
+    """Leave the programme: stores close, the discount stops; settlements still pay out."""
+
+    async def action() -> Merchant:
+        return await _full(session, await service.leave(session, owner))
+
+    return await run_idempotent(session, request, f"user:{owner.id}", action)
+
+
+@router.post("/merchant/stores/{store_id}/staff", status_code=201, response_model=Staff)
+async def add_staff(
+    store_id: uuid.UUID,
+    body: StaffCreate,
+    request: Request,
+    session: Session,
+    owner: MerchantStaff,
+) -> JSONResponse:
+    async def action() -> Staff:
+        user = await service.add_staff(session, owner, store_id, body)
+        return Staff(
+            user_id=user.id, store_id=store_id, display_name=user.display_name, phone=user.phone
+        )
+
+    return await run_idempotent(session, request, f"user:{owner.id}", action, 201)
+
+
+@router.post(
+    "/merchant/stores/{store_id}/terminals", status_code=201, response_model=TerminalCreated
+)
+async def create_terminal(
+    store_id: uuid.UUID,
+    body: TerminalCreate,
+    request: Request,
+    session: Session,
+    owner: MerchantStaff,
+) -> JSONResponse:
+    """Issue a POS terminal API key (shown once; send it as `X-Terminal-Key`)."""
+
+    async def action() -> TerminalCreated:
+        terminal, api_key = await service.create_terminal(session, owner, store_id, body.name)
+        return TerminalCreated(
+            id=terminal.id, store_id=terminal.store_id, name=terminal.name, api_key=api_key
+        )
+
+    return await run_idempotent(session, request, f"user:{owner.id}", action, 201)
+
+
+@router.get("/operator/merchants", response_model=list[Merchant])
+async def list_merchants(
+    session: Session, _: Operator, status: MerchantStatus | None = None
+) -> list[Merchant]:
+    return [await _full(session, m) for m in await service.list_by_status(session, status)]
+
+
+@router.post("/operator/merchants/{merchant_id}/approve", response_model=Merchant)
+async def approve(
+    merchant_id: uuid.UUID, request: Request, session: Session, operator: Operator
+) -> JSONResponse:
+    async def action() -> Merchant:
+        return await _full(session, await service.approve(session, operator, merchant_id))
+
+    return await run_idempotent(session, request, f"user:{operator.id}", action)
+
+
+@router.post("/operator/merchants/{merchant_id}/reject", response_model=Merchant)
+async def reject(
+    merchant_id: uuid.UUID,
+    body: Rejection,
+    request: Request,
+    session: Session,
+    operator: Operator,
+) -> JSONResponse:
+    async def action() -> Merchant:
+        merchant = await service.reject(session, operator, merchant_id, body.reason)
+        return await _full(session, merchant)
+
+    return await run_idempotent(session, request, f"user:{operator.id}", action)
