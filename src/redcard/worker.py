@@ -23,6 +23,7 @@ from redcard.notifications import send_pending
 from redcard.payments import refunds
 from redcard.payments import service as payments
 from redcard.payments.channels import Channels
+from redcard.sunset import tasks as sunset_tasks
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class Worker:
             ("payments", self._sync_stale_payments),
             ("expiry", self._expire),
             ("notifications", self._notify),
+            ("sunset", sunset_tasks.run_campaign),
             *self.extra_steps,
         ]
 

@@ -1,0 +1,78 @@
+"""Refund policies as pure functions: how much of a paid card goes back, at a given moment.
+
+- full: everything paid.
+- pro_rata: the unused share of the card's term, rounded DOWN to the fen.
+- paid_minus_benefits: what was paid minus what the member saved with the card (Sam's 卓越卡
+  style), never below zero. Savings come from the ledger (member_savings, owner = member).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from redcard.models import RefundPolicy
+
+
+def amount_for(
+    policy: RefundPolicy,
+    *,
+    paid_fen: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    at: datetime,
+    benefits_fen: int = 0,
+) -> int:
+    """The refund for one paid card under `policy`, as of `at` (e.g. the sunset's cut-off)."""
+    if paid_fen <= 0:
+        return 0
+    if policy == RefundPolicy.full:
+        return paid_fen
+    if policy == RefundPolicy.pro_rata:
+        term = (ends_at - starts_at).total_seconds()
+        if term <= 0:
+            return 0
+        unused = (ends_at - max(at, starts_at)).total_seconds()
+        unused = min(max(unused, 0.0), term)
+        # integer arithmetic on whole seconds, rounding down
+        return paid_fen * int(unused) // int(term)
+    if policy == RefundPolicy.paid_minus_benefits:
+        return max(0, paid_fen - max(0, benefits_fen))
+    raise ValueError(f"unknown refund policy {policy!r}")
+
+
+@dataclass(frozen=True)
+class SelfServiceQuote:
+    allowed: bool
+    amount_fen: int
+    policy: RefundPolicy
+    reason: str  # why not, or what the amount is based on
+    cooling_off_ends_at: datetime
+
+
+def self_service_quote(
+    policy: RefundPolicy,
+    cooling_off_days: int,
+    *,
+    paid_fen: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    at: datetime,
+    benefits_fen: int = 0,
+) -> SelfServiceQuote:
+    """A member's own refund: allowed within the plan's cooling-off period, for the amount the
+    plan's policy gives at that moment."""
+    window_end = starts_at + timedelta(days=cooling_off_days)
+    amount = amount_for(
+        policy,
+        paid_fen=paid_fen,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        at=at,
+        benefits_fen=benefits_fen,
+    )
+    if at >= window_end:
+        return SelfServiceQuote(False, 0, policy, "the cooling-off period has ended", window_end)
+    if amount <= 0:
+        return SelfServiceQuote(False, 0, policy, "nothing is left to refund", window_end)
+    return SelfServiceQuote(True, amount, policy, f"refund policy: {policy.value}", window_end)

@@ -1,0 +1,292 @@
+"""Reconciliation (对账) of the channel's bill against our records.
+
+Every bill line and every one of our settled refunds in scope gets one class:
+- matched: both sides, same amount;
+- 长款 (long): the channel shows more than our records;
+- 短款 (short): the channel shows less than our records;
+- 单边账 (one-sided): on one side only (the channel's, or ours).
+
+The bill is CSV (`write_csv` / `read_csv`, as `redcard sunset bill` downloads it through the
+channel port). Lines are loaded into a temporary table in chunks (COPY on PostgreSQL) and
+classified in SQL, so a million-line bill never sits in memory as objects.
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcard.errors import InvalidInput
+from redcard.kit.sql import dialect_name
+from redcard.models import Payment, PaymentStatus, Refund, RefundStatus
+from redcard.payments.port import BillLine
+
+MATCHED, LONG, SHORT, ONE_SIDED = "matched", "长款", "短款", "单边账"
+CSV_FIELDS = ["kind", "reference", "out_trade_no", "amount_fen", "channel_ref", "at"]
+CHUNK = 10_000
+
+_meta = MetaData()
+bill_table = Table(
+    "reconcile_bill",
+    _meta,
+    Column("kind", String(16), nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("day", String(10), nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+# -- the bill file ----------------------------------------------------------------------------
+def write_csv(lines: Iterable[BillLine], out: TextIO) -> int:
+    writer = csv.writer(out)
+    writer.writerow(CSV_FIELDS)
+    n = 0
+    for line in lines:
+        writer.writerow(
+            [
+                line.kind,
+                line.reference,
+                line.out_trade_no,
+                line.amount_fen,
+                line.channel_ref,
+                line.at.astimezone(UTC).isoformat(),
+            ]
+        )
+        n += 1
+    return n
+
+
+def read_csv(source: TextIO) -> Iterator[BillLine]:
+    reader = csv.DictReader(source)
+    if reader.fieldnames is None or set(CSV_FIELDS) - set(reader.fieldnames):
+        raise InvalidInput(f"a bill has the columns {', '.join(CSV_FIELDS)}")
+    for number, row in enumerate(reader, start=2):
+        try:
+            amount = int(row["amount_fen"])
+            at = datetime.fromisoformat(row["at"])
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"bill line {number}: bad amount or time") from exc
+        if row["kind"] not in ("payment", "refund") or not row["reference"]:
+            raise InvalidInput(f"bill line {number}: unknown kind or empty reference")
+        yield BillLine(
+            row["kind"],
+            row["reference"],
+            row["out_trade_no"],
+            amount,
+            row["channel_ref"],
+            at if at.tzinfo else at.replace(tzinfo=UTC),
+        )
+
+
+def read_csv_file(path: Path) -> Iterator[BillLine]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        yield from read_csv(fh)
+
+
+# -- the report -------------------------------------------------------------------------------
+@dataclass
+class Difference:
+    cls: str
+    kind: str
+    reference: str
+    bill_fen: int
+    ours_fen: int
+    note: str
+
+
+@dataclass
+class ReconcileReport:
+    bill_lines: int = 0
+    our_refunds: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    amounts: dict[str, int] = field(default_factory=dict)
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def unexplained(self) -> int:
+        return sum(n for cls, n in self.counts.items() if cls != MATCHED)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "bill_lines": self.bill_lines,
+            "our_refunds": self.our_refunds,
+            "counts": self.counts,
+            "amounts": self.amounts,
+            "unexplained": self.unexplained,
+            "differences": [d.__dict__ for d in self.differences],
+        }
+
+
+def _chunks(lines: Iterable[BillLine], days: set[str]) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for line in lines:
+        day = line.at.astimezone(UTC).date().isoformat()
+        days.add(day)
+        chunk.append(
+            {
+                "kind": line.kind,
+                "reference": line.reference,
+                "amount_fen": line.amount_fen,
+                "day": day,
+            }
+        )
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+async def _load(session: AsyncSession, lines: Iterable[BillLine]) -> tuple[int, set[str]]:
+    conn = await session.connection()
+    await conn.run_sync(lambda c: bill_table.drop(c, checkfirst=True))
+    await conn.run_sync(lambda c: bill_table.create(c))
+    days: set[str] = set()
+    n = 0
+    pg = dialect_name(session) == "postgresql"
+    for chunk in _chunks(lines, days):
+        n += len(chunk)
+        if pg:
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+                "reconcile_bill",
+                records=[(r["kind"], r["reference"], r["amount_fen"], r["day"]) for r in chunk],
+                columns=["kind", "reference", "amount_fen", "day"],
+            )
+        else:
+            await conn.execute(bill_table.insert(), chunk)
+    if pg:
+        await conn.exec_driver_sql("CREATE INDEX ON reconcile_bill (reference)")
+        await conn.exec_driver_sql("ANALYZE reconcile_bill")
+    else:
+        await conn.exec_driver_sql("CREATE INDEX reconcile_bill_ref ON reconcile_bill (reference)")
+    return n, days
+
+
+def _classify(bill_fen: Any, ours_fen: Any) -> Any:
+    return case(
+        (ours_fen == 0, literal(ONE_SIDED)),
+        (bill_fen == ours_fen, literal(MATCHED)),
+        (bill_fen > ours_fen, literal(LONG)),
+        else_=literal(SHORT),
+    )
+
+
+async def reconcile(
+    session: AsyncSession,
+    lines: Iterable[BillLine],
+    *,
+    campaign_id: uuid.UUID | None = None,
+    max_differences: int = 200,
+) -> ReconcileReport:
+    """Classify every bill line and every refund we settled through the channel on the bill's
+    days (only the campaign's, when one is given)."""
+    report = ReconcileReport()
+    report.bill_lines, days = await _load(session, lines)
+    b = bill_table
+    # bill lines against our refunds / payments (what WE recorded as settled at the channel)
+    refund_ours = case((Refund.status == RefundStatus.succeeded, Refund.amount_fen), else_=0)
+    payment_ours = case((Payment.status == PaymentStatus.succeeded, Payment.amount_fen), else_=0)
+    refund_side = (
+        select(
+            b.c.kind,
+            b.c.reference,
+            b.c.amount_fen.label("bill_fen"),
+            func.coalesce(refund_ours, 0).label("ours_fen"),
+            func.coalesce(Refund.status, "missing").label("ours_status"),
+        )
+        .select_from(b.outerjoin(Refund, Refund.out_refund_no == b.c.reference))
+        .where(b.c.kind == "refund")
+    )
+    payment_side = (
+        select(
+            b.c.kind,
+            b.c.reference,
+            b.c.amount_fen.label("bill_fen"),
+            func.coalesce(payment_ours, 0).label("ours_fen"),
+            func.coalesce(Payment.status, "missing").label("ours_status"),
+        )
+        .select_from(b.outerjoin(Payment, Payment.out_trade_no == b.c.reference))
+        .where(b.c.kind == "payment")
+    )
+    lines_q = refund_side.union_all(payment_side).subquery()
+    cls = _classify(lines_q.c.bill_fen, lines_q.c.ours_fen).label("cls")
+    for name, n, fen in await session.execute(
+        select(cls, func.count(), func.coalesce(func.sum(lines_q.c.bill_fen), 0)).group_by(cls)
+    ):
+        report.counts[name] = report.counts.get(name, 0) + int(n)
+        report.amounts[name] = report.amounts.get(name, 0) + int(fen)
+    for row in await session.execute(
+        select(lines_q, cls).where(cls != MATCHED).limit(max_differences)
+    ):
+        note = (
+            "on the channel's bill only"
+            if row.ours_status == "missing"
+            else f"ours is {row.ours_status}"
+        )
+        report.differences.append(
+            Difference(row.cls, row.kind, row.reference, row.bill_fen, row.ours_fen, note)
+        )
+    # our settled refunds that the bill does not show
+    scope = [Refund.status == RefundStatus.succeeded]
+    if campaign_id is not None:
+        scope.append(Refund.campaign_id == campaign_id)
+    if days:
+        start = datetime.fromisoformat(min(days)).replace(tzinfo=UTC)
+        end = datetime.fromisoformat(max(days)).replace(tzinfo=UTC) + timedelta(days=1)
+        scope += [Refund.succeeded_at >= start, Refund.succeeded_at < end]
+    elif campaign_id is None:
+        scope.append(literal(False))
+    report.our_refunds = int(
+        await session.scalar(select(func.count()).select_from(Refund).where(and_(*scope))) or 0
+    )
+    missing = (
+        select(Refund.out_refund_no, Refund.amount_fen)
+        .select_from(
+            Refund.__table__.outerjoin(
+                b, and_(b.c.reference == Refund.out_refund_no, b.c.kind == "refund")
+            )
+        )
+        .where(and_(*scope), b.c.reference.is_(None))
+    )
+    sub = missing.subquery()
+    n, fen = (
+        await session.execute(select(func.count(), func.coalesce(func.sum(sub.c.amount_fen), 0)))
+    ).one()
+    if n:
+        report.counts[ONE_SIDED] = report.counts.get(ONE_SIDED, 0) + int(n)
+        report.amounts[ONE_SIDED] = report.amounts.get(ONE_SIDED, 0) + int(fen)
+        room = max(0, max_differences - len(report.differences))
+        for ref, amount in await session.execute(missing.limit(room)):
+            report.differences.append(
+                Difference(ONE_SIDED, "refund", ref, 0, int(amount), "in our records only")
+            )
+    conn = await session.connection()
+    await conn.run_sync(lambda c: bill_table.drop(c, checkfirst=True))
+    return report
+
+
+def days_of(start: datetime, end: datetime) -> list[date]:
+    """Every UTC day from start to end, inclusive (the bills a campaign needs)."""
+    first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+
+from redcard.models import RefundPolicy
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class SunsetCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cutoff_at: AwareDatetime
+    policy: RefundPolicy = RefundPolicy.full
+    notice: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class DryRunRow(Schema):
+    plan_id: uuid.UUID
+    plan_name: str
+    status: str
+    count: int
+    total_fen: int
+
+
+class ManualCase(Schema):
+    membership_id: uuid.UUID
+    member_id: uuid.UUID
+    amount_fen: int
+    reason: str
+
+
+class DryRun(Schema):
+    count: int
+    total_fen: int
+    by_plan: list[DryRunRow]
+    manual: list[ManualCase]
+    manual_count: int
+    manual_fen: int
+    skipped_count: int
+
+
+class Progress(Schema):
+    status: str
+    items: int
+    total_fen: int
+    done: int
+    done_fen: int
+    pending: int
+    pending_fen: int
+    failed: int
+    failed_fen: int
+    offline: int
+    offline_fen: int
+    percent: int
+
+
+class Sunset(Schema):
+    id: uuid.UUID
+    status: str
+    cutoff_at: datetime
+    policy: RefundPolicy
+    notice: str
+    prepared_by: uuid.UUID
+    approved_by: uuid.UUID | None
+    approved_at: datetime | None
+    items_count: int
+    total_fen: int
+    renewals_cancelled: int
+    benefits_ended_at: datetime | None
+    completed_at: datetime | None
+    dry_run: DryRun | None = None
+    progress: Progress | None = None
+
+
+class ExceptionRow(Schema):
+    refund_id: uuid.UUID
+    out_refund_no: str
+    member_id: uuid.UUID
+    member_phone: str
+    amount_fen: int
+    attempts: int
+    last_error: str | None
+
+
+class OfflineSettlement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reference: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
+
+
+class ReconcileRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bill_csv: str
+
+
+class Difference(Schema):
+    cls: str
+    kind: str
+    reference: str
+    bill_fen: int
+    ours_fen: int
+    note: str
+
+
+class ReconcileReport(Schema):
+    bill_lines: int
+    our_refunds: int
+    counts: dict[str, int]
+    amounts: dict[str, int]
+    unexplained: int
+    differences: list[Difference]
+
+
+class TimelineStep(Schema):
+    label: str
+    at: datetime | None
+
+
+class MemberRefund(Schema):
+    refund_id: uuid.UUID
+    order_id: uuid.UUID
+    amount_fen: int
+    status: str
+    reason: str
+    requested_at: datetime
+    succeeded_at: datetime | None
+    timeline: list[TimelineStep]
+
+
+class RefundQuote(Schema):
+    allowed: bool
+    amount_fen: int
+    policy: RefundPolicy
+    reason: str
+    cooling_off_ends_at: datetime
+
+
+class RefundRef(Schema):
+    id: uuid.UUID
+    amount_fen: int
+    status: str
