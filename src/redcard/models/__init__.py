@@ -3,6 +3,8 @@
 from redcard.models.auth_session import AuthSession, SessionKind
 from redcard.models.base import Base
 from redcard.models.channel_event import ChannelEvent
+from redcard.models.event import Event, EventEligibility, EventStatus
+from redcard.models.event_registration import EventRegistration, RegistrationStatus
 from redcard.models.idempotency_key import IdempotencyKey
 from redcard.models.ledger import JournalEntry, JournalLine, LedgerAccount
 from redcard.models.login_attempt import LoginAttempt
@@ -36,6 +38,10 @@ __all__ = [
     "CodeBurn",
     "CodeFailure",
     "CodeLock",
+    "Event",
+    "EventEligibility",
+    "EventRegistration",
+    "EventStatus",
     "IdempotencyKey",
     "ItemStatus",
     "JournalEntry",
@@ -62,6 +68,7 @@ __all__ = [
     "RedemptionKind",
     "RedemptionStatus",
     "Refund",
+    "RegistrationStatus",
     "RefundStatus",
     "Role",
     "SessionKind",
