@@ -14,6 +14,7 @@ class Account(StrEnum):
     merchant_payable = "merchant_payable"  # 买单 money collected for a merchant (owner = merchant)
     # income
     payment_fee_income = "payment_fee_income"  # fees charged to merchants on 买单 sales
+    commission_income = "commission_income"  # commission on 买单 sales (0% by default)
     # memo accounts: member savings funded by merchants (owner = member / merchant)
     member_savings = "member_savings"
     merchant_discounts_funded = "merchant_discounts_funded"

@@ -17,6 +17,12 @@ from redcard.models.payment import Payment, PaymentStatus
 from redcard.models.plan import Plan, PlanKind, PlanStatus, RefundPolicy
 from redcard.models.redemption import CodeBurn, Redemption, RedemptionKind, RedemptionStatus
 from redcard.models.refund import Refund, RefundStatus
+from redcard.models.statement import (
+    Statement,
+    StatementLine,
+    StatementLineKind,
+    StatementStatus,
+)
 from redcard.models.store import Store, StoreStatus
 from redcard.models.store_staff import StoreStaff
 from redcard.models.sunset import (
@@ -72,6 +78,10 @@ __all__ = [
     "RefundStatus",
     "Role",
     "SessionKind",
+    "Statement",
+    "StatementLine",
+    "StatementLineKind",
+    "StatementStatus",
     "Store",
     "StoreStaff",
     "StoreStatus",
