@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import select
+
+from redcard.models import Merchant, MerchantStatus, Store, StoreStatus
+from tests.fixtures.factories import PASSWORD, create_operator
+from tests.helpers import count
+
+
+async def _csrf(client, path: str) -> str:
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match
+    return match.group(1)
+
+
+async def test_apply_review_and_run_a_store_through_the_pages(client, db):
+    client.cookies.clear()
+    csrf = await _csrf(client, "/merchant/apply")
+    form = {
+        "csrf": csrf,
+        "phone": "13711112222",
+        "display_name": "王老板",
+        "password": PASSWORD,
+        "business_name": "王家沙",
+        "contact_name": "王老板",
+        "contact_phone": "13711112222",
+        "store_name": "王家沙（南京西路店）",
+        "category": "food",
+        "district": "静安区",
+        "address": "南京西路 805 号",
+        "lat": "31.2291",
+        "lng": "121.4598",
+        "opening_hours": "07:00-21:00",
+        "discount_percent": "12",
+        "cap_yuan": "",
+        "min_bill_yuan": "20",
+        "excluded": "外卖，酒水",
+        "exclusive": "yes",
+    }
+    bad = await client.post("/merchant/apply", data=form | {"discount_percent": "5"})
+    assert bad.status_code == 422
+    assert "discount_bp" in bad.text
+    assert await count(db, Merchant) == 0
+    done = await client.post("/merchant/apply", data=form)
+    assert done.status_code == 303, done.text
+    dash = await client.get("/merchant")
+    assert "王家沙（南京西路店）" in dash.text
+    assert 'data-merchant-status="pending"' in dash.text
+    async with db.session_scope() as session:
+        store = (await session.execute(select(Store))).scalar_one()
+        assert store.discount_bp == 1200
+        assert store.min_bill_fen == 2000
+        assert store.excluded_categories == "外卖, 酒水"
+        assert store.exclusive_to_members is True
+
+    owner_cookies = dict(client.cookies)
+    client.cookies.clear()
+    async with db.session_scope() as session:
+        op = await create_operator(session)
+    csrf = await _csrf(client, "/login")
+    await client.post("/login", data={"csrf": csrf, "phone": op.phone, "password": PASSWORD})
+    review = await client.get("/operator/merchants")
+    assert "王家沙" in review.text
+    merchant_id = re.search(r'data-merchant="([^"]+)"', review.text).group(1)
+    csrf = client.cookies["redcard_csrf"]
+    empty = await client.post(f"/operator/merchants/{merchant_id}/reject", data={"csrf": csrf})
+    assert empty.status_code == 422
+    ok = await client.post(f"/operator/merchants/{merchant_id}/approve", data={"csrf": csrf})
+    assert ok.status_code == 303
+    async with db.session_scope() as session:
+        assert (await session.get_one(Merchant, uuid.UUID(merchant_id))).status == (
+            MerchantStatus.approved
+        )
+        assert (await session.get_one(Store, store.id)).status == StoreStatus.live
+
+    client.cookies.clear()
+    client.cookies.update(owner_cookies)
+    csrf = await _csrf(client, "/merchant")
+    key_page = await client.post(
+        f"/merchant/stores/{store.id}/terminals",
+        data={"csrf": csrf, "name": "POS", "idempotency_key": "form-key-123456"},
+    )
+    assert "rct_" in key_page.text
+    again = await client.post(
+        f"/merchant/stores/{store.id}/terminals",
+        data={"csrf": csrf, "name": "POS", "idempotency_key": "form-key-123456"},
+    )
+    assert "rct_" not in again.text  # shown once
+    paused = await client.post(f"/merchant/stores/{store.id}/pause", data={"csrf": csrf})
+    assert paused.status_code == 303
+    async with db.session_scope() as session:
+        assert (await session.get_one(Store, store.id)).status == StoreStatus.paused
+    pos = await client.get("/merchant/pos")
+    assert pos.status_code == 200
+    assert 'id="pos-code"' in pos.text
+    en = await client.get("/merchant/pos", cookies={"redcard_lang": "en"})
+    assert "Member code" in en.text
+    zh = await client.get("/merchant/pos", cookies={"redcard_lang": "zh_CN"})
+    assert "会员码" in zh.text
