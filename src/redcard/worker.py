@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.config import Settings
 from redcard.db import Database
+from redcard.events import tasks as events_tasks
 from redcard.kit.sql import for_update_kwargs
 from redcard.kit.time import utc_now
 from redcard.membership import repository as membership_repo
@@ -71,6 +72,7 @@ class Worker:
             ("refunds", self._refunds),
             ("payments", self._sync_stale_payments),
             ("expiry", self._expire),
+            ("events", events_tasks.run_all),
             ("notifications", self._notify),
             ("sunset", sunset_tasks.run_campaign),
             *self.extra_steps,

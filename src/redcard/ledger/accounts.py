@@ -10,6 +10,7 @@ class Account(StrEnum):
     channel_clearing = "channel_clearing"  # money held for us at a payment channel
     # liabilities
     deferred_membership_revenue = "deferred_membership_revenue"  # fees paid, not yet earned
+    deferred_event_revenue = "deferred_event_revenue"  # paid event seats, event not yet held
     refunds_payable = "refunds_payable"  # refunds we owe, not yet confirmed by the channel
     merchant_payable = "merchant_payable"  # 买单 money collected for a merchant (owner = merchant)
     # income
