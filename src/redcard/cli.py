@@ -73,6 +73,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000, seed_only: bool = False) -> 
     table.add_row("operator", logins.operator, logins.password)
     table.add_row("second operator", logins.second_operator, logins.password)
     table.add_row("member", logins.member, logins.password)
+    table.add_row("store staff (till: /merchant/pos)", "13700000000", logins.password)
     console.print(table)
     console.print(f"Open [bold]{settings.base_url}[/bold]  (API docs: {settings.base_url}/docs)")
     if not seed_only:

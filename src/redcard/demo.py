@@ -14,6 +14,7 @@ from redcard.accounts.service import create_user
 from redcard.db import Database
 from redcard.membership import service as membership
 from redcard.membership.schemas import PlanCreate
+from redcard.merchants import demo as merchants_demo
 from redcard.models import PlanKind, RefundPolicy, Role, User
 from redcard.payments.channels import Channels
 from redcard.payments.sandbox import SandboxChannel
@@ -123,4 +124,5 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
             )
             assert payment is not None
             await payments.sync_payment(session, channels, payment)
+    await merchants_demo.seed(db, member_phone=MEMBER_PHONE, password=PASSWORD)
     return True

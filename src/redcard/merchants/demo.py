@@ -1,0 +1,214 @@
+"""Demo merchants and stores from OpenStreetMap (© OpenStreetMap contributors, ODbL).
+
+`/work/shared/data/shanghai_stores.csv` (or REDCARD_STORES_CSV) holds 1,854 real Shanghai
+stores. Stores of the same name (chains) are grouped under one merchant. Every store keeps its
+OSM id in `source` and gets a plausible card discount (10–20% off; some with a cap or minimum
+bill). Seeding is one bulk INSERT per table and idempotent: nothing happens when OSM stores
+exist already. It also seeds a demo store staff login and a few redemptions for the demo member.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcard.accounts.service import _hasher, create_user
+from redcard.config import get_settings
+from redcard.db import Database
+from redcard.kit import time as clock
+from redcard.kit.ids import new_id
+from redcard.kit.time import utc_now
+from redcard.membership import repository as membership_repo
+from redcard.membership import service as membership
+from redcard.models import (
+    Merchant,
+    MerchantStatus,
+    Plan,
+    PlanKind,
+    Role,
+    Store,
+    StoreStaff,
+    StoreStatus,
+    User,
+)
+from redcard.redemption import codes
+from redcard.redemption import service as redemption
+from redcard.redemption.service import Till
+
+DEFAULT_CSV = Path("/work/shared/data/shanghai_stores.csv")
+STAFF_PHONE = "13700000000"
+STAFF_STORE = "Seesaw Coffee"  # the demo staff owns this chain (falls back to the first cafe)
+
+
+def csv_path() -> Path:
+    return Path(os.environ.get("REDCARD_STORES_CSV", str(DEFAULT_CSV)))
+
+
+def _terms(source_id: str) -> dict[str, object]:
+    """Deterministic, plausible terms from the OSM id: 10–20% off, some caps / minimums."""
+    h = int.from_bytes(hashlib.sha256(source_id.encode()).digest()[:8], "big")
+    return {
+        "discount_bp": 1000 + (h % 11) * 100,
+        "discount_cap_fen": [None, None, None, 5000, 10000][(h >> 8) % 5],
+        "min_bill_fen": [0, 0, 0, 2000, 5000][(h >> 16) % 5],
+        "exclusive_to_members": (h >> 24) % 5 == 0,
+        "excluded_categories": "烟酒" if (h >> 32) % 7 == 0 else None,
+    }
+
+
+async def seed_stores(session: AsyncSession, path: Path | None = None) -> int:
+    """Bulk-insert OSM stores grouped into merchants. Returns the number of stores added."""
+    if await session.scalar(select(Store.id).where(Store.source.like("osm:%")).limit(1)):
+        return 0
+    path = path or csv_path()
+    if not path.exists():
+        return 0
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    by_name: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_name.setdefault(row["name"].strip(), []).append(row)
+    unusable = _hasher.hash(secrets.token_urlsafe(24))  # owners of OSM stores cannot log in
+    now = utc_now()
+    users, merchants, stores = [], [], []
+    for i, (name, group) in enumerate(sorted(by_name.items())):
+        owner_id, merchant_id = new_id(), new_id()
+        users.append(
+            {
+                "id": owner_id,
+                "role": Role.merchant_staff,
+                "phone": f"170{i:08d}",
+                "display_name": f"{name[:56]} 店主",
+                "password_hash": unusable,
+                "created_at": now,
+            }
+        )
+        merchants.append(
+            {
+                "id": merchant_id,
+                "name": name[:100],
+                "contact_name": "店主",
+                "contact_phone": f"170{i:08d}",
+                "owner_id": owner_id,
+                "status": MerchantStatus.approved,
+                "reviewed_at": now,
+                "commission_bp": 0,
+                "payment_fee_bp": 60,
+                "fee_threshold_fen": 100_000_000,
+                "fee_above_bp": 60,
+                "created_at": now,
+            }
+        )
+        for row in group:
+            stores.append(
+                {
+                    "id": new_id(),
+                    "merchant_id": merchant_id,
+                    "name": name[:200],
+                    "category": (row["category"] or "other")[:32],
+                    "district": row["district"] or None,
+                    "address": row["address"] or None,
+                    "lat": float(row["lat"]),
+                    "lng": float(row["lng"]),
+                    "opening_hours": None,
+                    "status": StoreStatus.live,
+                    "pay_code": secrets.token_urlsafe(12),
+                    "source": row["source_id"][:64],
+                    "redemptions_count": 0,
+                    "created_at": now,
+                    **_terms(row["source_id"]),
+                }
+            )
+    for table, values in ((User, users), (Merchant, merchants), (Store, stores)):
+        for start in range(0, len(values), 500):
+            await session.execute(insert(table), values[start : start + 500])
+    return len(stores)
+
+
+async def seed_staff(session: AsyncSession, password: str) -> User | None:
+    """The demo staff login owns one chain (all its stores) and is staff at each of them."""
+    if await session.scalar(select(User.id).where(User.phone == STAFF_PHONE)):
+        return None
+    merchant = await session.scalar(select(Merchant).where(Merchant.name == STAFF_STORE))
+    if merchant is None:
+        merchant = await session.scalar(
+            select(Merchant).join(Store).where(Store.category == "cafe").limit(1)
+        )
+    if merchant is None:
+        return None
+    staff = await create_user(
+        session,
+        phone=STAFF_PHONE,
+        password=password,
+        display_name="店长小周",
+        role=Role.merchant_staff,
+    )
+    merchant.owner_id = staff.id
+    merchant.contact_name, merchant.contact_phone = "店长小周", STAFF_PHONE
+    store_ids = (
+        await session.scalars(select(Store.id).where(Store.merchant_id == merchant.id))
+    ).all()
+    session.add_all([StoreStaff(user_id=staff.id, store_id=sid) for sid in store_ids])
+    await session.flush()
+    return staff
+
+
+async def seed_history(db: Database, member_phone: str, staff: User, key: bytes) -> int:
+    """A few committed redemptions for the demo member, over the past days."""
+    async with db.session_scope() as session:
+        member = await session.scalar(select(User).where(User.phone == member_phone))
+        if member is None:
+            return 0
+        card = await membership_repo.get_active_by_member(session, member.id)
+        if card is None:
+            trial = await session.scalar(select(Plan).where(Plan.kind == PlanKind.trial))
+            if trial is None:
+                return 0
+            with clock.frozen(utc_now() - timedelta(days=7)):
+                card = await membership.start_trial(session, member, trial.id)
+        secret = await redemption.get_or_create_code(session, member.id)
+        store_ids = (
+            await session.scalars(
+                select(StoreStaff.store_id).where(StoreStaff.user_id == staff.id).limit(3)
+            )
+        ).all()
+        starts_at = card.starts_at
+    made = 0
+    now = utc_now()
+    start = max(starts_at, now - timedelta(days=4))
+    for n, bill in enumerate((5200, 6850, 12800)):
+        with clock.frozen(start + (now - start) * (n + 1) / 4):
+            step = codes.step_at(utc_now().timestamp())
+            code = codes.member_code(secret.handle, secret.secret, key, step)
+            async with db.session_scope() as session:
+                till = Till(ip="127.0.0.1", staff=await session.get_one(User, staff.id))
+                prepared = await redemption.prepare(
+                    session,
+                    till,
+                    store_id=store_ids[n % len(store_ids)],
+                    code=code,
+                    bill_fen=bill,
+                    bill_yuan=None,
+                    key=key,
+                )
+                await redemption.commit(session, till, prepared.redemption.id)
+                made += 1
+    return made
+
+
+async def seed(db: Database, *, member_phone: str, password: str) -> int:
+    """Stores, the demo staff login and some history. Safe to call again."""
+    secret_key = get_settings().secret_key
+    async with db.session_scope() as session:
+        added = await seed_stores(session)
+        staff = await seed_staff(session, password)
+    if staff is not None:
+        await seed_history(db, member_phone, staff, codes.code_key(secret_key))
+    return added
