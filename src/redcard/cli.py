@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from redcard.config import get_settings
+from redcard.errors import AppError
 
 app = typer.Typer(
     help="Redcard: a paid membership card for local-life commerce.", no_args_is_help=True
@@ -112,6 +113,43 @@ def worker(once: bool = typer.Option(False, help="one pass, then exit")) -> None
             await db.dispose()
 
     asyncio.run(_run())
+
+
+@app.command()
+def settle(
+    day: str = typer.Option(..., help="business day to settle, YYYY-MM-DD (Shanghai)"),
+) -> None:
+    """Settle a finished day: one statement per merchant with 买单 activity (idempotent)."""
+    from redcard.db import Database
+    from redcard.settlement.service import parse_day
+    from redcard.settlement.tasks import settle_cli
+
+    async def _settle() -> None:
+        db = Database(get_settings().database_url)
+        try:
+            statements = await settle_cli(db, parse_day(day))
+        finally:
+            await db.dispose()
+        table = Table(title=f"Statements for {day}")
+        for column in ("merchant", "bills", "collected", "fees", "clawbacks", "net payable"):
+            table.add_column(column)
+        for s in statements:
+            table.add_row(
+                str(s.merchant_id)[:8],
+                str(s.bills_count),
+                str(s.charged_fen),
+                str(s.fee_fen + s.commission_fen),
+                str(s.clawback_fen),
+                str(s.net_payable_fen),
+            )
+        console.print(table)
+        console.print("amounts in fen")
+
+    try:
+        asyncio.run(_settle())
+    except AppError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        sys.exit(1)
 
 
 @ledger_app.command("check")

@@ -19,11 +19,13 @@ from redcard.events import tasks as events_tasks
 from redcard.kit.sql import for_update_kwargs
 from redcard.kit.time import utc_now
 from redcard.membership import repository as membership_repo
+from redcard.membership import service as _membership  # noqa: F401 - registers its order kind
 from redcard.models import Payment, PaymentStatus
 from redcard.notifications import send_pending
 from redcard.payments import refunds
 from redcard.payments import service as payments
 from redcard.payments.channels import Channels
+from redcard.settlement import tasks as settlement_tasks
 from redcard.sunset import tasks as sunset_tasks
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class Worker:
             ("events", events_tasks.run_all),
             ("notifications", self._notify),
             ("sunset", sunset_tasks.run_campaign),
+            ("settlement", settlement_tasks.settle_step),
             *self.extra_steps,
         ]
 
