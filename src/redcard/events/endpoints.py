@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from redcard import models
 from redcard.deps import Ctx, Member, Public, Session, allow
 from redcard.events import checkin, service, stats
 from redcard.events import repository as repo
@@ -32,8 +33,9 @@ router = APIRouter(tags=["events"])
 Manager = Annotated[User, Depends(allow(Role.operator, Role.merchant_staff))]
 
 
-def event_out(event: object) -> Event:
-    return Event.model_validate(event, from_attributes=True)
+def event_out(event: models.Event) -> Event:
+    fields = {name: getattr(event, name) for name in Event.model_fields if name != "seats_left"}
+    return Event.model_validate(fields | {"seats_left": event.seats_left()})
 
 
 @router.get("/events", response_model=list[Event], dependencies=[Public])

@@ -36,8 +36,9 @@ async def registration_out(
     session: AsyncSession, registration: EventRegistration, pay_url: str | None = None
 ) -> Registration:
     out = Registration.model_validate(registration, from_attributes=True)
-    if registration.status in SEAT_STATUSES:
-        out.code = service.format_code(registration.code)
+    out.code = (
+        service.format_code(registration.code) if registration.status in SEAT_STATUSES else None
+    )
     if registration.status == S.waitlisted:
         out.waitlist_ahead = await repo.waitlist_ahead(session, registration)
     out.pay_url = pay_url
