@@ -5,13 +5,17 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from redcard.db import Database
 from redcard.kit.time import utc_now
 from redcard.membership import service as membership
 from redcard.models import (
+    Membership,
+    MembershipStatus,
     Merchant,
     MerchantStatus,
+    PlanKind,
     Role,
     Store,
     StoreStaff,
@@ -81,10 +85,25 @@ async def new_shop(
 
 
 async def new_card_holder(db: Database, name: str = "小红", trial: bool = True) -> User:
+    """A member with a usable card: a trial, or (trial=False) an active annual card."""
     async with db.session_scope() as session:
         plans = await seed_plans(session)
         member = await create_member(session, name=name)
-        await membership.start_trial(session, member, plans.trial.id)
+        if trial:
+            await membership.start_trial(session, member, plans.trial.id)
+        else:
+            now = utc_now()
+            session.add(
+                Membership(
+                    member_id=member.id,
+                    plan_id=plans.annual.id,
+                    kind=PlanKind.paid,
+                    status=MembershipStatus.active,
+                    starts_at=now - timedelta(days=1),
+                    ends_at=now + timedelta(days=364),
+                )
+            )
+            await session.flush()
         return member
 
 
