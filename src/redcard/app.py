@@ -27,10 +27,13 @@ from redcard.payments.endpoints import router as payments_api
 from redcard.payments.sandbox_pages import router as sandbox_pages
 from redcard.redemption.endpoints import router as redemption_api
 from redcard.settlement.endpoints import router as settlement_api
+from redcard.storepay.endpoints import router as storepay_api
 from redcard.sunset.endpoints import router as sunset_api
 from redcard.web.common import LoginRequired, login_redirect
 from redcard.web.common import router as common_pages
 from redcard.web.member.pages import router as member_pages
+from redcard.web.member.storepay import router as storepay_pages
+from redcard.web.merchant.bills import router as bills_pages
 from redcard.web.merchant.pages import router as merchant_pages
 from redcard.web.operator.pages import router as operator_pages
 from redcard.web.render import render
@@ -88,12 +91,14 @@ def create_app(
         merchants_api,
         redemption_api,
         settlement_api,
+        storepay_api,
         sunset_api,
         events_api,
     )
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
-    for router in (common_pages, member_pages, merchant_pages, operator_pages, sandbox_pages):
+    pages = (common_pages, member_pages, storepay_pages, bills_pages, merchant_pages)
+    for router in (*pages, operator_pages, sandbox_pages):
         app.include_router(router)
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"

@@ -1,0 +1,407 @@
+"""Merchant settlement: one statement per merchant and business day (Asia/Shanghai).
+
+A statement holds the day's 买单 bills (gross, member discounts, amount collected), the
+payment fee and commission, bills undone before settlement (no effect on the money), and
+clawbacks (bills refunded after an earlier statement settled them). Net payable =
+collected - fee - commission - clawbacks.
+
+Fees. Per merchant: `commission_bp` on the amount collected, and `payment_fee_bp` on the part
+of the merchant's cumulative 买单 sales up to `fee_threshold_fen`, `fee_above_bp` beyond it
+(default 0% / 0.6% on the first ¥1,000,000 / configurable). Cumulative sales are the amounts
+collected on the merchant's earlier statements. The one rounding rule: each fee band is
+computed on the statement's total for that band with `kit.money.fee_fen` (half up to the fen),
+so a statement's fee never depends on how the day was split into bills. A clawback does not
+return the fee already charged.
+
+Ledger. The money is already on merchant_payable (owner = merchant) from the payments and
+refunds; settlement adds the fee entry (Dr merchant_payable / Cr payment_fee_income,
+commission_income), and a payout adds Dr merchant_payable / Cr channel_clearing.
+`ledger_figures` recomputes every statement figure from journal lines.
+
+Concurrency. Settlement locks the merchant row (one settlement per merchant at a time) and
+then the day's redemptions in primary-key order before marking them settled (statement_id);
+undo takes the same redemption row lock, so an undo racing settlement is either an undone
+item on the statement or refused/clawed back after it, never both.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcard.errors import Conflict, InvalidInput, NotFound
+from redcard.kit.money import BASIS_POINTS, fee_fen, format_fen
+from redcard.kit.time import utc_now
+from redcard.ledger.accounts import Account
+from redcard.ledger.service import Entry, Line, post
+from redcard.models import (
+    Merchant,
+    Redemption,
+    RedemptionStatus,
+    Statement,
+    StatementLine,
+    StatementLineKind,
+    StatementStatus,
+    User,
+)
+from redcard.settlement import repository as repo
+from redcard.storepay.service import SAVINGS_KIND, UNDO_WINDOW
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FEE_KIND = "settlement_fee"
+PAYOUT_KIND = "payout"
+CATCH_UP_DAYS = 7
+
+
+class DayNotOver(Conflict):
+    pass
+
+
+class StatementNotFound(NotFound):
+    pass
+
+
+class NothingToPayOut(Conflict):
+    pass
+
+
+class AlreadyPaidOut(Conflict):
+    pass
+
+
+class MerchantNotFound(NotFound):
+    pass
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a Shanghai business day, in UTC."""
+    start = datetime.combine(day, time(0), tzinfo=SHANGHAI).astimezone(UTC)
+    return start, start + timedelta(days=1)
+
+
+def business_day(at: datetime) -> date:
+    return at.astimezone(SHANGHAI).date()
+
+
+@dataclass(frozen=True)
+class Fees:
+    fee_fen: int
+    commission_fen: int
+    below_threshold_fen: int
+    above_threshold_fen: int
+
+
+def fees_for(merchant: Merchant, charged_fen: int, sales_before_fen: int) -> Fees:
+    """The merchant's fee plan applied to one statement's sales (pure; see module doc)."""
+    room = max(0, merchant.fee_threshold_fen - sales_before_fen)
+    below = min(charged_fen, room)
+    above = charged_fen - below
+    return Fees(
+        fee_fen=fee_fen(below, merchant.payment_fee_bp) + fee_fen(above, merchant.fee_above_bp),
+        commission_fen=fee_fen(charged_fen, merchant.commission_bp),
+        below_threshold_fen=below,
+        above_threshold_fen=above,
+    )
+
+
+def _line(
+    r: Redemption, kind: StatementLineKind, statement_id: uuid.UUID, ref: str
+) -> StatementLine:
+    at = r.undone_at if kind == StatementLineKind.clawback else r.committed_at
+    assert at is not None
+    return StatementLine(
+        statement_id=statement_id,
+        redemption_id=r.id,
+        kind=kind,
+        store_id=r.store_id,
+        at=at,
+        bill_fen=r.bill_fen,
+        discount_fen=r.discount_fen,
+        charged_fen=r.charged_fen,
+        reference=ref,
+    )
+
+
+async def settle_merchant_day(
+    session: AsyncSession, merchant_id: uuid.UUID, day: date
+) -> tuple[Statement | None, bool]:
+    """The merchant's statement for `day`: (statement, created now). Idempotent; None when the
+    merchant had no activity."""
+    existing = await repo.get_statement(session, merchant_id, day)
+    if existing is not None:
+        return existing, False
+    merchant = await session.get(
+        Merchant, merchant_id, with_for_update=True, populate_existing=True
+    )
+    if merchant is None:
+        raise MerchantNotFound("no such merchant")
+    existing = await repo.get_statement(session, merchant_id, day)  # settled while we waited
+    if existing is not None:
+        return existing, False
+    start, end = day_bounds(day)
+    todays = await repo.lock_day_redemptions(session, merchant_id, start, end)
+    clawbacks = await repo.lock_clawbacks(session, merchant_id, end)
+    if not todays and not clawbacks:
+        return None, False
+    bills = [r for r in todays if r.status == RedemptionStatus.committed]
+    undone = [r for r in todays if r.status == RedemptionStatus.undone]
+    refs = await repo.out_trade_nos(
+        session, [r.order_id for r in (*todays, *clawbacks) if r.order_id is not None]
+    )
+    charged = sum(r.charged_fen for r in bills)
+    before = await repo.sales_before(session, merchant_id, day)
+    fees = fees_for(merchant, charged, before)
+    clawback_fen = sum(r.charged_fen for r in clawbacks)
+    statement = Statement(
+        id=uuid.uuid4(),
+        merchant_id=merchant_id,
+        day=day,
+        status=StatementStatus.open,
+        bills_count=len(bills),
+        gross_fen=sum(r.bill_fen for r in bills),
+        discount_fen=sum(r.discount_fen for r in bills),
+        charged_fen=charged,
+        sales_before_fen=before,
+        fee_fen=fees.fee_fen,
+        commission_fen=fees.commission_fen,
+        undone_count=len(undone),
+        undone_fen=sum(r.charged_fen for r in undone),
+        clawback_count=len(clawbacks),
+        clawback_fen=clawback_fen,
+        net_payable_fen=charged - fees.fee_fen - fees.commission_fen - clawback_fen,
+    )
+    session.add(statement)
+    await session.flush()
+    for kind, group in (
+        (StatementLineKind.bill, bills),
+        (StatementLineKind.undone, undone),
+        (StatementLineKind.clawback, clawbacks),
+    ):
+        for r in group:
+            ref = refs.get(r.order_id, "") if r.order_id is not None else ""
+            session.add(_line(r, kind, statement.id, ref))
+    for r in todays:
+        r.statement_id = statement.id
+    charges = fees.fee_fen + fees.commission_fen
+    if charges:
+        fee_lines = [Line(Account.merchant_payable, charges, str(merchant_id))]
+        if fees.fee_fen:
+            fee_lines.append(Line(Account.payment_fee_income, -fees.fee_fen))
+        if fees.commission_fen:
+            fee_lines.append(Line(Account.commission_income, -fees.commission_fen))
+        await post(session, Entry(FEE_KIND, str(statement.id), fee_lines))
+    await session.flush()
+    return statement, True
+
+
+async def settle_day(session: AsyncSession, day: date) -> list[Statement]:
+    """Every merchant with activity on `day` gets its statement (idempotent)."""
+    _, end = day_bounds(day)
+    if utc_now() < end:
+        raise DayNotOver(f"{day.isoformat()} is not over yet in Shanghai; settle it tomorrow")
+    statements: list[Statement] = []
+    for merchant_id in await repo.merchants_with_activity(session, *day_bounds(day)):
+        statement, _ = await settle_merchant_day(session, merchant_id, day)
+        if statement is not None:
+            statements.append(statement)
+    return statements
+
+
+async def settle_due(session: AsyncSession) -> int:
+    """Worker step: settle each recent day whose undo window has closed. Returns how many
+    statements it created (0 when there is nothing to do)."""
+    now = utc_now()
+    today = business_day(now)
+    created = 0
+    for back in range(CATCH_UP_DAYS, 0, -1):
+        day = today - timedelta(days=back)
+        if now < day_bounds(day)[1] + UNDO_WINDOW:
+            continue
+        for merchant_id in await repo.merchants_with_activity(session, *day_bounds(day)):
+            _, new = await settle_merchant_day(session, merchant_id, day)
+            created += int(new)
+    return created
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput("a day is written YYYY-MM-DD") from exc
+
+
+async def get_statement(session: AsyncSession, statement_id: uuid.UUID) -> Statement:
+    statement = await session.get(Statement, statement_id)
+    if statement is None:
+        raise StatementNotFound("no such statement")
+    return statement
+
+
+async def visible_statement(
+    session: AsyncSession, user: User, statement_id: uuid.UUID
+) -> Statement:
+    """A statement the user's merchant owns (404 otherwise, so ids of others leak nothing)."""
+    statement = await session.get(Statement, statement_id)
+    if statement is None or statement.merchant_id not in await repo.merchant_ids_for(session, user):
+        raise StatementNotFound("no such statement")
+    return statement
+
+
+async def pay_out(session: AsyncSession, operator: User, statement_id: uuid.UUID) -> Statement:
+    """Operator: the statement's net has been transferred to the merchant."""
+    statement = await session.get(
+        Statement, statement_id, with_for_update=True, populate_existing=True
+    )
+    if statement is None:
+        raise StatementNotFound("no such statement")
+    if statement.status == StatementStatus.paid_out:
+        raise AlreadyPaidOut("this statement has already been paid out")
+    if statement.net_payable_fen <= 0:
+        raise NothingToPayOut("this statement has nothing to pay out")
+    await post(
+        session,
+        Entry(
+            PAYOUT_KIND,
+            str(statement.id),
+            [
+                Line(
+                    Account.merchant_payable, statement.net_payable_fen, str(statement.merchant_id)
+                ),
+                Line(Account.channel_clearing, -statement.net_payable_fen),
+            ],
+        ),
+    )
+    statement.status = StatementStatus.paid_out
+    statement.paid_out_at = utc_now()
+    statement.paid_out_by = operator.id
+    await session.flush()
+    return statement
+
+
+@dataclass(frozen=True)
+class FeePlan:
+    commission_bp: int
+    payment_fee_bp: int
+    fee_threshold_fen: int
+    fee_above_bp: int
+
+
+async def update_fee_plan(session: AsyncSession, merchant_id: uuid.UUID, plan: FeePlan) -> Merchant:
+    """Operator: a merchant's fee plan; applies to statements created from now on."""
+    for name in ("commission_bp", "payment_fee_bp", "fee_above_bp"):
+        if not 0 <= getattr(plan, name) <= BASIS_POINTS:
+            raise InvalidInput(f"{name} is between 0 and {BASIS_POINTS} basis points")
+    if plan.fee_threshold_fen < 0:
+        raise InvalidInput("the fee threshold must not be negative")
+    merchant = await session.get(Merchant, merchant_id, with_for_update=True)
+    if merchant is None:
+        raise MerchantNotFound("no such merchant")
+    merchant.commission_bp = plan.commission_bp
+    merchant.payment_fee_bp = plan.payment_fee_bp
+    merchant.fee_threshold_fen = plan.fee_threshold_fen
+    merchant.fee_above_bp = plan.fee_above_bp
+    await session.flush()
+    return merchant
+
+
+@dataclass(frozen=True)
+class LedgerFigures:
+    charged_fen: int
+    discount_fen: int
+    fees_fen: int  # fee + commission
+    clawback_fen: int
+    undone_net_fen: int  # payments and refunds of undone items: 0 when all is well
+    net_payable_fen: int
+
+
+async def ledger_figures(session: AsyncSession, statement: Statement) -> LedgerFigures:
+    """Recompute a statement's figures from journal lines alone."""
+    owner = str(statement.merchant_id)
+    by_kind: dict[StatementLineKind, list[StatementLine]] = {k: [] for k in StatementLineKind}
+    for line, _ in await repo.lines_of(session, statement.id):
+        by_kind[line.kind].append(line)
+    bill_refs = [ln.reference for ln in by_kind[StatementLineKind.bill]]
+    charged = -await repo.ledger_sum(session, Account.merchant_payable, owner, "payment", bill_refs)
+    discount = await repo.ledger_sum(
+        session,
+        Account.merchant_discounts_funded,
+        owner,
+        SAVINGS_KIND,
+        [str(ln.redemption_id) for ln in by_kind[StatementLineKind.bill]],
+    )
+    fees = await repo.ledger_sum(
+        session, Account.merchant_payable, owner, FEE_KIND, [str(statement.id)]
+    )
+    claw_refunds = await repo.refund_refs(
+        session, [ln.reference for ln in by_kind[StatementLineKind.clawback]]
+    )
+    clawback = await repo.ledger_sum(
+        session, Account.merchant_payable, owner, "refund_requested", claw_refunds
+    )
+    undone_refs = [ln.reference for ln in by_kind[StatementLineKind.undone]]
+    undone_net = await repo.ledger_sum(
+        session, Account.merchant_payable, owner, "payment", undone_refs
+    ) + await repo.ledger_sum(
+        session,
+        Account.merchant_payable,
+        owner,
+        "refund_requested",
+        await repo.refund_refs(session, undone_refs),
+    )
+    return LedgerFigures(
+        charged_fen=charged,
+        discount_fen=discount,
+        fees_fen=fees,
+        clawback_fen=clawback,
+        undone_net_fen=undone_net,
+        net_payable_fen=charged - fees - clawback,
+    )
+
+
+CSV_HEADER = ["kind", "time", "store", "reference", "bill", "discount", "charged"]
+
+
+def _yuan(fen: int) -> str:
+    return format_fen(fen, symbol="").replace(",", "")
+
+
+async def statement_csv(session: AsyncSession, statement: Statement) -> str:
+    """Lines, then the totals, amounts in yuan with two decimals (Shanghai times)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for line, store_name in await repo.lines_of(session, statement.id):
+        writer.writerow(
+            [
+                line.kind.value,
+                line.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+                store_name,
+                line.reference,
+                _yuan(line.bill_fen),
+                _yuan(line.discount_fen),
+                _yuan(line.charged_fen),
+            ]
+        )
+    writer.writerow([])
+    for label, fen in (
+        ("gross", statement.gross_fen),
+        ("member_discounts", statement.discount_fen),
+        ("collected", statement.charged_fen),
+        ("payment_fee", statement.fee_fen),
+        ("commission", statement.commission_fen),
+        ("undone", statement.undone_fen),
+        ("clawbacks", statement.clawback_fen),
+        ("net_payable", statement.net_payable_fen),
+    ):
+        writer.writerow(["total", label, "", "", "", "", _yuan(fen)])
+    return out.getvalue()
+
+
+async def merchant_of(session: AsyncSession, statement: Statement) -> Merchant:
+    return await session.get_one(Merchant, statement.merchant_id)

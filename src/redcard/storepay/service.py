@@ -1,0 +1,334 @@
+"""持卡买单: the member scans the store's printed QR, enters the bill, and pays the discounted
+amount through the platform. The platform collects the money and owes it to the merchant.
+
+Money flow (all through the ledger):
+- payment confirmed (payments.service): Dr channel_clearing / Cr merchant_payable (owner = the
+  merchant) for the amount charged; then `_on_paid` commits the redemption and posts the
+  savings memo (Dr merchant_discounts_funded (merchant) / Cr member_savings (member)), the same
+  entry kind ("redemption") the till's code redemptions use, so one savings counter covers both.
+- undo: a refund through THE ONE REFUND PATH (`payments.refunds.request_refund`), which posts
+  Dr merchant_payable (merchant) / Cr refunds_payable at once; the redemption is marked undone
+  and the savings memo reversed in the same transaction, under the redemption's row lock, so an
+  undo racing settlement lands either before it (an "undone item") or after it (refused for
+  staff; an operator refund becomes a clawback on the next statement).
+
+Staff may undo within `UNDO_WINDOW` of payment and before settlement. An operator may refund a
+bill at any time (a dispute); if it was already settled the merchant pays it back as a clawback
+on its next statement (settlement.service).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound
+from redcard.kit.money import MoneyError, parse_yuan
+from redcard.kit.time import utc_now
+from redcard.ledger.accounts import Account
+from redcard.ledger.service import Entry, Line, post
+from redcard.membership import repository as membership_repo
+from redcard.models import (
+    Membership,
+    Merchant,
+    MerchantStatus,
+    Order,
+    OrderKind,
+    Payment,
+    PaymentStatus,
+    Redemption,
+    RedemptionKind,
+    RedemptionStatus,
+    Role,
+    Store,
+    StoreStatus,
+    User,
+)
+from redcard.payments import service as payments
+from redcard.payments.channels import Channels
+from redcard.payments.refunds import request_refund
+from redcard.storepay import repository as repo
+
+UNDO_WINDOW = timedelta(hours=1)
+SAVINGS_KIND = "redemption"  # the same memo entry kinds as the till's code redemptions
+SAVINGS_UNDO_KIND = "redemption_undo"
+REFUND_REASON = "store_bill_undo"
+
+
+class StoreNotFound(NotFound):
+    pass
+
+
+class StoreNotAccepting(Conflict):
+    pass
+
+
+class NoUsableCard(Forbidden):
+    pass
+
+
+class BillNotFound(NotFound):
+    pass
+
+
+class BillNotUndoable(Conflict):
+    pass
+
+
+class UndoWindowClosed(Conflict):
+    pass
+
+
+class AlreadySettled(Conflict):
+    pass
+
+
+@dataclass(frozen=True)
+class Preview:
+    store: Store
+    bill_fen: int
+    discount_fen: int
+    charged_fen: int
+
+
+@dataclass(frozen=True)
+class Bill:
+    redemption: Redemption
+    order: Order
+    payment: Payment
+
+
+def parse_bill(value: object) -> int:
+    """The bill as the member typed it, in yuan ("128.5", "１２８"), to fen. Never a float."""
+    if not isinstance(value, str):
+        raise InvalidInput('send the bill in yuan as text, e.g. "128.50"')
+    try:
+        bill_fen = parse_yuan(value)
+    except MoneyError as exc:
+        raise InvalidInput(str(exc)) from exc
+    if bill_fen <= 0:
+        raise InvalidInput("the bill must be more than zero")
+    return bill_fen
+
+
+async def open_store(session: AsyncSession, pay_code: str) -> Store:
+    """The store behind a printed pay code, if it takes card payments right now."""
+    store = await repo.get_store_by_pay_code(session, pay_code)
+    if store is None:
+        raise StoreNotFound("this pay code does not belong to any store")
+    merchant = await session.get_one(Merchant, store.merchant_id)
+    if store.status != StoreStatus.live or merchant.status != MerchantStatus.approved:
+        raise StoreNotAccepting("this store is not taking card payments right now")
+    return store
+
+
+async def usable_card(session: AsyncSession, member: User) -> Membership:
+    """An active (paid or trial) card within its dates; expired, suspended and refunded cards
+    get no discount."""
+    await membership_repo.expire_lapsed(session, member.id)
+    card = await membership_repo.get_active_by_member(session, member.id)
+    if card is None or not card.is_usable(utc_now()):
+        raise NoUsableCard("you need an active card to pay with the member discount")
+    return card
+
+
+def price(store: Store, bill_fen: int) -> Preview:
+    discount = store.discount_for(bill_fen)
+    return Preview(store, bill_fen, discount, bill_fen - discount)
+
+
+async def preview(session: AsyncSession, member: User, pay_code: str, bill_fen: int) -> Preview:
+    """What the member will pay: computed here from the store's terms, never by the client."""
+    store = await open_store(session, pay_code)
+    await usable_card(session, member)
+    return price(store, bill_fen)
+
+
+async def create_bill(
+    session: AsyncSession,
+    channels: Channels,
+    member: User,
+    pay_code: str,
+    bill_fen: int,
+    *,
+    base_url: str,
+) -> Bill:
+    """Record the order and a prepared redemption, then start the payment. Nothing is
+    committed until the channel confirms (verified callback or status query)."""
+    store = await open_store(session, pay_code)
+    card = await usable_card(session, member)
+    quote = price(store, bill_fen)
+    now = utc_now()
+    order = Order(member_id=member.id, kind=OrderKind.store_bill, amount_fen=quote.charged_fen)
+    session.add(order)
+    await session.flush()
+    redemption = Redemption(
+        kind=RedemptionKind.pay,
+        status=RedemptionStatus.prepared,
+        store_id=store.id,
+        merchant_id=store.merchant_id,
+        member_id=member.id,
+        membership_id=card.id,
+        order_id=order.id,
+        bill_fen=quote.bill_fen,
+        discount_fen=quote.discount_fen,
+        charged_fen=quote.charged_fen,
+        prepared_at=now,
+    )
+    session.add(redemption)
+    await session.flush()
+    payment = await payments.start_payment(
+        session,
+        channels,
+        order,
+        subject=f"{store.name} 买单",
+        base_url=base_url,
+        return_url=f"{base_url}/pay/bills/{order.id}",
+    )
+    return Bill(redemption, order, payment)
+
+
+def savings_entry(r: Redemption, kind: str = SAVINGS_KIND, sign: int = 1) -> Entry:
+    """Memo: the member's savings (credit, owner = member) funded by the merchant (debit)."""
+    return Entry(
+        kind=kind,
+        ref=str(r.id),
+        lines=[
+            Line(Account.member_savings, -sign * r.discount_fen, str(r.member_id)),
+            Line(Account.merchant_discounts_funded, sign * r.discount_fen, str(r.merchant_id)),
+        ],
+    )
+
+
+async def _locked_by_order(session: AsyncSession, order_id: uuid.UUID) -> Redemption | None:
+    return await session.scalar(
+        select(Redemption)
+        .where(Redemption.order_id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def _merchant_of(session: AsyncSession, order: Order) -> str:
+    merchant_id = await session.scalar(
+        select(Redemption.merchant_id).where(Redemption.order_id == order.id)
+    )
+    if merchant_id is None:
+        raise BillNotFound(f"order {order.id} has no 买单 redemption")
+    return str(merchant_id)
+
+
+async def _on_paid(session: AsyncSession, order: Order) -> None:
+    """The channel confirmed the payment: commit the redemption (once)."""
+    redemption = await _locked_by_order(session, order.id)
+    if redemption is None or redemption.status not in (
+        RedemptionStatus.prepared,
+        RedemptionStatus.expired,
+    ):
+        return
+    redemption.status = RedemptionStatus.committed
+    redemption.committed_at = utc_now()
+    await session.execute(
+        update(Store)
+        .where(Store.id == redemption.store_id)
+        .values(redemptions_count=Store.redemptions_count + 1)
+    )
+    if redemption.discount_fen:
+        await post(session, savings_entry(redemption))
+    await session.flush()
+
+
+async def _mark_undone(session: AsyncSession, redemption: Redemption) -> None:
+    redemption.status = RedemptionStatus.undone
+    redemption.undone_at = utc_now()
+    if redemption.discount_fen:
+        await post(session, savings_entry(redemption, SAVINGS_UNDO_KIND, -1))
+    await session.flush()
+
+
+async def _on_refunded(session: AsyncSession, order: Order) -> None:
+    """The refund completed. An undo has already marked the redemption; a refund started
+    elsewhere (e.g. an operator refunding the payment directly) is treated as an undo here."""
+    redemption = await _locked_by_order(session, order.id)
+    if redemption is not None and redemption.status == RedemptionStatus.committed:
+        await _mark_undone(session, redemption)
+
+
+payments.register_order_kind(
+    OrderKind.store_bill,
+    payments.OrderHandler(
+        credit_account=Account.merchant_payable,
+        on_paid=_on_paid,
+        on_refunded=_on_refunded,
+        credit_owner=_merchant_of,
+    ),
+)
+
+
+async def undo_bill(session: AsyncSession, actor: User, redemption_id: uuid.UUID) -> Redemption:
+    """Refund a paid 买单 in full through the one refund path.
+
+    Store staff: within UNDO_WINDOW and before settlement. Operator: any time; after settlement
+    the merchant repays it as a clawback on its next statement. The redemption row lock makes
+    parallel undos and an undo racing settlement come out one way only."""
+    redemption = await session.scalar(
+        select(Redemption)
+        .where(Redemption.id == redemption_id, Redemption.kind == RedemptionKind.pay)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if redemption is None or not await repo.may_see_bill(session, actor, redemption):
+        raise BillNotFound("no such bill at your stores")
+    if redemption.status == RedemptionStatus.undone:
+        raise BillNotUndoable("this bill has already been undone and refunded")
+    if redemption.status != RedemptionStatus.committed or redemption.committed_at is None:
+        raise BillNotUndoable("this bill has not been paid")
+    if actor.role != Role.operator:
+        if redemption.statement_id is not None:
+            raise AlreadySettled(
+                "this bill is already settled; ask the platform to refund it "
+                "(it is then deducted from your next statement)"
+            )
+        if utc_now() - redemption.committed_at > UNDO_WINDOW:
+            raise UndoWindowClosed("a bill can be undone within 1 hour of payment")
+    assert redemption.order_id is not None
+    payment = await session.scalar(
+        select(Payment).where(
+            Payment.order_id == redemption.order_id, Payment.status == PaymentStatus.succeeded
+        )
+    )
+    if payment is None:
+        raise BillNotUndoable("this bill has no completed payment")
+    await request_refund(session, payment.id, redemption.charged_fen, reason=REFUND_REASON)
+    await _mark_undone(session, redemption)
+    return redemption
+
+
+async def member_bill(session: AsyncSession, member: User, order_id: uuid.UUID) -> Redemption:
+    redemption = await session.scalar(
+        select(Redemption).where(
+            Redemption.order_id == order_id,
+            Redemption.member_id == member.id,
+            Redemption.kind == RedemptionKind.pay,
+        )
+    )
+    if redemption is None:
+        raise BillNotFound("no such bill")
+    return redemption
+
+
+async def refresh_member_bill(
+    session: AsyncSession, channels: Channels, member: User, order_id: uuid.UUID
+) -> Redemption:
+    """The member is back from the cashier: ask the channel now rather than wait."""
+    redemption = await member_bill(session, member, order_id)
+    if redemption.status == RedemptionStatus.prepared:
+        payment = await payments.get_order_payment(session, order_id)
+        if payment is not None:
+            await payments.sync_payment(session, channels, payment)
+            await session.refresh(redemption)
+    return redemption
