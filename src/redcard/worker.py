@@ -26,7 +26,6 @@ from redcard.payments import refunds
 from redcard.payments import service as payments
 from redcard.payments.channels import Channels
 from redcard.settlement import tasks as settlement_tasks
-from redcard.settlement import tasks as settlement_tasks
 from redcard.sunset import tasks as sunset_tasks
 
 log = logging.getLogger(__name__)
@@ -78,7 +77,6 @@ class Worker:
             ("events", events_tasks.run_all),
             ("notifications", self._notify),
             ("sunset", sunset_tasks.run_campaign),
-            ("settlement", settlement_tasks.settle_step),
             ("settlement", settlement_tasks.settle_step),
             *self.extra_steps,
         ]
