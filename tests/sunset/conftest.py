@@ -76,3 +76,34 @@ def world_factory(client, db, sandbox):  # type: ignore[no-untyped-def]
         return await make_world(client, db, sandbox, paying)
 
     return make
+
+
+async def run_sunset(
+    client: httpx.AsyncClient,
+    w: World,
+    *,
+    policy: str = "full",
+    cutoff_in: timedelta = timedelta(0),
+) -> dict[str, object]:
+    """Prepare (first operator) and approve (second operator) a sunset; returns the prepared
+    sunset with its dry run. The clock is frozen; the cut-off is `cutoff_in` from now."""
+    from redcard.kit.time import utc_now
+    from tests.fixtures.factories import idem
+
+    clock.freeze(utc_now())
+    prepared = await client.post(
+        "/api/v1/operator/sunsets",
+        json={
+            "cutoff_at": (utc_now() + cutoff_in).isoformat(),
+            "policy": policy,
+            "notice": "停止服务",
+        },
+        headers=w.preparer_h | idem(),
+    )
+    assert prepared.status_code == 201, prepared.text
+    sunset: dict[str, object] = prepared.json()
+    approved = await client.post(
+        f"/api/v1/operator/sunsets/{sunset['id']}/approve", headers=w.approver_h | idem()
+    )
+    assert approved.status_code == 200, approved.text
+    return sunset

@@ -73,12 +73,16 @@ async def test_sunset_end_to_end(client, db, sandbox, settings, channels, world_
     # the cut-off passes: benefits end and the campaign refunds everyone
     clock.advance(timedelta(days=2, seconds=1))
     await drain(settings, db, channels, sandbox)
-    done = (await client.get(f"/api/v1/operator/sunsets/{sunset['id']}", headers=w.approver_h)).json()
+    done = (
+        await client.get(f"/api/v1/operator/sunsets/{sunset['id']}", headers=w.approver_h)
+    ).json()
     assert done["status"] == "completed"
     assert done["progress"]["done"] == 3
     assert done["progress"]["done_fen"] == sunset["dry_run"]["total_fen"]
     assert done["progress"]["failed"] == 0
-    assert (await client.get("/api/v1/memberships/current", headers=w.member_h[1])).status_code == 404
+    assert (
+        await client.get("/api/v1/memberships/current", headers=w.member_h[1])
+    ).status_code == 404
 
     for h in w.member_h:
         mine = (await client.get("/api/v1/refunds", headers=h)).json()

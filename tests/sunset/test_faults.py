@@ -1,0 +1,161 @@
+"""Channel faults during a campaign, from the sandbox: each ends with every order refunded
+exactly once (or, for a definitive no, in the operator's exceptions queue)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from redcard.kit import time as clock
+from redcard.models import JournalEntry, Refund, RefundStatus
+from redcard.payments import refunds as refund_path
+from redcard.payments.sandbox import Fault
+from redcard.payments.sandbox import refunds as sandbox_refunds
+from redcard.sunset import tasks
+from redcard.worker import Worker
+from tests.fixtures.factories import idem
+from tests.helpers import assert_ledger_ok
+from tests.sunset.conftest import drain, run_sunset
+
+
+async def _channel_refunds_per_trade(sandbox) -> list[int]:  # type: ignore[no-untyped-def]
+    async with sandbox.engine.connect() as conn:
+        rows = await conn.execute(
+            select(func.count())
+            .select_from(sandbox_refunds)
+            .group_by(sandbox_refunds.c.out_trade_no)
+        )
+        return [int(n) for (n,) in rows]
+
+
+async def _sunset_status(client, w, sunset_id) -> dict:  # type: ignore[no-untyped-def]
+    return (await client.get(f"/api/v1/operator/sunsets/{sunset_id}", headers=w.approver_h)).json()
+
+
+async def test_timeout_after_the_channel_accepted_refunds_once(
+    client, db, sandbox, settings, channels, world_factory
+):
+    w = await world_factory(2)
+    sunset = await run_sunset(client, w)
+    sandbox.inject("refund", Fault.timeout_after_accept, times=2)
+    await drain(settings, db, channels, sandbox)
+    assert (await _sunset_status(client, w, sunset["id"]))["status"] == "completed"
+    assert await _channel_refunds_per_trade(sandbox) == [1, 1]
+    async with db.session_scope() as session:
+        assert await session.scalar(select(func.count()).where(JournalEntry.kind == "refund")) == 2
+    await assert_ledger_ok(db)
+
+
+async def test_duplicate_callbacks_change_nothing(
+    client, db, sandbox, settings, channels, world_factory
+):
+    w = await world_factory(2)
+    sunset = await run_sunset(client, w)
+    sandbox.inject("notify", Fault.duplicate_notification, times=2)
+    await drain(settings, db, channels, sandbox)
+    assert (await _sunset_status(client, w, sunset["id"]))["progress"]["done"] == 2
+    async with db.session_scope() as session:
+        assert await session.scalar(select(func.count()).where(JournalEntry.kind == "refund")) == 2
+    await assert_ledger_ok(db)
+
+
+async def test_callback_before_our_write_commits(
+    client, db, sandbox, settings, channels, world_factory
+):
+    """The worker submits, the channel refunds and calls back, but the worker dies before its
+    transaction commits (our refund still says pending). The callback alone settles it, and the
+    next worker pass submits nothing new."""
+    w = await world_factory(1)
+    sunset = await run_sunset(client, w)
+    async with db.session_scope() as session:
+        assert await tasks.run_campaign(session) > 0  # benefits end
+    async with db.session_scope() as session:
+        assert await tasks.run_campaign(session) == 1  # the refund is requested
+    async with db.sessionmaker() as session:
+        await refund_path.process_due(session, channels, settings.base_url)
+        await session.rollback()  # killed before commit
+    async with db.session_scope() as session:
+        status = await session.scalar(select(Refund.status))
+        assert status == RefundStatus.pending
+    assert await sandbox.flush_notifications() == 1  # the callback arrives now
+    async with db.session_scope() as session:
+        assert await session.scalar(select(Refund.status)) == RefundStatus.succeeded
+    await drain(settings, db, channels, sandbox)
+    assert await _channel_refunds_per_trade(sandbox) == [1]
+    assert (await _sunset_status(client, w, sunset["id"]))["status"] == "completed"
+    await assert_ledger_ok(db)
+
+
+async def test_rejected_refund_goes_to_exceptions_then_retry_and_offline(
+    client, db, sandbox, settings, channels, world_factory
+):
+    w = await world_factory(2)
+    sunset = await run_sunset(client, w)
+    sandbox.inject("refund", Fault.reject, times=2)
+    await drain(settings, db, channels, sandbox)
+    status = await _sunset_status(client, w, sunset["id"])
+    assert status["status"] == "approved"  # not complete while refunds need a person
+    assert status["progress"]["failed"] == 2
+    queue = (
+        await client.get(
+            f"/api/v1/operator/sunsets/{sunset['id']}/exceptions", headers=w.approver_h
+        )
+    ).json()
+    assert len(queue) == 2
+    assert "rejected" in queue[0]["last_error"]
+
+    retried = await client.post(
+        f"/api/v1/operator/refunds/{queue[0]['refund_id']}/retry", headers=w.approver_h | idem()
+    )
+    assert retried.status_code == 200, retried.text
+    empty_ref = await client.post(
+        f"/api/v1/operator/refunds/{queue[1]['refund_id']}/offline",
+        json={"reference": " "},
+        headers=w.approver_h | idem(),
+    )
+    assert empty_ref.status_code == 422
+    offline = await client.post(
+        f"/api/v1/operator/refunds/{queue[1]['refund_id']}/offline",
+        json={"reference": "银行转账 20260101-17"},
+        headers=w.approver_h | idem(),
+    )
+    assert offline.status_code == 200, offline.text
+    await drain(settings, db, channels, sandbox)
+    status = await _sunset_status(client, w, sunset["id"])
+    assert status["status"] == "completed"
+    assert status["progress"]["done"] == 2
+    assert status["progress"]["offline"] == 1
+    assert await _channel_refunds_per_trade(sandbox) == [1]  # the offline one never hit it
+    await assert_ledger_ok(db)
+
+
+async def test_refund_failing_at_the_bank_lands_in_exceptions(
+    client, db, sandbox, settings, channels, world_factory
+):
+    w = await world_factory(1)
+    sunset = await run_sunset(client, w)
+    sandbox.inject("refund", Fault.fail_refund)
+    await drain(settings, db, channels, sandbox)
+    status = await _sunset_status(client, w, sunset["id"])
+    assert status["progress"]["failed"] == 1
+    assert status["progress"]["failed_fen"] == 16800
+
+
+async def test_worker_step_twice_in_a_row_requests_each_item_once(
+    client, db, sandbox, settings, channels, world_factory
+):
+    w = await world_factory(2)
+    await run_sunset(client, w)
+    worker = Worker(settings, db, channels)
+    for _ in range(3):
+        await worker.run_once()
+    clock.advance(timedelta(seconds=31))
+    await drain(settings, db, channels, sandbox)
+    async with db.session_scope() as session:
+        per_payment = (
+            await session.execute(
+                select(func.count()).select_from(Refund).group_by(Refund.payment_id)
+            )
+        ).all()
+    assert [n for (n,) in per_payment] == [1, 1]
