@@ -90,7 +90,7 @@ async def test_worker_killed_at_random_refunds_each_order_exactly_once(db, sandb
     kills = 0
     for _ in range(KILLS):
         proc = _start(settings.database_url)
-        time.sleep(rng.uniform(0.8, 2.5))  # let it start and get some way into the work
+        await asyncio.sleep(rng.uniform(0.8, 2.5))  # let it start and get some way into the work
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
