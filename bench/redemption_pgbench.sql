@@ -8,10 +8,8 @@ SELECT id AS tid, store_id AS sid FROM terminals WHERE api_key_hash = encode(sha
 SELECT max(locked_until) FROM code_locks WHERE scope_key IN ('terminal:' || :tid, 'store:' || :sid, 'ip:127.0.0.1') AND locked_until > now();
 SELECT merchant_id AS merch, status, discount_bp, discount_cap_fen, min_bill_fen FROM stores WHERE id = :sid \gset
 SELECT member_id AS mid, secret FROM member_codes WHERE handle IN (:h, -1, -2) \gset
-SELECT id FROM code_burns WHERE member_id = :mid AND step = :step;
-SELECT id AS msid FROM memberships WHERE member_id = :mid AND status = 'active' AND starts_at <= now() AND ends_at > now() \gset
+SELECT users.display_name, users.phone, (SELECT id FROM code_burns WHERE member_id = :mid AND step = :step) AS burned, (SELECT id FROM memberships WHERE member_id = :mid AND status = 'active' AND starts_at <= now() AND ends_at > now() LIMIT 1) AS msid FROM users WHERE users.id = :mid \gset
 INSERT INTO redemptions (id, kind, status, store_id, merchant_id, member_id, membership_id, terminal_id, code_step, bill_fen, discount_fen, charged_fen, prepared_at) VALUES (gen_random_uuid(), 'code', 'prepared', :sid, :merch, :mid, :msid, :tid, :step, 12800, 1280, 11520, now()) RETURNING id AS rid \gset
-SELECT display_name, phone FROM users WHERE id = :mid;
 COMMIT;
 BEGIN;
 SELECT id AS tid2 FROM terminals WHERE api_key_hash = encode(sha256(convert_to('bench-key-' || :t, 'UTF8')), 'hex') AND revoked_at IS NULL \gset
@@ -19,13 +17,9 @@ INSERT INTO idempotency_keys (id, scope, key, request_hash, created_at) VALUES (
 UPDATE redemptions SET status = 'committed', committed_at = now() WHERE id = :rid AND status = 'prepared' AND kind = 'code' AND prepared_at > now() - interval '5 minutes' AND store_id = :sid AND EXISTS (SELECT 1 FROM memberships WHERE memberships.id = redemptions.membership_id AND memberships.status = 'active' AND memberships.ends_at > now()) RETURNING *;
 INSERT INTO code_burns (id, member_id, step, redemption_id, burned_at) VALUES (gen_random_uuid(), :mid, :step, :rid, now()) ON CONFLICT (member_id, step) DO NOTHING;
 UPDATE stores SET redemptions_count = redemptions_count + 1 WHERE id = :sid AND status = 'live';
-INSERT INTO ledger_accounts (id, code, owner_key, balance_fen) VALUES (gen_random_uuid(), 'member_savings', :mid, 0), (gen_random_uuid(), 'merchant_discounts_funded', :merch, 0) ON CONFLICT (code, owner_key) DO NOTHING;
-SELECT code, owner_key, id FROM ledger_accounts WHERE (code, owner_key) IN (('member_savings', :mid), ('merchant_discounts_funded', :merch));
+INSERT INTO ledger_accounts (id, code, owner_key, balance_fen) VALUES (gen_random_uuid(), 'member_savings', :mid, -1280), (gen_random_uuid(), 'merchant_discounts_funded', :merch, 1280) ON CONFLICT (code, owner_key) DO UPDATE SET balance_fen = ledger_accounts.balance_fen + excluded.balance_fen RETURNING code, owner_key, id;
 INSERT INTO journal_entries (id, kind, ref, posted_at) VALUES (gen_random_uuid(), 'redemption', :rid, now()) RETURNING id AS eid \gset
 INSERT INTO journal_lines (id, entry_id, account_id, amount_fen) SELECT gen_random_uuid(), :eid, id, CASE code WHEN 'member_savings' THEN -1280 ELSE 1280 END FROM ledger_accounts WHERE (code, owner_key) IN (('member_savings', :mid), ('merchant_discounts_funded', :merch));
-UPDATE ledger_accounts SET balance_fen = balance_fen - 1280 WHERE code = 'member_savings' AND owner_key = :mid;
-UPDATE ledger_accounts SET balance_fen = balance_fen + 1280 WHERE code = 'merchant_discounts_funded' AND owner_key = :merch;
-SELECT name FROM stores WHERE id = :sid;
-SELECT display_name, phone FROM users WHERE id = :mid;
+SELECT (SELECT name FROM stores WHERE id = :sid), display_name, phone FROM users WHERE id = :mid;
 UPDATE idempotency_keys SET status_code = 200, response_body = '{}' WHERE scope = 'terminal:' || :tid AND key = :rid;
 COMMIT;

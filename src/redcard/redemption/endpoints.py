@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from redcard.deps import Ctx, Member, Session
 from redcard.kit.idempotency import run_idempotent
@@ -44,9 +45,16 @@ def to_schema(r: service.Redemption, store_name: str, masked: str) -> Redemption
 
 
 async def _describe(session: Session, r: service.Redemption) -> Redemption:
-    store = await session.get_one(service.Store, r.store_id)
-    member = await session.get_one(service.User, r.member_id)
-    return to_schema(r, store.name, member.masked_name)
+    store_name, display_name, phone = (
+        await session.execute(
+            select(
+                select(service.Store.name).where(service.Store.id == r.store_id).scalar_subquery(),
+                service.User.display_name,
+                service.User.phone,
+            ).where(service.User.id == r.member_id)
+        )
+    ).one()
+    return to_schema(r, store_name, service.masked(display_name, phone))
 
 
 @router.post("/redemptions/prepare", status_code=201, response_model=Redemption)
@@ -68,7 +76,7 @@ async def prepare(
     except service.InvalidCode as exc:
         # returned, not raised: the recorded failure must commit with this request
         return JSONResponse({"error": exc.name, "detail": exc.message}, exc.status_code)
-    out = to_schema(prepared.redemption, prepared.store.name, prepared.member.masked_name)
+    out = to_schema(prepared.redemption, prepared.store.name, prepared.member)
     return out.model_copy(update={"discount_bp": prepared.store.discount_bp})
 
 

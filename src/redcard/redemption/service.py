@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -262,7 +262,8 @@ async def get_or_create_code(session: AsyncSession, member_id: uuid.UUID) -> Mem
 
 
 async def resolve_code(session: AsyncSession, code: str, key: bytes) -> tuple[uuid.UUID, int]:
-    """(member_id, step) for a valid code that is not burned, else InvalidCode."""
+    """(member_id, step) for a code that matches a member's TOTP, else InvalidCode. Whether
+    it is already burned is checked by the caller (in the same query as the card)."""
     normalised = codes.normalise(code)
     if normalised is None:
         raise InvalidCode()
@@ -279,13 +280,7 @@ async def resolve_code(session: AsyncSession, code: str, key: bytes) -> tuple[uu
     for cand in cands:
         found = by_handle.get(cand.handle)
         if found is not None and codes.matches(cand, found[1]):
-            member_id, step = found[0], cand.step
-            burned = await session.scalar(
-                select(CodeBurn.id).where(CodeBurn.member_id == member_id, CodeBurn.step == step)
-            )
-            if burned is not None:
-                raise InvalidCode()
-            return member_id, step
+            return found[0], cand.step
     raise InvalidCode()
 
 
@@ -301,11 +296,16 @@ def _usable_card(member_id: uuid.UUID, at: datetime) -> ColumnElement[bool]:
 # --- prepare / commit / undo -------------------------------------------------------------
 
 
+def masked(display_name: str, phone: str) -> str:
+    """What a till may see of a member (same rule as `User.masked_name`)."""
+    return f"{display_name[:1]}** ({phone[-4:]})"
+
+
 @dataclass
 class Prepared:
     redemption: Redemption
     store: Store
-    member: User
+    member: str  # masked name
 
 
 async def prepare(
@@ -331,34 +331,47 @@ async def prepare(
         await record_failure(session, till, store.id)
         raise
     now = utc_now()
-    card = await session.scalar(select(Membership).where(_usable_card(member_id, now)))
-    if card is None:
+    # one round trip: the member's name, whether this code is burned, and a usable card
+    burned = (
+        select(CodeBurn.id)
+        .where(CodeBurn.member_id == member_id, CodeBurn.step == step)
+        .scalar_subquery()
+    )
+    card = select(Membership.id).where(_usable_card(member_id, now)).limit(1).scalar_subquery()
+    display_name, phone, burned_id, card_id = (
+        await session.execute(
+            select(User.display_name, User.phone, burned, card).where(User.id == member_id)
+        )
+    ).one()
+    if burned_id is not None:
+        await record_failure(session, till, store.id)
+        raise InvalidCode()
+    if card_id is None:
         raise CardNotUsable("this member has no valid card (expired, suspended or refunded)")
     if bill < store.min_bill_fen:
         raise BelowMinimumBill(
             f"the card discount here applies from a bill of {store.min_bill_fen / 100:.2f} yuan"
         )
     discount = store.discount_for(bill)
-    redemption = Redemption(
-        id=new_id(),
-        kind=RedemptionKind.code,
-        status=RedemptionStatus.prepared,
-        store_id=store.id,
-        merchant_id=store.merchant_id,
-        member_id=member_id,
-        membership_id=card.id,
-        terminal_id=till.terminal.id if till.terminal else None,
-        staff_id=till.staff.id if till.staff else None,
-        code_step=step,
-        bill_fen=bill,
-        discount_fen=discount,
-        charged_fen=bill - discount,
-        prepared_at=now,
-    )
-    session.add(redemption)
-    await session.flush()
-    member = await session.get_one(User, member_id)
-    return Prepared(redemption, store, member)
+    values = {
+        "id": new_id(),
+        "kind": RedemptionKind.code,
+        "status": RedemptionStatus.prepared,
+        "store_id": store.id,
+        "merchant_id": store.merchant_id,
+        "member_id": member_id,
+        "membership_id": card_id,
+        "terminal_id": till.terminal.id if till.terminal else None,
+        "staff_id": till.staff.id if till.staff else None,
+        "code_step": step,
+        "bill_fen": bill,
+        "discount_fen": discount,
+        "charged_fen": bill - discount,
+        "prepared_at": now,
+    }
+    await session.execute(insert(Redemption).values(values))
+    redemption = Redemption(**values, committed_at=None, undone_at=None, statement_id=None)
+    return Prepared(redemption, store, masked(display_name, phone))
 
 
 def savings_entry(r: Redemption, kind: str = ENTRY_KIND, sign: int = 1) -> Entry:
