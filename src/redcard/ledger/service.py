@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import AppError
 from redcard.kit.ids import new_id
-from redcard.kit.sql import insert_ignore
+from redcard.kit.sql import dialect_name
 from redcard.kit.time import utc_now
 from redcard.models import JournalEntry, JournalLine, LedgerAccount
+
+_UPSERT_CHUNK = 1000
 
 
 class UnbalancedEntry(AppError):
@@ -45,37 +48,48 @@ def _validate(entry: Entry) -> None:
         raise UnbalancedEntry("amounts are integer fen")
 
 
-async def _account_ids(
-    session: AsyncSession, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], uuid.UUID]:
-    wanted = sorted(set(keys))
-    await session.execute(
-        insert_ignore(session, LedgerAccount, ["code", "owner_key"]),
-        [{"id": new_id(), "code": c, "owner_key": o, "balance_fen": 0} for c, o in wanted],
-    )
-    rows = await session.execute(
-        select(LedgerAccount.code, LedgerAccount.owner_key, LedgerAccount.id).where(
-            tuple_(LedgerAccount.code, LedgerAccount.owner_key).in_(wanted)
-        )
-    )
-    return {(code, owner): account_id for code, owner, account_id in rows}
-
-
 async def post(session: AsyncSession, entry: Entry) -> None:
     await post_many(session, [entry])
 
 
+async def _apply_deltas(
+    session: AsyncSession, deltas: dict[tuple[str, str], int]
+) -> dict[tuple[str, str], uuid.UUID]:
+    """Create missing accounts and move balances in ONE upsert per chunk
+    (INSERT ... ON CONFLICT DO UPDATE SET balance = balance + delta RETURNING id), taken in
+    (code, owner) order so concurrent posters lock accounts in the same order."""
+    ids: dict[tuple[str, str], uuid.UUID] = {}
+    keys = sorted(deltas)
+    dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
+    for start in range(0, len(keys), _UPSERT_CHUNK):
+        rows = [
+            {"id": new_id(), "code": code, "owner_key": owner, "balance_fen": deltas[(code, owner)]}
+            for code, owner in keys[start : start + _UPSERT_CHUNK]
+        ]
+        stmt = dialect.insert(LedgerAccount).values(rows)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["code", "owner_key"],
+            set_={"balance_fen": LedgerAccount.balance_fen + stmt.excluded.balance_fen},
+        ).returning(LedgerAccount.code, LedgerAccount.owner_key, LedgerAccount.id)
+        for code, owner, account_id in await session.execute(stmt):
+            ids[(code, owner)] = account_id
+    return ids
+
+
 async def post_many(session: AsyncSession, entries: Sequence[Entry]) -> None:
-    """Post balanced entries; account balances move by one aggregated UPDATE per account,
-    taken in account-id order so concurrent posters never deadlock."""
+    """Post balanced entries: one upsert moves every touched account's balance (see
+    `_apply_deltas`), then one INSERT for the entries and one for their lines."""
     if not entries:
         return
     for entry in entries:
         _validate(entry)
-    ids = await _account_ids(session, ((ln.account, ln.owner) for e in entries for ln in e.lines))
+    deltas: dict[tuple[str, str], int] = defaultdict(int)
+    for entry in entries:
+        for line in entry.lines:
+            deltas[(line.account, line.owner)] += line.amount_fen
+    ids = await _apply_deltas(session, deltas)
     now = utc_now()
     entry_rows, line_rows = [], []
-    deltas: dict[uuid.UUID, int] = defaultdict(int)
     for entry in entries:
         entry_id = new_id()
         entry_rows.append(
@@ -88,25 +102,16 @@ async def post_many(session: AsyncSession, entries: Sequence[Entry]) -> None:
             }
         )
         for line in entry.lines:
-            account_id = ids[(line.account, line.owner)]
             line_rows.append(
                 {
                     "id": new_id(),
                     "entry_id": entry_id,
-                    "account_id": account_id,
+                    "account_id": ids[(line.account, line.owner)],
                     "amount_fen": line.amount_fen,
                 }
             )
-            deltas[account_id] += line.amount_fen
     await session.execute(insert(JournalEntry), entry_rows)
     await session.execute(insert(JournalLine), line_rows)
-    for account_id in sorted(deltas):
-        if deltas[account_id]:
-            await session.execute(
-                update(LedgerAccount)
-                .where(LedgerAccount.id == account_id)
-                .values(balance_fen=LedgerAccount.balance_fen + deltas[account_id])
-            )
 
 
 async def balance(session: AsyncSession, account: str, owner: str = "") -> int:
