@@ -31,10 +31,12 @@ from redcard.storepay.endpoints import router as storepay_api
 from redcard.sunset.endpoints import router as sunset_api
 from redcard.web.common import LoginRequired, login_redirect
 from redcard.web.common import router as common_pages
+from redcard.web.member.events import router as event_pages
 from redcard.web.member.pages import router as member_pages
 from redcard.web.member.storepay import router as storepay_pages
 from redcard.web.merchant.bills import router as bills_pages
 from redcard.web.merchant.pages import router as merchant_pages
+from redcard.web.operator.events import router as event_manage_pages
 from redcard.web.operator.pages import router as operator_pages
 from redcard.web.render import render
 
@@ -98,7 +100,7 @@ def create_app(
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
     pages = (common_pages, member_pages, storepay_pages, bills_pages, merchant_pages)
-    for router in (*pages, operator_pages, sandbox_pages):
+    for router in (*pages, event_pages, event_manage_pages, operator_pages, sandbox_pages):
         app.include_router(router)
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"

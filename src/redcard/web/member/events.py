@@ -1,0 +1,172 @@
+"""Member pages for events: the live list, one event, register / pay / cancel in one tap."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import segno
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
+
+from redcard.deps import Ctx, CurrentUser, Session
+from redcard.errors import AppError
+from redcard.events import repository as repo
+from redcard.events import service
+from redcard.kit import idempotency
+from redcard.kit.ids import new_token
+from redcard.kit.time import utc_now
+from redcard.models import Event, EventRegistration, Role, Store, User
+from redcard.models.event_registration import LIVE_STATUSES, SEAT_STATUSES
+from redcard.web.common import require
+from redcard.web.render import check_csrf, redirect, render
+
+router = APIRouter(include_in_schema=False)
+MemberPage = Annotated[User, require(Role.member)]
+
+
+class Done(BaseModel):
+    url: str
+
+
+def qr_svg(code: str) -> str:
+    """The registration code as an inline SVG QR code (what a door scanner reads)."""
+    return str(segno.make(code, error="m").svg_inline(scale=5, border=2, dark="#1d1d1f"))
+
+
+async def place_of(session: Session, event: Event) -> str:
+    if event.store_id is not None:
+        store = await session.get(Store, event.store_id)
+        if store is not None:
+            return " · ".join(p for p in (store.name, store.address) if p)
+    return event.venue or ""
+
+
+@router.get("/events", response_class=HTMLResponse)
+async def events_page(request: Request, session: Session, user: CurrentUser) -> Response:
+    events = await repo.list_upcoming(session, utc_now())
+    mine: dict[uuid.UUID, EventRegistration] = {}
+    if user is not None and user.role == Role.member:
+        mine = {r.event_id: r for r, _ in await repo.list_by_member(session, user.id)}
+    waiting = await repo.waitlist_counts(session, [e.id for e in events])
+    places = {e.id: await place_of(session, e) for e in events}
+    return render(
+        request,
+        "events/list.html",
+        events=events,
+        mine=mine,
+        waiting=waiting,
+        places=places,
+        now=utc_now(),
+    )
+
+
+async def _detail(
+    request: Request,
+    session: Session,
+    user: User | None,
+    event_id: uuid.UUID,
+    status_code: int = 200,
+    **extra: object,
+) -> Response:
+    event = await service.get_event(session, event_id)
+    registration = None
+    ahead = None
+    if user is not None and user.role == Role.member:
+        registration = await repo.get_by_member(session, event.id, user.id)
+        if registration is not None and registration.status == "waitlisted":
+            ahead = await repo.waitlist_ahead(session, registration)
+    now = utc_now()
+    code = None
+    if registration is not None and registration.status in SEAT_STATUSES:
+        code = service.format_code(registration.code)
+    return render(
+        request,
+        "events/detail.html",
+        status_code=status_code,
+        event=event,
+        place=await place_of(session, event),
+        registration=registration,
+        live=registration is not None and registration.status in LIVE_STATUSES,
+        ahead=ahead,
+        code=code,
+        qr=qr_svg(registration.code) if code and registration else None,
+        waitlist=(await repo.waitlist_counts(session, [event.id])).get(event.id, 0),
+        can_register=event.registration_open(now),
+        can_cancel_seat=now < event.cancel_deadline,
+        now=now,
+        idempotency_key=new_token(16),
+        **extra,
+    )
+
+
+@router.get("/events/{event_id}", response_class=HTMLResponse)
+async def event_page(
+    event_id: uuid.UUID, request: Request, session: Session, user: CurrentUser
+) -> Response:
+    return await _detail(request, session, user, event_id)
+
+
+async def _act(
+    request: Request,
+    session: Session,
+    member: User,
+    event_id: uuid.UUID,
+    what: str,
+    action: Callable[[], Awaitable[Done]],
+) -> Response:
+    form = await check_csrf(request)
+    try:
+        outcome = await idempotency.once(
+            session,
+            f"user:{member.id}",
+            str(form.get("idempotency_key", "")),
+            f"event:{event_id}:{what}",
+            action,
+        )
+    except AppError as exc:
+        await session.rollback()
+        await session.refresh(member)  # the page still shows who is logged in
+        return await _detail(
+            request, session, member, event_id, status_code=exc.status_code, error=exc.message
+        )
+    return redirect(outcome.body["url"])
+
+
+@router.post("/events/{event_id}/register")
+async def register_submit(
+    event_id: uuid.UUID, request: Request, session: Session, ctx: Ctx, member: MemberPage
+) -> Response:
+    async def action() -> Done:
+        done = await service.register(
+            session, ctx.channels, member, event_id, base_url=ctx.settings.base_url
+        )
+        return Done(url=done.pay_url or f"/events/{event_id}?done=1")
+
+    return await _act(request, session, member, event_id, "register", action)
+
+
+@router.post("/events/{event_id}/pay")
+async def pay_submit(
+    event_id: uuid.UUID, request: Request, session: Session, ctx: Ctx, member: MemberPage
+) -> Response:
+    async def action() -> Done:
+        url = await service.pay_for_seat(
+            session, ctx.channels, member, event_id, base_url=ctx.settings.base_url
+        )
+        return Done(url=url)
+
+    return await _act(request, session, member, event_id, "pay", action)
+
+
+@router.post("/events/{event_id}/cancel")
+async def cancel_submit(
+    event_id: uuid.UUID, request: Request, session: Session, member: MemberPage
+) -> Response:
+    async def action() -> Done:
+        await service.cancel_registration(session, member, event_id)
+        return Done(url=f"/events/{event_id}?cancelled=1")
+
+    return await _act(request, session, member, event_id, "cancel", action)

@@ -1,0 +1,194 @@
+"""Event pages for operators and merchant staff: list with figures, create, edit capacity,
+cancel, check-in at the door, CSV export."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from redcard.deps import Session
+from redcard.errors import AppError, InvalidInput
+from redcard.events import checkin, service, stats
+from redcard.events import repository as repo
+from redcard.events.endpoints import csv_response
+from redcard.events.schemas import EventCreate, EventUpdate
+from redcard.kit.money import MoneyError, parse_yuan
+from redcard.models import Role, Store, StoreStatus, User
+from redcard.web.common import require
+from redcard.web.render import SHANGHAI, check_csrf, redirect, render
+
+router = APIRouter(prefix="/manage/events", include_in_schema=False)
+StaffPage = Annotated[User, require(Role.operator, Role.merchant_staff)]
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+    return str(getattr(exc, "message", exc))
+
+
+def local_datetime(value: object) -> datetime | None:
+    """A `datetime-local` form value, read as Shanghai time."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+    except ValueError as exc:
+        raise InvalidInput(f"not a date and time: {text}") from exc
+
+
+async def _stores(session: Session, user: User) -> list[Store]:
+    ids = await service.managed_store_ids(session, user)
+    stmt = select(Store).where(Store.status == StoreStatus.live).order_by(Store.name).limit(200)
+    if ids is not None:
+        stmt = select(Store).where(Store.id.in_(ids)).order_by(Store.name)
+    return list(await session.scalars(stmt))
+
+
+async def _list(
+    request: Request, session: Session, user: User, status_code: int = 200, **extra: Any
+) -> Response:
+    return render(
+        request,
+        "events/manage_list.html",
+        status_code=status_code,
+        rows=await stats.for_user(session, user),
+        stores=await _stores(session, user),
+        form=extra.pop("form", {}),
+        **extra,
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+async def manage_list(request: Request, session: Session, user: StaffPage) -> Response:
+    return await _list(request, session, user)
+
+
+@router.get(".csv")
+async def manage_csv(session: Session, user: StaffPage) -> Response:
+    return csv_response(await stats.for_user(session, user))
+
+
+@router.post("")
+async def create_submit(request: Request, session: Session, user: StaffPage) -> Response:
+    form = await check_csrf(request)
+    try:
+        starts_at = local_datetime(form.get("starts_at"))
+        if starts_at is None:
+            raise InvalidInput("give the start time")
+        hours = float(str(form.get("duration_hours") or "2"))
+        deadline_hours = int(str(form.get("cancel_hours_before") or "24"))
+        data = EventCreate(
+            title=str(form.get("title", "")),
+            description=str(form.get("description", "")),
+            venue=str(form.get("venue", "")) or None,
+            store_id=uuid.UUID(str(form["store_id"])) if form.get("store_id") else None,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=hours),
+            capacity=int(str(form.get("capacity") or "0")),
+            price_fen=parse_yuan(str(form.get("price_yuan") or "0")),
+            eligibility=str(form.get("eligibility") or "card"),
+            cancel_deadline=starts_at - timedelta(hours=deadline_hours),
+        )
+        event = await service.create_event(session, user, data)
+    except (AppError, ValidationError, MoneyError, ValueError) as exc:
+        await session.rollback()
+        await session.refresh(user)  # the page still shows who is logged in
+        return await _list(
+            request, session, user, status_code=422, error=_error_text(exc), form=form
+        )
+    return redirect(f"/manage/events/{event.id}")
+
+
+async def _detail(
+    request: Request,
+    session: Session,
+    user: User,
+    event_id: uuid.UUID,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    event = await service.managed_event(session, user, event_id)
+    (row,) = await stats.for_events(session, [event])
+    regs = await repo.list_live_for_event(session, event.id)
+    names = {
+        u.id: u.masked_name
+        for u in await session.scalars(select(User).where(User.id.in_([r.member_id for r in regs])))
+    }
+    return render(
+        request,
+        "events/manage_detail.html",
+        status_code=status_code,
+        event=event,
+        stats=row,
+        registrations=regs,
+        names=names,
+        **extra,
+    )
+
+
+@router.get("/{event_id}", response_class=HTMLResponse)
+async def manage_detail(
+    event_id: uuid.UUID, request: Request, session: Session, user: StaffPage
+) -> Response:
+    return await _detail(request, session, user, event_id)
+
+
+@router.post("/{event_id}/capacity")
+async def capacity_submit(
+    event_id: uuid.UUID, request: Request, session: Session, user: StaffPage
+) -> Response:
+    form = await check_csrf(request)
+    try:
+        update = EventUpdate(capacity=int(str(form.get("capacity") or "0")))
+        await service.update_event(session, user, event_id, update)
+    except (AppError, ValidationError, ValueError) as exc:
+        await session.rollback()
+        await session.refresh(user)  # the page still shows who is logged in
+        return await _detail(
+            request, session, user, event_id, status_code=409, error=_error_text(exc)
+        )
+    return redirect(f"/manage/events/{event_id}?saved=1")
+
+
+@router.post("/{event_id}/cancel")
+async def cancel_submit(
+    event_id: uuid.UUID, request: Request, session: Session, user: StaffPage
+) -> Response:
+    form = await check_csrf(request)
+    try:
+        reason = str(form.get("reason", "")).strip()
+        if not reason:
+            raise InvalidInput("give a reason; it is sent to every registrant")
+        await service.cancel_event(session, user, event_id, reason)
+    except AppError as exc:
+        await session.rollback()
+        await session.refresh(user)  # the page still shows who is logged in
+        return await _detail(
+            request, session, user, event_id, status_code=exc.status_code, error=exc.message
+        )
+    return redirect(f"/manage/events/{event_id}")
+
+
+@router.post("/{event_id}/checkin")
+async def checkin_submit(
+    event_id: uuid.UUID, request: Request, session: Session, user: StaffPage
+) -> Response:
+    """Check-in is naturally idempotent (a second one is refused), so no key is needed."""
+    form = await check_csrf(request)
+    try:
+        _, member = await checkin.check_in(session, user, event_id, str(form.get("code", "")))
+    except AppError as exc:
+        await session.rollback()
+        await session.refresh(user)  # the page still shows who is logged in
+        return await _detail(
+            request, session, user, event_id, status_code=exc.status_code, error=exc.message
+        )
+    return await _detail(request, session, user, event_id, checked_in=member.masked_name)
