@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     and_,
     case,
+    cast,
     func,
     literal,
     select,
@@ -213,7 +214,7 @@ async def reconcile(
             b.c.reference,
             b.c.amount_fen.label("bill_fen"),
             func.coalesce(refund_ours, 0).label("ours_fen"),
-            func.coalesce(Refund.status, "missing").label("ours_status"),
+            func.coalesce(cast(Refund.status, String(32)), "missing").label("ours_status"),
         )
         .select_from(b.outerjoin(Refund, Refund.out_refund_no == b.c.reference))
         .where(b.c.kind == "refund")
@@ -224,7 +225,7 @@ async def reconcile(
             b.c.reference,
             b.c.amount_fen.label("bill_fen"),
             func.coalesce(payment_ours, 0).label("ours_fen"),
-            func.coalesce(Payment.status, "missing").label("ours_status"),
+            func.coalesce(cast(Payment.status, String(32)), "missing").label("ours_status"),
         )
         .select_from(b.outerjoin(Payment, Payment.out_trade_no == b.c.reference))
         .where(b.c.kind == "payment")

@@ -1,0 +1,81 @@
+"""Reconciliation against the channel's bill: a clean campaign has no differences; an extra
+channel line, a missing line and a changed amount are each classified and pinpointed."""
+
+from __future__ import annotations
+
+import io
+
+from redcard.kit.time import utc_now
+from redcard.sunset import reconcile as rec
+from tests.sunset.conftest import drain, run_sunset
+
+
+async def _finished_campaign(client, db, sandbox, settings, channels, world_factory):  # type: ignore[no-untyped-def]
+    w = await world_factory(3)
+    sunset = await run_sunset(client, w)
+    await drain(settings, db, channels, sandbox)
+    lines = [line for line in await sandbox.bill(utc_now().date()) if line.kind == "refund"]
+    assert len(lines) == 3
+    return w, sunset, lines
+
+
+async def _reconcile(client, w, sunset, lines) -> dict:  # type: ignore[no-untyped-def]
+    buf = io.StringIO()
+    rec.write_csv(lines, buf)
+    response = await client.post(
+        f"/api/v1/operator/sunsets/{sunset['id']}/reconcile",
+        json={"bill_csv": buf.getvalue()},
+        headers=w.approver_h,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_clean_campaign_has_zero_differences(
+    client, db, sandbox, settings, channels, world_factory
+):
+    w, sunset, lines = await _finished_campaign(
+        client, db, sandbox, settings, channels, world_factory
+    )
+    report = await _reconcile(client, w, sunset, lines)
+    assert report["counts"] == {"matched": 3}
+    assert report["unexplained"] == 0
+    assert report["our_refunds"] == 3
+
+
+async def test_extra_missing_and_changed_lines_are_classified(
+    client, db, sandbox, settings, channels, world_factory
+):
+    w, sunset, lines = await _finished_campaign(
+        client, db, sandbox, settings, channels, world_factory
+    )
+    fields = ("kind", "reference", "out_trade_no", "amount_fen", "channel_ref", "at")
+
+    def copy(line, **changes):  # type: ignore[no-untyped-def]
+        values = {f: getattr(line, f) for f in fields} | changes
+        return type(line)(**values)
+
+    more = copy(lines[0], amount_fen=lines[0].amount_fen + 100)  # channel shows more: 长款
+    less = copy(lines[1], amount_fen=lines[1].amount_fen - 100)  # channel shows less: 短款
+    extra = copy(lines[2], reference="R-NOT-OURS", channel_ref="X1")  # channel only: 单边账
+    # lines[2] itself is missing from the bill: ours only, 单边账
+    report = await _reconcile(client, w, sunset, [more, less, extra])
+    assert report["counts"] == {"长款": 1, "短款": 1, "单边账": 2}
+    by_ref = {(d["cls"], d["reference"]): d for d in report["differences"]}
+    assert by_ref[("长款", lines[0].reference)]["bill_fen"] == lines[0].amount_fen + 100
+    assert by_ref[("短款", lines[1].reference)]["ours_fen"] == lines[1].amount_fen
+    assert by_ref[("单边账", "R-NOT-OURS")]["note"] == "on the channel's bill only"
+    assert by_ref[("单边账", lines[2].reference)]["note"] == "in our records only"
+    assert report["unexplained"] == 4
+
+
+async def test_a_malformed_bill_is_refused(client, db, sandbox, settings, channels, world_factory):
+    w = await world_factory(1)
+    sunset = await run_sunset(client, w)
+    response = await client.post(
+        f"/api/v1/operator/sunsets/{sunset['id']}/reconcile",
+        json={"bill_csv": "kind,reference\nrefund,R1\n"},
+        headers=w.approver_h,
+    )
+    assert response.status_code == 422
+    assert "columns" in response.json()["detail"]
