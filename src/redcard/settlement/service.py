@@ -201,16 +201,14 @@ async def settle_merchant_day(
 
 
 async def settle_day(session: AsyncSession, day: date) -> list[Statement]:
-    """Every merchant with activity on `day` gets its statement (idempotent)."""
+    """Every merchant with activity on `day` gets its statement (idempotent); returns all of
+    the day's statements."""
     _, end = day_bounds(day)
     if utc_now() < end:
         raise DayNotOver(f"{day.isoformat()} is not over yet in Shanghai; settle it tomorrow")
-    statements: list[Statement] = []
     for merchant_id in await repo.merchants_with_activity(session, *day_bounds(day)):
-        statement, _ = await settle_merchant_day(session, merchant_id, day)
-        if statement is not None:
-            statements.append(statement)
-    return statements
+        await settle_merchant_day(session, merchant_id, day)
+    return list(await repo.list_statements(session, day=day, limit=100_000))
 
 
 async def settle_due(session: AsyncSession) -> int:

@@ -152,7 +152,7 @@ async def statement_page(
     )
 
 
-@router.get("/merchant/statements/{statement_id}.csv")
+@router.get("/merchant/statements/{statement_id}/csv")
 async def statement_csv(statement_id: uuid.UUID, session: Session, user: StaffPage) -> Response:
     statement = await settlement.visible_statement(session, user, statement_id)
     return csv_response(
