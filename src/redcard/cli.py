@@ -13,6 +13,7 @@ from rich.table import Table
 
 from redcard.config import get_settings
 from redcard.errors import AppError
+from redcard.sunset.cli import app as sunset_app
 
 app = typer.Typer(
     help="Redcard: a paid membership card for local-life commerce.", no_args_is_help=True
@@ -21,6 +22,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(sunset_app, name="sunset")
 console = Console()
 
 
