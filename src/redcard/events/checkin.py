@@ -112,10 +112,7 @@ async def check_in(
         return registration, member
     await session.refresh(registration)
     if registration.status == RegistrationStatus.checked_in:
-        assert registration.checked_in_at is not None
-        raise AlreadyCheckedIn(
-            "already checked in at " + registration.checked_in_at.astimezone().strftime("%H:%M")
-        )
+        raise AlreadyCheckedIn("this registration is already checked in")
     if registration.status == RegistrationStatus.awaiting_payment:
         raise NotPaid("this seat has not been paid for")
     raise InvalidCode(GENERIC)

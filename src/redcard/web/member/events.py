@@ -33,7 +33,9 @@ class Done(BaseModel):
 
 def qr_svg(code: str) -> str:
     """The registration code as an inline SVG QR code (what a door scanner reads)."""
-    return str(segno.make(code, error="m").svg_inline(scale=5, border=2, dark="#1d1d1f"))
+    return str(
+        segno.make_qr(code, error="m").svg_inline(scale=5, border=4, dark="#1d1d1f", omitsize=True)
+    )
 
 
 async def place_of(session: Session, event: Event) -> str:
