@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from redcard.accounts.service import create_user
 from redcard.db import Database
+from redcard.events import demo as events_demo
 from redcard.membership import service as membership
 from redcard.membership.schemas import PlanCreate
 from redcard.merchants import demo as merchants_demo
@@ -125,4 +126,5 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
             assert payment is not None
             await payments.sync_payment(session, channels, payment)
     await merchants_demo.seed(db, member_phone=MEMBER_PHONE, password=PASSWORD)
+    await events_demo.seed(db, channels, base_url, member_phone=MEMBER_PHONE)
     return True
