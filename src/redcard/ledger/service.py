@@ -6,6 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -52,26 +53,36 @@ async def post(session: AsyncSession, entry: Entry) -> None:
     await post_many(session, [entry])
 
 
+def _upsert(dialect_name_: str) -> Any:
+    """INSERT ... ON CONFLICT (code, owner_key) DO UPDATE SET balance += excluded RETURNING,
+    built once per dialect so SQLAlchemy compiles it once (rows go as executemany parameters,
+    which SQLAlchemy batches into one multi-row statement)."""
+    dialect: Any = postgresql if dialect_name_ == "postgresql" else sqlite
+    stmt = dialect.insert(LedgerAccount)
+    return stmt.on_conflict_do_update(
+        index_elements=["code", "owner_key"],
+        set_={"balance_fen": LedgerAccount.balance_fen + stmt.excluded.balance_fen},
+    ).returning(LedgerAccount.code, LedgerAccount.owner_key, LedgerAccount.id)
+
+
+_UPSERTS = {name: _upsert(name) for name in ("postgresql", "sqlite")}
+
+
 async def _apply_deltas(
     session: AsyncSession, deltas: dict[tuple[str, str], int]
 ) -> dict[tuple[str, str], uuid.UUID]:
     """Create missing accounts and move balances in ONE upsert per chunk
-    (INSERT ... ON CONFLICT DO UPDATE SET balance = balance + delta RETURNING id), taken in
+    (INSERT ... ON CONFLICT DO UPDATE SET balance = balance + delta RETURNING id), rows in
     (code, owner) order so concurrent posters lock accounts in the same order."""
     ids: dict[tuple[str, str], uuid.UUID] = {}
     keys = sorted(deltas)
-    dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
+    stmt = _UPSERTS[dialect_name(session)]
     for start in range(0, len(keys), _UPSERT_CHUNK):
         rows = [
             {"id": new_id(), "code": code, "owner_key": owner, "balance_fen": deltas[(code, owner)]}
             for code, owner in keys[start : start + _UPSERT_CHUNK]
         ]
-        stmt = dialect.insert(LedgerAccount).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["code", "owner_key"],
-            set_={"balance_fen": LedgerAccount.balance_fen + stmt.excluded.balance_fen},
-        ).returning(LedgerAccount.code, LedgerAccount.owner_key, LedgerAccount.id)
-        for code, owner, account_id in await session.execute(stmt):
+        for code, owner, account_id in await session.execute(stmt, rows):
             ids[(code, owner)] = account_id
     return ids
 
