@@ -19,6 +19,7 @@ from redcard.merchants import demo as merchants_demo
 from redcard.models import PlanKind, RefundPolicy, Role, User
 from redcard.payments.channels import Channels
 from redcard.payments.sandbox import SandboxChannel
+from redcard.storepay import demo as storepay_demo
 
 OPERATOR_PHONE = "13800000000"
 SECOND_OPERATOR_PHONE = "13800000001"
@@ -127,4 +128,5 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
             await payments.sync_payment(session, channels, payment)
     await merchants_demo.seed(db, member_phone=MEMBER_PHONE, password=PASSWORD)
     await events_demo.seed(db, channels, base_url, member_phone=MEMBER_PHONE)
+    await storepay_demo.seed(db, channels, base_url, member_phone=MEMBER_PHONE)
     return True
