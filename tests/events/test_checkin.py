@@ -101,3 +101,76 @@ async def test_check_in_only_around_the_event_and_only_by_its_staff(client, db):
         seat["code"],
     )
     assert member.status_code == 403
+
+
+async def make_store(db, staff):
+    import secrets
+
+    from redcard.models import Merchant, MerchantStatus, Store, StoreStaff, StoreStatus
+
+    async with db.session_scope() as session:
+        merchant = Merchant(
+            name="小店",
+            contact_name="店主",
+            contact_phone="13700000000",
+            owner_id=staff.id,
+            status=MerchantStatus.approved,
+            commission_bp=0,
+            payment_fee_bp=60,
+            fee_threshold_fen=100_000_000,
+            fee_above_bp=60,
+        )
+        session.add(merchant)
+        await session.flush()
+        store = Store(
+            merchant_id=merchant.id,
+            name="小店静安店",
+            category="cafe",
+            lat=31.2,
+            lng=121.4,
+            status=StoreStatus.live,
+            discount_bp=1000,
+            pay_code=secrets.token_urlsafe(8),
+        )
+        session.add(store)
+        await session.flush()
+        session.add(StoreStaff(user_id=staff.id, store_id=store.id))
+        return store
+
+
+async def test_merchant_runs_events_only_at_their_own_stores(client, db):
+    staff = await new_user(db, role=Role.merchant_staff, name="店员")
+    other = await new_user(db, role=Role.merchant_staff, name="别家")
+    mine = await make_store(db, staff)
+    theirs = await make_store(db, other)
+    headers = await login(client, staff)
+    start = clock.utc_now() + timedelta(days=2)
+    body = {
+        "title": "拉花课",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=1)).isoformat(),
+        "capacity": 6,
+    }
+    ok = await client.post(
+        "/api/v1/manage/events", json=body | {"store_id": str(mine.id)}, headers=headers | idem()
+    )
+    assert ok.status_code == 201, ok.text
+    refused = await client.post(
+        "/api/v1/manage/events",
+        json=body | {"store_id": str(theirs.id)},
+        headers=headers | idem(),
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "NotYourStore"
+    no_tz = await client.post(
+        "/api/v1/manage/events",
+        json=body | {"store_id": str(mine.id), "starts_at": "2026-12-24T19:00:00"},
+        headers=headers | idem(),
+    )
+    assert no_tz.status_code == 422
+    listed = (await client.get("/api/v1/manage/events", headers=headers)).json()
+    assert [e["title"] for e in listed] == ["拉花课"]
+    other_view = (
+        await client.get("/api/v1/manage/events", headers=await login(client, other))
+    ).json()
+    assert other_view == []
