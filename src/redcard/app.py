@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
 from redcard.accounts.endpoints import router as accounts_api
@@ -52,6 +53,11 @@ def _wants_html(request: Request) -> bool:
 
 def _error(request: Request, status_code: int, name: str, detail: object) -> Response:
     if _wants_html(request):
+        user = getattr(request.state, "user", None)
+        if user is not None and sa_inspect(user).expired_attributes:
+            # the request's transaction rolled back and its session closed: the user row can no
+            # longer load, so render the error page without it instead of failing with a 500
+            request.state.user = None
         return render(request, "error.html", status_code=status_code, error=name, detail=detail)
     return JSONResponse({"error": name, "detail": detail}, status_code=status_code)
 
