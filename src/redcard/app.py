@@ -39,6 +39,7 @@ from redcard.web.merchant.bills import router as bills_pages
 from redcard.web.merchant.pages import router as merchant_pages
 from redcard.web.operator.events import router as event_manage_pages
 from redcard.web.operator.pages import router as operator_pages
+from redcard.web.operator.statements import router as statements_pages
 from redcard.web.render import render
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,8 @@ def create_app(
     )
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
-    pages = (common_pages, member_pages, storepay_pages, bills_pages, merchant_pages)
+    pages = (common_pages, member_pages, storepay_pages, bills_pages, statements_pages)
+    pages = (*pages, merchant_pages)
     for router in (*pages, event_pages, event_manage_pages, operator_pages, sandbox_pages):
         app.include_router(router)
     app.mount(

@@ -1,0 +1,97 @@
+"""Operator pages for settlement: every merchant's statements by day, payout, CSV."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from redcard.deps import Session
+from redcard.errors import AppError
+from redcard.kit import idempotency
+from redcard.kit.ids import new_token
+from redcard.models import Merchant, Role, User
+from redcard.settlement import repository as repo
+from redcard.settlement import service as settlement
+from redcard.settlement.endpoints import csv_response
+from redcard.web.common import require
+from redcard.web.render import check_csrf, redirect, render
+
+router = APIRouter(include_in_schema=False)
+OperatorPage = Annotated[User, require(Role.operator)]
+
+
+class PaidOut(BaseModel):
+    statement_id: uuid.UUID
+
+
+async def _page(
+    request: Request, session: Session, error: str | None = None, status_code: int = 200
+) -> Response:
+    text = request.query_params.get("day")
+    day: date | None = None
+    if text:
+        try:
+            day = settlement.parse_day(text)
+        except AppError as exc:
+            error, status_code = exc.message, exc.status_code
+    statements = await repo.list_statements(session, day=day, limit=200)
+    ids = {s.merchant_id for s in statements}
+    names = (
+        {m.id: m.name for m in await session.scalars(select(Merchant).where(Merchant.id.in_(ids)))}
+        if ids
+        else {}
+    )
+    return render(
+        request,
+        "settlement/operator.html",
+        status_code=status_code,
+        statements=statements,
+        names=names,
+        day=text or "",
+        idempotency_key=new_token(16),
+        error=error,
+    )
+
+
+@router.get("/operator/statements", response_class=HTMLResponse)
+async def statements_page(request: Request, session: Session, _: OperatorPage) -> Response:
+    return await _page(request, session)
+
+
+@router.post("/operator/statements/{statement_id}/payout")
+async def payout_submit(
+    statement_id: uuid.UUID, request: Request, session: Session, operator: OperatorPage
+) -> Response:
+    form = await check_csrf(request)
+
+    async def action() -> PaidOut:
+        done = await settlement.pay_out(session, operator, statement_id)
+        return PaidOut(statement_id=done.id)
+
+    try:
+        await idempotency.once(
+            session,
+            f"user:{operator.id}",
+            str(form.get("idempotency_key", "")),
+            f"payout:{statement_id}",
+            action,
+        )
+    except AppError as exc:
+        await session.rollback()
+        await session.refresh(operator)
+        return await _page(request, session, exc.message, exc.status_code)
+    return redirect("/operator/statements")
+
+
+@router.get("/operator/statements/{statement_id}/csv")
+async def statement_csv(statement_id: uuid.UUID, session: Session, _: OperatorPage) -> Response:
+    statement = await settlement.get_statement(session, statement_id)
+    return csv_response(
+        statement.day, statement.id, await settlement.statement_csv(session, statement)
+    )
