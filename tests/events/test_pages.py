@@ -134,3 +134,24 @@ async def test_merchant_sees_only_their_stores_events(client, db):
     assert page.status_code == 200
     assert "运营的活动" not in page.text
     assert (await client.get("/manage/events", headers={})).status_code == 303
+
+
+async def test_full_event_offers_the_waitlist_and_shows_the_place_in_line(client, db, channels):
+    from tests.events.test_register import register
+
+    event = await make_event(db, capacity=1)
+    seated, member = await card_holders(db, 2, quick=False)
+    await register(db, channels, seated, event.id)
+    headers = await login(client, member)
+    client.cookies.set("redcard_csrf", CSRF)
+    page = await client.get(f"/events/{event.id}", headers=headers)
+    assert "加入候补" in page.text
+    assert "已满 · 候补 0 人" in page.text
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page.text).group(1)
+    done = await client.post(
+        f"/events/{event.id}/register", data=form(idempotency_key=key), headers=headers
+    )
+    waiting = await client.get(done.headers["location"], headers=headers)
+    assert "您在候补名单中 · 前面还有 0 人" in waiting.text
+    assert "退出候补" in waiting.text
+    assert "<svg" not in waiting.text  # no code until a seat is held

@@ -220,3 +220,18 @@ async def test_no_shows_are_recorded_after_the_event(db, channels):
     assert row.registrations == 2
     assert row.fill_rate == pytest.approx(2 / 3, abs=1e-3)
     assert row.checkin_rate == 0
+
+
+async def test_the_worker_runs_the_events_step(db, channels, settings):
+    from redcard.worker import Worker
+
+    event = await make_event(db, capacity=1)
+    (a,) = await card_holders(db, 1)
+    await register(db, channels, a, event.id)
+    clock.freeze(event.starts_at - timedelta(hours=2))
+    done = await Worker(settings, db, channels).run_once()
+    assert done["events"] == 1  # the reminder
+    clock.freeze(event.ends_at + timedelta(seconds=1))
+    assert (await Worker(settings, db, channels).run_once())["events"] == 1  # the no-show
+    assert (await Worker(settings, db, channels).run_once())["events"] == 0
+    assert (await registration_of(db, event.id, a)).status == RegistrationStatus.no_show
