@@ -273,8 +273,7 @@ async def register(
         raise RegistrationClosed("registration has not opened yet")
     if not event.registration_open(now):
         raise RegistrationClosed("registration for this event has closed")
-    await membership_repo.expire_lapsed(session, member.id)
-    if not await has_card_for(session, member.id, event, now):
+    if not await has_card_for(session, member.id, event, now):  # checks the end date itself
         raise NoEligibleCard(
             "this event is for active card holders"
             if event.eligibility == EventEligibility.card
