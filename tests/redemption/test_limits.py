@@ -22,7 +22,7 @@ from redcard.models import (
     Store,
     Terminal,
 )
-from redcard.redemption.service import Till, commit
+from redcard.redemption.service import TerminalRef, Till, commit
 from tests.fixtures.factories import idem
 from tests.helpers import assert_ledger_ok, count
 from tests.redemption.factories import code_for, new_card_holder, new_shop, till
@@ -42,7 +42,8 @@ async def _commit_in_own_session(db, shop, redemption_id) -> str:
     async with db.sessionmaker() as session:
         terminal = await session.get_one(Terminal, shop.terminal_id)
         try:
-            await commit(session, Till(ip="10.0.0.1", terminal=terminal), redemption_id)
+            ref = TerminalRef(terminal.id, terminal.store_id)
+            await commit(session, Till(ip="10.0.0.1", terminal=ref), redemption_id)
             await session.commit()
             return "ok"
         except Exception as exc:

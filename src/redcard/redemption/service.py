@@ -19,6 +19,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -105,12 +106,17 @@ class RedemptionNotFound(NotFound):
     pass
 
 
+class TerminalRef(NamedTuple):
+    id: uuid.UUID
+    store_id: uuid.UUID
+
+
 @dataclass(frozen=True)
 class Till:
     """Who is at the till: a terminal (API key, bound to one store) or a staff login."""
 
     ip: str
-    terminal: Terminal | None = None
+    terminal: TerminalRef | None = None
     staff: User | None = None
 
     @property

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from redcard.deps import CurrentUser, Session
 from redcard.errors import Forbidden, Unauthorized
 from redcard.models import Role, Terminal
-from redcard.redemption.service import Till
+from redcard.redemption.service import TerminalRef, Till
 
 TERMINAL_HEADER = "X-Terminal-Key"
 
@@ -28,14 +28,16 @@ def client_ip(request: Request) -> str:
 async def current_till(request: Request, session: Session, user: CurrentUser) -> Till:
     api_key = request.headers.get(TERMINAL_HEADER)
     if api_key:
-        terminal = await session.scalar(
-            select(Terminal).where(
-                Terminal.api_key_hash == hash_api_key(api_key), Terminal.revoked_at.is_(None)
+        row = (
+            await session.execute(
+                select(Terminal.id, Terminal.store_id).where(
+                    Terminal.api_key_hash == hash_api_key(api_key), Terminal.revoked_at.is_(None)
+                )
             )
-        )
-        if terminal is None:
+        ).first()
+        if row is None:
             raise Unauthorized("unknown or revoked terminal key")
-        return Till(ip=client_ip(request), terminal=terminal)
+        return Till(ip=client_ip(request), terminal=TerminalRef(row[0], row[1]))
     if user is None:
         raise Unauthorized("log in as store staff or send a terminal key")
     if user.role != Role.merchant_staff:
