@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redcard.models.base import Base, CreatedAtMixin, Fen, IdMixin, str_enum
@@ -28,6 +28,14 @@ class Refund(IdMixin, CreatedAtMixin, Base):
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         # a campaign refunds a payment at most once (migration 0005)
         UniqueConstraint("campaign_id", "payment_id"),
+        # the worker's claim of due refunds reads this in order (migration 0005)
+        Index(
+            "ix_refunds_due",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("status IN ('pending', 'processing')"),
+            sqlite_where=text("status IN ('pending', 'processing')"),
+        ),
     )
 
     payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id"), index=True)

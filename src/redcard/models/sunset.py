@@ -56,7 +56,7 @@ class SunsetItem(IdMixin, Base):
     __tablename__ = "sunset_items"
     __table_args__ = (
         UniqueConstraint("campaign_id", "order_id"),
-        Index("ix_sunset_items_campaign_id_status", "campaign_id", "status"),
+        Index("ix_sunset_items_campaign_id_status", "campaign_id", "status", "id"),
         CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
     )
 

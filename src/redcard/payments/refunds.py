@@ -13,9 +13,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from redcard.errors import Conflict, NotFound
 from redcard.kit.ids import new_id, reference
@@ -49,6 +51,21 @@ class RefundExceedsPayment(Conflict):
 
 class PaymentNotRefundable(Conflict):
     pass
+
+
+async def _bulk_set(
+    session: AsyncSession, model: Any, changes: Sequence[tuple[Any, dict[str, Any]]]
+) -> None:
+    """Write many rows' changes as one executemany UPDATE by primary key, and record the new
+    values on the loaded objects as committed state (so the ORM does not write them again
+    row by row). The worker's batch paths use this; rare paths just set attributes."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for obj, values in changes:
+        groups.setdefault(tuple(sorted(values)), []).append({"id": obj.id, **values})
+        for key, value in values.items():
+            set_committed_value(obj, key, value)
+    for rows in groups.values():
+        await session.execute(update(model), rows)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -227,13 +244,21 @@ async def _complete_many(
         )
     }
     entries = []
+    refund_changes: list[tuple[Refund, dict[str, Any]]] = []
+    refunded: dict[uuid.UUID, int] = {p.id: p.refunded_fen for p in payments.values()}
     for refund, channel_ref in verdicts:
-        payment = payments[refund.payment_id]
-        refund.status = RefundStatus.offline if offline_reference else RefundStatus.succeeded
-        refund.offline_reference = offline_reference
-        refund.channel_refund_no = channel_ref or refund.channel_refund_no
-        refund.succeeded_at = now
-        payment.refunded_fen += refund.amount_fen
+        refund_changes.append(
+            (
+                refund,
+                {
+                    "status": RefundStatus.offline if offline_reference else RefundStatus.succeeded,
+                    "offline_reference": offline_reference,
+                    "channel_refund_no": channel_ref or refund.channel_refund_no,
+                    "succeeded_at": now,
+                },
+            )
+        )
+        refunded[refund.payment_id] += refund.amount_fen
         entries.append(
             ledger.Entry(
                 kind="refund",
@@ -245,6 +270,16 @@ async def _complete_many(
                 memo=f"offline: {offline_reference}" if offline_reference else None,
             )
         )
+    await _bulk_set(session, Refund, refund_changes)
+    await _bulk_set(
+        session,
+        Payment,
+        [
+            (p, {"refunded_fen": refunded[p.id]})
+            for p in payments.values()
+            if refunded[p.id] != p.refunded_fen
+        ],
+    )
     await ledger.post_many(session, entries)
     done = sorted(p.order_id for p in payments.values() if p.refunded_fen >= p.amount_fen)
     if done:
@@ -257,8 +292,8 @@ async def _complete_many(
             )
         ).all()
         by_kind: dict[str, list[Order]] = {}
+        await _bulk_set(session, Order, [(o, {"status": OrderStatus.refunded}) for o in orders])
         for order in orders:
-            order.status = OrderStatus.refunded
             by_kind.setdefault(order.kind, []).append(order)
         for group in by_kind.values():
             handler = handler_for(group[0])
@@ -356,18 +391,28 @@ async def process_due(
                         results.append(await channel.refund(request))
                     except (ChannelTimeout, ChannelRejected) as exc:
                         results.append(exc)
+            accepted: list[tuple[Refund, dict[str, Any]]] = []
             for refund, result in zip(to_submit, results, strict=True):
-                refund.attempts += 1
                 if isinstance(result, RefundAccepted):
-                    if refund.status == RefundStatus.pending:
-                        refund.status = RefundStatus.processing
-                    refund.channel_refund_no = result.channel_ref
-                    refund.next_attempt_at = now + POLL_AFTER
-                elif isinstance(result, ChannelRejected):
+                    accepted.append(
+                        (
+                            refund,
+                            {
+                                "attempts": refund.attempts + 1,
+                                "status": RefundStatus.processing,
+                                "channel_refund_no": result.channel_ref,
+                                "next_attempt_at": now + POLL_AFTER,
+                            },
+                        )
+                    )
+                    continue
+                refund.attempts += 1
+                if isinstance(result, ChannelRejected):
                     refund.status = RefundStatus.failed
                     refund.last_error = str(result)[:500]
                 else:
                     _retry_later(refund, str(result))
+            await _bulk_set(session, Refund, accepted)
         bulk_query = getattr(channel, "query_refunds", None)
         if to_query and bulk_query is not None:
             await _query_many(session, bulk_query, to_query)
@@ -424,8 +469,7 @@ async def _query_many(
 ) -> None:
     """Bulk form of `_query`: one status query for many refunds, one settlement for the
     succeeded ones."""
-    for refund in refunds:
-        refund.attempts += 1
+    await _bulk_set(session, Refund, [(r, {"attempts": r.attempts + 1}) for r in refunds])
     try:
         answers = await bulk_query([r.out_refund_no for r in refunds])
     except ChannelTimeout as exc:

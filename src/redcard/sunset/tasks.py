@@ -94,9 +94,14 @@ async def request_batch(session: AsyncSession, campaign: SunsetCampaign, batch: 
     try:
         async with session.begin_nested():
             refund_ids = await request_refunds(session, [ask(i) for i in items])
-        for item, refund_id in zip(items, refund_ids, strict=True):
-            item.status = ItemStatus.requested
-            item.refund_id = refund_id
+        await session.execute(
+            update(SunsetItem),
+            [
+                {"id": item.id, "status": ItemStatus.requested, "refund_id": refund_id}
+                for item, refund_id in zip(items, refund_ids, strict=True)
+            ],
+        )
+        return len(items)
     except AppError:
         # one item no longer fits (e.g. refunded meanwhile by another path): go one by one
         for item in items:

@@ -110,7 +110,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_sunset_items_campaign_id_status",
         "sunset_items",
-        ["campaign_id", "status"],
+        ["campaign_id", "status", "id"],
         unique=False,
     )
     op.create_index(op.f("ix_sunset_items_member_id"), "sunset_items", ["member_id"], unique=False)
@@ -132,9 +132,19 @@ def upgrade() -> None:
         batch.create_unique_constraint(
             op.f("uq_refunds_campaign_id_payment_id"), ["campaign_id", "payment_id"]
         )
+    # the refund worker's claim (due refunds by next_attempt_at) reads this index in order
+    op.create_index(
+        "ix_refunds_due",
+        "refunds",
+        ["next_attempt_at", "id"],
+        unique=False,
+        postgresql_where=sa.text("status IN ('pending', 'processing')"),
+        sqlite_where=sa.text("status IN ('pending', 'processing')"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_refunds_due", table_name="refunds")
     with op.batch_alter_table("refunds") as batch:
         batch.drop_constraint(op.f("uq_refunds_campaign_id_payment_id"), type_="unique")
     op.drop_table("program_state")

@@ -1,0 +1,333 @@
+"""Benchmark: a program sunset over N (default 1,000,000) paid memberships on PostgreSQL.
+
+1. Creates a fresh database (redcard_bench_sunset), migrates it, and generates N members with
+   paid orders, succeeded payments, their ledger postings, active cards and the sandbox's
+   trades, all with INSERT ... SELECT generate_series (synthetic data).
+2. Prepares and approves the sunset (two operators) with the cut-off now: approval writes one
+   campaign item per card and one notice per member, in batches.
+3. Runs the campaign to completion through the one refund path, in this process: the sunset
+   worker step (request_refunds in batches) and payments/refunds.process_due (refund_many to
+   the in-process sandbox, then query_refunds). The sandbox's callbacks are dropped (as if
+   lost): every refund is settled by a status query. The poll delay is set to 0.
+4. Downloads the channel's bill through the port, writes it as CSV, reconciles it.
+5. Times a plain COPY of N refund-shaped rows into an unlogged copy of the refunds table.
+
+Targets: the whole campaign (approve → all refunded → reconciled) under 180 s; peak RSS
+reported (the aim is flat memory: every step works in batches).
+Usage: .venv/bin/python bench/sunset.py [--n 1000000] [--batch 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import resource
+import time
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import psycopg
+from sqlalchemy import func, select, text
+
+from redcard.accounts.service import create_user
+from redcard.config import Settings
+from redcard.db import Database
+from redcard.kit.ids import new_id
+from redcard.kit.time import utc_now
+from redcard.ledger.service import check
+from redcard.membership import service as membership
+from redcard.membership.schemas import PlanCreate
+from redcard.migrate import upgrade
+from redcard.models import PlanKind, Refund, RefundPolicy, RefundStatus, Role, SunsetCampaign
+from redcard.payments import refunds
+from redcard.payments.channels import Channels
+from redcard.payments.port import NotificationKind
+from redcard.payments.sandbox import SandboxChannel
+from redcard.sunset import reconcile as rec
+from redcard.sunset import service, tasks
+
+ADMIN_URL = os.environ.get("REDCARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB_NAME = "redcard_bench_sunset"
+TARGET_SECONDS = 180
+
+
+class QuietSandbox(SandboxChannel):
+    """The sandbox with its callbacks lost: refunds settle by status query only."""
+
+    async def _notify(
+        self, url: str, kind: NotificationKind, reference: str, amount_fen: int, channel_ref: str
+    ) -> None:
+        return None
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fresh_database() -> str:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    parts = urlsplit(ADMIN_URL)
+    return f"{parts.scheme}://{parts.netloc}/{DB_NAME}"
+
+
+GENERATE = """
+CREATE TEMP TABLE gen AS
+SELECT i, gen_random_uuid() AS user_id, gen_random_uuid() AS order_id,
+       gen_random_uuid() AS payment_id, gen_random_uuid() AS card_id,
+       'PB' || lpad(i::text, 12, '0') AS out_trade_no
+FROM generate_series(1, :n) AS i;
+INSERT INTO users (id, created_at, role, phone, display_name, password_hash)
+  SELECT user_id, now(), 'member', '16' || lpad(i::text, 9, '0'), 'bench', '-' FROM gen;
+INSERT INTO orders (id, created_at, member_id, kind, plan_id, terms_version_id, amount_fen,
+                    currency, status, converts_trial, paid_at)
+  SELECT order_id, now(), user_id, 'membership', :plan, :terms, :price, 'CNY', 'paid', false,
+         now() FROM gen;
+INSERT INTO payments (id, created_at, order_id, channel, out_trade_no, amount_fen, status,
+                      channel_trade_no, succeeded_at, refunded_fen)
+  SELECT payment_id, now(), order_id, :channel, out_trade_no, :price, 'succeeded',
+         'T' || out_trade_no, now(), 0 FROM gen;
+INSERT INTO memberships (id, created_at, member_id, plan_id, order_id, kind, status, starts_at,
+                         ends_at, auto_renew)
+  SELECT card_id, now(), user_id, :plan, order_id, 'paid', 'active', now(),
+         now() + interval '365 days', false FROM gen;
+INSERT INTO sandbox_trades (out_trade_no, trade_no, amount_fen, subject, notify_url, status,
+                            created_at, paid_at)
+  SELECT out_trade_no, 'T' || out_trade_no, :price, 'bench', 'http://127.0.0.1/notify',
+         'succeeded', now(), now() FROM gen;
+CREATE TEMP TABLE gen_entries AS SELECT gen_random_uuid() AS entry_id, out_trade_no FROM gen;
+INSERT INTO journal_entries (id, kind, ref, memo, posted_at)
+  SELECT entry_id, 'payment', out_trade_no, NULL, now() FROM gen_entries;
+INSERT INTO ledger_accounts (id, code, owner_key, balance_fen) VALUES
+  (gen_random_uuid(), 'channel_clearing', '', CAST(:total AS bigint)),
+  (gen_random_uuid(), 'deferred_membership_revenue', '', -CAST(:total AS bigint));
+INSERT INTO journal_lines (id, entry_id, account_id, amount_fen)
+  SELECT gen_random_uuid(), e.entry_id, a.id,
+         CASE WHEN a.code = 'channel_clearing' THEN CAST(:price AS bigint) ELSE -CAST(:price AS bigint) END
+  FROM gen_entries e CROSS JOIN ledger_accounts a
+  WHERE a.code IN ('channel_clearing', 'deferred_membership_revenue');
+ANALYZE;
+"""
+
+
+async def generate(db: Database, sandbox: SandboxChannel, n: int) -> tuple[object, object]:
+    await sandbox.ensure_ready()
+    async with db.session_scope() as session:
+        await membership.publish_terms(session, membership.MEMBERSHIP_TERMS, "会员协议", "条款")
+        plan = await membership.create_plan(
+            session,
+            PlanCreate(
+                code="annual",
+                name="年卡",
+                kind=PlanKind.paid,
+                price_fen=16800,
+                duration_days=365,
+                refund_policy=RefundPolicy.full,
+            ),
+        )
+        a = await create_user(
+            session,
+            phone="13800000000",
+            password="bench-pass-1",
+            display_name="甲",
+            role=Role.operator,
+        )
+        b = await create_user(
+            session,
+            phone="13800000001",
+            password="bench-pass-1",
+            display_name="乙",
+            role=Role.operator,
+        )
+        params = {
+            "n": n,
+            "plan": plan.id,
+            "terms": plan.terms_version_id,
+            "price": 16800,
+            "channel": sandbox.name,
+            "total": 16800 * n,
+        }
+        for statement in GENERATE.split(";"):
+            if statement.strip():
+                await session.execute(text(statement), params)
+    return a, b
+
+
+async def copy_baseline(db: Database, n: int) -> float:
+    """A plain COPY of n refund-shaped rows (same columns) into an unlogged twin of refunds."""
+    async with db.engine.connect() as conn:
+        await conn.execute(text("CREATE UNLOGGED TABLE copy_refunds (LIKE refunds)"))
+        await conn.commit()
+        raw = await conn.get_raw_connection()
+        now = utc_now()
+        started = time.perf_counter()
+        chunk = 100_000
+        for start in range(0, n, chunk):
+            rows = [
+                (
+                    new_id(),
+                    now,
+                    new_id(),
+                    f"RC{i:014d}",
+                    16800,
+                    "sunset",
+                    None,
+                    "pending",
+                    0,
+                    now,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+                for i in range(start, min(n, start + chunk))
+            ]
+            await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+                "copy_refunds",
+                records=rows,
+                columns=[
+                    "id",
+                    "created_at",
+                    "payment_id",
+                    "out_refund_no",
+                    "amount_fen",
+                    "reason",
+                    "campaign_id",
+                    "status",
+                    "attempts",
+                    "next_attempt_at",
+                    "last_error",
+                    "channel_refund_no",
+                    "offline_reference",
+                    "succeeded_at",
+                ],
+            )
+        return time.perf_counter() - started
+
+
+async def run(url: str, n: int, batch: int) -> dict[str, object]:
+    settings = Settings(database_url=url, base_url="http://127.0.0.1:1")
+    db = Database(url, pool_size=4)
+    sandbox = QuietSandbox(database_url=url, secret="bench", base_url=settings.base_url)
+    channels = Channels({sandbox.name: sandbox}, default=sandbox.name)
+    refunds.POLL_AFTER = timedelta(0)
+    figures: dict[str, object] = {"n": n, "batch": batch}
+
+    t = time.perf_counter()
+    preparer, approver = await generate(db, sandbox, n)
+    figures["generate_s"] = round(time.perf_counter() - t, 1)
+    print(f"generated {n} paid memberships in {figures['generate_s']} s")
+
+    started = time.perf_counter()
+    async with db.session_scope() as session:
+        campaign = await service.prepare(
+            session,
+            preparer,
+            cutoff_at=utc_now(),
+            notice="停止服务，全额退款",  # type: ignore[arg-type]
+        )
+    async with db.session_scope() as session:
+        approved = await service.approve(session, campaign.id, approver)  # type: ignore[arg-type]
+        expected_fen = approved.total_fen
+    figures["approve_s"] = round(time.perf_counter() - started, 1)
+    print(f"approved: {approved.items_count} items, {expected_fen} fen in {figures['approve_s']} s")
+
+    t = time.perf_counter()
+    passes = 0
+    while True:
+        passes += 1
+        async with db.session_scope() as session:
+            did = await tasks.run_campaign(session, batch)
+        async with db.session_scope() as session:
+            did += await refunds.process_due(session, channels, settings.base_url, batch)
+        if passes % 50 == 0:
+            print(f"  pass {passes}: {time.perf_counter() - t:.0f} s, rss {rss_mb():.0f} MB")
+        if not did:
+            break
+    figures["refund_s"] = round(time.perf_counter() - t, 1)
+    print(f"campaign refunded in {figures['refund_s']} s ({passes} passes)")
+
+    t = time.perf_counter()
+    lines = await channels.default.bill(utc_now().date())
+    buf = io.StringIO()
+    rec.write_csv((line for line in lines if line.kind == "refund"), buf)
+    del lines
+    buf.seek(0)
+    async with db.session_scope() as session:
+        report = await rec.reconcile(session, rec.read_csv(buf), campaign_id=campaign.id)
+    figures["reconcile_s"] = round(time.perf_counter() - t, 1)
+    total_s = time.perf_counter() - started
+    figures["total_s"] = round(total_s, 1)
+    print(f"reconciled {report.bill_lines} lines in {figures['reconcile_s']} s: {report.counts}")
+
+    async with db.session_scope() as session:
+        done = await session.get_one(SunsetCampaign, campaign.id)
+        refunded = await session.scalar(
+            select(func.coalesce(func.sum(Refund.amount_fen), 0)).where(
+                Refund.status == RefundStatus.succeeded
+            )
+        )
+        ledger_ok = (await check(session)).ok if n <= 200_000 else None
+    copy_s = await copy_baseline(db, n)
+    await channels.close()
+    await db.dispose()
+
+    rate = n / figures["refund_s"] if figures["refund_s"] else 0.0  # type: ignore[operator]
+    copy_rate = n / copy_s
+    figures.update(
+        {
+            "campaign_status": done.status.value,
+            "refunded_fen": int(refunded or 0),
+            "expected_fen": expected_fen,
+            "unexplained": report.unexplained,
+            "ledger_ok": ledger_ok,
+            "refunds_per_s": round(rate),
+            "copy_s": round(copy_s, 2),
+            "copy_rows_per_s": round(copy_rate),
+            "copy_to_campaign_ratio": round(copy_rate / rate, 1) if rate else None,
+            "campaign_per_s": round(n / total_s),
+            "peak_rss_mb": round(rss_mb()),
+        }
+    )
+    print(
+        f"refunds {rate:,.0f}/s; plain COPY of the same rows {copy_rate:,.0f}/s "
+        f"(COPY is {figures['copy_to_campaign_ratio']}x faster); total {total_s:.1f} s "
+        f"(target < {TARGET_SECONDS} s); peak RSS {figures['peak_rss_mb']} MB"
+    )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=5000)
+    args = parser.parse_args()
+    url = fresh_database()
+    upgrade(url)
+    figures = asyncio.run(run(url, args.n, args.batch))
+    ok = (
+        figures["campaign_status"] == "completed"
+        and figures["refunded_fen"] == figures["expected_fen"]
+        and figures["unexplained"] == 0
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "sunset",
+                "figures": figures,
+                "targets": {"total_s_max": TARGET_SECONDS, "unexplained": 0, "memory": "flat"},
+                "correct": ok,
+                "met": bool(ok and figures["total_s"] < TARGET_SECONDS),  # type: ignore[operator]
+                "cpu_count": os.cpu_count(),
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
