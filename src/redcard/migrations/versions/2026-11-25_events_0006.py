@@ -35,7 +35,9 @@ def upgrade() -> None:
         sa.Column("capacity", sa.Integer(), nullable=False),
         sa.Column("registered", sa.Integer(), nullable=False),
         sa.Column("waitlist_seq", sa.Integer(), nullable=False),
-        sa.Column("eligibility", _enum("eventeligibility", "card", "card_or_trial"), nullable=False),
+        sa.Column(
+            "eligibility", _enum("eventeligibility", "card", "card_or_trial"), nullable=False
+        ),
         sa.Column("price_fen", sa.BigInteger(), nullable=False),
         sa.Column("hold_minutes", sa.Integer(), nullable=False),
         sa.Column("status", _enum("eventstatus", "scheduled", "cancelled"), nullable=False),
@@ -124,9 +126,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("order_id", name=op.f("uq_event_registrations_order_id")),
     )
     op.create_index(op.f("ix_event_registrations_event_id"), "event_registrations", ["event_id"])
-    op.create_index(
-        op.f("ix_event_registrations_member_id"), "event_registrations", ["member_id"]
-    )
+    op.create_index(op.f("ix_event_registrations_member_id"), "event_registrations", ["member_id"])
     op.create_index(op.f("ix_event_registrations_status"), "event_registrations", ["status"])
 
 
