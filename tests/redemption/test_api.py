@@ -8,7 +8,15 @@ from sqlalchemy import select
 from redcard.kit import time as clock
 from redcard.ledger.accounts import Account
 from redcard.ledger.service import balance
-from redcard.models import CodeBurn, JournalEntry, Redemption, Store
+from redcard.models import (
+    CodeBurn,
+    JournalEntry,
+    Membership,
+    MembershipStatus,
+    Redemption,
+    Store,
+    Terminal,
+)
 from tests.fixtures.factories import idem, login
 from tests.helpers import assert_ledger_ok, count
 from tests.redemption.factories import code_for, new_card_holder, new_shop, till
@@ -170,3 +178,55 @@ async def test_undo_after_an_hour_or_after_settlement_is_refused(client, db):
     async with db.session_scope() as session:
         assert await balance(session, Account.member_savings, str(settled.member_id)) == -1000
     await assert_ledger_ok(db)
+
+
+async def test_only_a_usable_card_gets_the_discount(client, db):
+    clock.freeze(NOON)
+    shop = await new_shop(db)
+    expired = await new_card_holder(db, name="甲")  # a 90-day trial
+    refunded = await new_card_holder(db, name="乙", trial=False)
+    headers = await login(client, refunded)
+    code = await code_for(db, refunded)
+    prepared = await client.post(
+        "/api/v1/redemptions/prepare", json={"code": code, "bill_fen": 5000}, headers=till(shop)
+    )
+    assert prepared.status_code == 201
+    async with db.session_scope() as session:
+        card = await session.scalar(select(Membership).where(Membership.member_id == refunded.id))
+        card.status = MembershipStatus.refunded
+    # refunded between preview and confirm: the commit is refused and nothing is written
+    late = await client.post(
+        f"/api/v1/redemptions/{prepared.json()['id']}/commit", headers=till(shop) | idem()
+    )
+    assert late.status_code == 409
+    assert late.json()["error"] == "CardNotUsable"
+    assert await count(db, CodeBurn) == 0
+    assert await count(db, JournalEntry) == 0
+    again = await client.post(
+        "/api/v1/redemptions/prepare",
+        json={"code": await code_for(db, refunded), "bill_fen": 5000},
+        headers=till(shop),
+    )
+    assert again.status_code == 409
+    assert again.json()["error"] == "CardNotUsable"
+    assert (await client.get("/api/v1/me/code", headers=headers)).status_code == 404
+
+    clock.advance(timedelta(days=91))
+    old = await client.post(
+        "/api/v1/redemptions/prepare",
+        json={"code": await code_for(db, expired), "bill_fen": 5000},
+        headers=till(shop),
+    )
+    assert old.status_code == 409
+    assert old.json()["error"] == "CardNotUsable"
+
+
+async def test_a_revoked_terminal_key_is_refused(client, db):
+    shop = await new_shop(db)
+    async with db.session_scope() as session:
+        terminal = await session.get_one(Terminal, shop.terminal_id)
+        terminal.revoked_at = clock.utc_now()
+    r = await client.post(
+        "/api/v1/redemptions/prepare", json={"code": "1" * 13, "bill_fen": 5000}, headers=till(shop)
+    )
+    assert r.status_code == 401
