@@ -44,7 +44,7 @@ from redcard.redemption.service import Till
 
 DEFAULT_CSV = Path("/work/shared/data/shanghai_stores.csv")
 STAFF_PHONE = "13700000000"
-STAFF_STORE = "Seesaw Coffee"  # the demo staff owns this chain (falls back to the first cafe)
+STAFF_STORE = "Pacific Coffee"  # the demo staff owns this 5-store chain (else the first cafe)
 
 
 def csv_path() -> Path:
