@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -204,3 +204,16 @@ async def refund_refs(session: AsyncSession, out_trade_nos: Sequence[str]) -> li
         .where(Payment.out_trade_no.in_(list(out_trade_nos)))
     )
     return list(rows)
+
+
+async def mark_settled(
+    session: AsyncSession, redemption_ids: Sequence[uuid.UUID], statement_id: uuid.UUID
+) -> None:
+    """Set statement_id on rows the caller holds locked (one UPDATE per 1,000 ids)."""
+    for i in range(0, len(redemption_ids), 1000):
+        await session.execute(
+            update(Redemption)
+            .where(Redemption.id.in_(list(redemption_ids[i : i + 1000])))
+            .values(statement_id=statement_id)
+            .execution_options(synchronize_session=False)
+        )

@@ -33,9 +33,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from redcard.errors import Conflict, InvalidInput, NotFound
+from redcard.kit.ids import new_id
 from redcard.kit.money import BASIS_POINTS, fee_fen, format_fen
 from redcard.kit.time import utc_now
 from redcard.ledger.accounts import Account
@@ -112,20 +115,21 @@ def fees_for(merchant: Merchant, charged_fen: int, sales_before_fen: int) -> Fee
 
 def _line(
     r: Redemption, kind: StatementLineKind, statement_id: uuid.UUID, ref: str
-) -> StatementLine:
+) -> dict[str, object]:
     at = r.undone_at if kind == StatementLineKind.clawback else r.committed_at
     assert at is not None
-    return StatementLine(
-        statement_id=statement_id,
-        redemption_id=r.id,
-        kind=kind,
-        store_id=r.store_id,
-        at=at,
-        bill_fen=r.bill_fen,
-        discount_fen=r.discount_fen,
-        charged_fen=r.charged_fen,
-        reference=ref,
-    )
+    return {
+        "id": new_id(),
+        "statement_id": statement_id,
+        "redemption_id": r.id,
+        "kind": kind,
+        "store_id": r.store_id,
+        "at": at,
+        "bill_fen": r.bill_fen,
+        "discount_fen": r.discount_fen,
+        "charged_fen": r.charged_fen,
+        "reference": ref,
+    }
 
 
 async def settle_merchant_day(
@@ -178,16 +182,20 @@ async def settle_merchant_day(
     )
     session.add(statement)
     await session.flush()
-    for kind, group in (
-        (StatementLineKind.bill, bills),
-        (StatementLineKind.undone, undone),
-        (StatementLineKind.clawback, clawbacks),
-    ):
-        for r in group:
-            ref = refs.get(r.order_id, "") if r.order_id is not None else ""
-            session.add(_line(r, kind, statement.id, ref))
-    for r in todays:
-        r.statement_id = statement.id
+    lines = [
+        _line(r, kind, statement.id, refs.get(r.order_id, "") if r.order_id else "")
+        for kind, group in (
+            (StatementLineKind.bill, bills),
+            (StatementLineKind.undone, undone),
+            (StatementLineKind.clawback, clawbacks),
+        )
+        for r in group
+    ]
+    if lines:
+        await session.execute(insert(StatementLine), lines)
+    await repo.mark_settled(session, [r.id for r in todays], statement.id)
+    for r in todays:  # keep the loaded rows in step without a second UPDATE
+        set_committed_value(r, "statement_id", statement.id)
     charges = fees.fee_fen + fees.commission_fen
     if charges:
         fee_lines = [Line(Account.merchant_payable, charges, str(merchant_id))]
