@@ -34,12 +34,14 @@ from redcard.web.common import LoginRequired, login_redirect
 from redcard.web.common import router as common_pages
 from redcard.web.member.events import router as event_pages
 from redcard.web.member.pages import router as member_pages
+from redcard.web.member.refunds import router as refund_pages
 from redcard.web.member.storepay import router as storepay_pages
 from redcard.web.merchant.bills import router as bills_pages
 from redcard.web.merchant.pages import router as merchant_pages
 from redcard.web.operator.events import router as event_manage_pages
 from redcard.web.operator.pages import router as operator_pages
 from redcard.web.operator.statements import router as statements_pages
+from redcard.web.operator.sunset import router as sunset_pages
 from redcard.web.render import render
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,8 @@ def create_app(
     pages = (*pages, merchant_pages)
     for router in (*pages, event_pages, event_manage_pages, operator_pages, sandbox_pages):
         app.include_router(router)
+    app.include_router(sunset_pages)
+    app.include_router(refund_pages)
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"
     )
