@@ -23,6 +23,7 @@ import json
 import os
 import statistics
 import time
+import uuid
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -65,7 +66,7 @@ def fresh_database() -> str:
     return url
 
 
-async def seed(db: Database, members: int, seats: int) -> tuple[object, list[User]]:
+async def seed(db: Database, members: int, seats: int) -> tuple[uuid.UUID, list[User]]:
     now = utc_now()
     async with db.session_scope() as session:
         await membership.publish_terms(session, membership.MEMBERSHIP_TERMS, "bench", "bench")

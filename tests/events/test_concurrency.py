@@ -61,7 +61,7 @@ async def test_200_members_race_for_50_seats(db, channels):
         )
     )
     assert not [r for r in results if isinstance(r, Exception)]
-    statuses = [r.registration.status for r in results]
+    statuses = [r.status for r in results]
     assert statuses.count(RegistrationStatus.registered) == 50
     assert statuses.count(RegistrationStatus.waitlisted) == 150
     row = await invariants(db, event.id)

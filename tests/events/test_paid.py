@@ -32,10 +32,18 @@ async def join(client, headers, event_id):
     return response.json()
 
 
+async def pay_link(client, headers, event_id):
+    response = await client.post(
+        f"/api/v1/events/{event_id}/registration/pay", headers=headers | idem()
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["pay_url"]
+
+
 async def join_and_pay(client, sandbox, headers, event_id):
     body = await join(client, headers, event_id)
     assert body["status"] == "awaiting_payment"
-    await sandbox.pay(trade_no(body["pay_url"]))
+    await sandbox.pay(trade_no(await pay_link(client, headers, event_id)))
     await sandbox.flush_notifications()
     return body
 
@@ -56,7 +64,9 @@ async def test_paid_seat_is_confirmed_when_the_channel_confirms(client, db, sand
     assert body["hold_expires_at"] is not None
     mine = await client.get(f"/api/v1/events/{event.id}/registration", headers=headers)
     assert mine.json()["status"] == "awaiting_payment"
-    await sandbox.pay(trade_no(body["pay_url"]))
+    link = await pay_link(client, headers, event.id)
+    assert link == await pay_link(client, headers, event.id)  # one order per hold
+    await sandbox.pay(trade_no(link))
     await sandbox.flush_notifications()
     mine = await client.get(f"/api/v1/events/{event.id}/registration", headers=headers)
     assert mine.json()["status"] == "registered"
@@ -135,9 +145,7 @@ async def test_promoted_member_holds_the_seat_then_it_passes_on(client, db, sand
     assert (await registration_of(db, event.id, b)).status == RegistrationStatus.released
     now_c = await registration_of(db, event.id, c)
     assert now_c.status == RegistrationStatus.awaiting_payment
-    pay = await client.post(f"/api/v1/events/{event.id}/registration/pay", headers=hc | idem())
-    assert pay.status_code == 200, pay.text
-    await sandbox.pay(trade_no(pay.json()["pay_url"]))
+    await sandbox.pay(trade_no(await pay_link(client, hc, event.id)))
     await sandbox.flush_notifications()
     assert (await registration_of(db, event.id, c)).status == RegistrationStatus.registered
     assert (await event_row(db, event.id)).registered == 1
@@ -154,12 +162,13 @@ async def test_payment_arriving_after_the_hold_lapsed_is_refunded(client, db, sa
     event = await make_event(db, price_fen=PRICE, capacity=1, hold_minutes=10)
     (a,) = await card_holders(db, 1, quick=False)
     ha = await login(client, a)
-    body = await join(client, ha, event.id)
+    await join(client, ha, event.id)
+    link = await pay_link(client, ha, event.id)
     clock.freeze(clock.utc_now() + timedelta(minutes=11))
     async with db.session_scope() as session:
         assert await tasks.expire_holds(session) == 1
     assert (await event_row(db, event.id)).registered == 0
-    await sandbox.pay(trade_no(body["pay_url"]))  # the member paid anyway
+    await sandbox.pay(trade_no(link))  # the member paid anyway
     await sandbox.flush_notifications()
     await settle_refunds(db, channels, sandbox)
     async with db.session_scope() as session:

@@ -80,7 +80,7 @@ async def test_cancel_then_join_again_reuses_the_registration(db, channels):
     await register(db, channels, b, event.id)
     await cancel(db, a, event.id)  # b is promoted
     again = await register(db, channels, a, event.id)
-    assert again.registration.status == RegistrationStatus.waitlisted
+    assert again.status == RegistrationStatus.waitlisted
     async with db.session_scope() as session:
         rows = (await session.scalars(select(EventRegistration))).all()
     assert len(rows) == 2
@@ -112,7 +112,7 @@ async def test_no_card_or_trial_card_on_a_card_only_event_cannot_register(db, ch
     with pytest.raises(service.NoEligibleCard):
         await register(db, channels, paid, card_only.id)
     ok = await register(db, channels, trial, open_to_trials.id)
-    assert ok.registration.status == RegistrationStatus.registered
+    assert ok.status == RegistrationStatus.registered
 
 
 async def test_registration_window(db, channels):
@@ -131,7 +131,7 @@ async def test_registration_window(db, channels):
     with pytest.raises(service.RegistrationClosed, match="closed"):
         await register(db, channels, member, event.id)
     clock.freeze(start - timedelta(days=1))
-    assert (await register(db, channels, member, event.id)).registration.status == "registered"
+    assert (await register(db, channels, member, event.id)).status == "registered"
 
 
 async def test_capacity_grows_into_the_waitlist_and_cannot_shrink_below_registered(db, channels):

@@ -68,14 +68,14 @@ async def my_registration(event_id: uuid.UUID, session: Session, member: Member)
 async def register(
     event_id: uuid.UUID, request: Request, session: Session, ctx: Ctx, member: Member
 ) -> JSONResponse:
-    """Take a seat or join the waitlist. Paid events answer with a `pay_url`; the seat is held
-    for the event's `hold_minutes`."""
+    """Take a seat or join the waitlist. A paid seat comes back `awaiting_payment`, held for the
+    event's `hold_minutes`: get its pay link from `POST .../registration/pay`."""
 
     async def action() -> Registration:
-        done = await service.register(
+        reg = await service.register(
             session, ctx.channels, member, event_id, base_url=ctx.settings.base_url
         )
-        return await stats.registration_out(session, done.registration, done.pay_url)
+        return await stats.registration_out(session, reg)
 
     return await run_idempotent(session, request, f"user:{member.id}", action, 201)
 
@@ -84,7 +84,7 @@ async def register(
 async def pay(
     event_id: uuid.UUID, request: Request, session: Session, ctx: Ctx, member: Member
 ) -> JSONResponse:
-    """The pay link for a held seat (after a promotion from the waitlist)."""
+    """The pay link for a held seat (just registered, or promoted from the waitlist)."""
 
     async def action() -> Registration:
         url = await service.pay_for_seat(

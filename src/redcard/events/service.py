@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -240,12 +239,6 @@ async def cancel_event(
 
 
 # -- registering ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Registered:
-    registration: EventRegistration
-    pay_url: str | None
-
-
 async def has_card_for(
     session: AsyncSession, member_id: uuid.UUID, event: Event, now: datetime
 ) -> bool:
@@ -262,9 +255,11 @@ async def register(
     event_id: uuid.UUID,
     *,
     base_url: str,
-) -> Registered:
+) -> EventRegistration:
     """Take a seat if one is free, otherwise join the waitlist. A paid seat is held for
-    `hold_minutes` while the member pays."""
+    `hold_minutes` while the member pays; the pay link comes from `pay_for_seat` in the next
+    request, so the event row (locked by the seat UPDATE until commit) is never held across
+    a call to the payment channel."""
     event = await get_event(session, event_id)
     now = utc_now()
     if event.status != EventStatus.scheduled:
@@ -311,9 +306,6 @@ async def register(
         )
         session.add(registration)
         await session.flush()
-    pay_url = None
-    if registration.status == RegistrationStatus.awaiting_payment:
-        pay_url = await _checkout(session, channels, event, registration, base_url)
     template = {
         RegistrationStatus.registered: "event_registered",
         RegistrationStatus.awaiting_payment: "event_seat_held",
@@ -323,7 +315,7 @@ async def register(
         session, member.id, template, event=event.title, starts_at=event.starts_at.isoformat()
     )
     await session.flush()
-    return Registered(registration, pay_url)
+    return registration
 
 
 def _seat_values(event: Event, now: datetime) -> dict[str, object]:

@@ -142,10 +142,10 @@ async def register_submit(
     event_id: uuid.UUID, request: Request, session: Session, ctx: Ctx, member: MemberPage
 ) -> Response:
     async def action() -> Done:
-        done = await service.register(
+        await service.register(
             session, ctx.channels, member, event_id, base_url=ctx.settings.base_url
         )
-        return Done(url=done.pay_url or f"/events/{event_id}?done=1")
+        return Done(url=f"/events/{event_id}")
 
     return await _act(request, session, member, event_id, "register", action)
 
