@@ -70,6 +70,13 @@ async def merchants_with_activity(
     return sorted(set(rows))
 
 
+async def merchants_with_clawbacks(session: AsyncSession, end: datetime) -> set[uuid.UUID]:
+    """One query per day, so merchants without clawbacks (nearly all) skip that lookup."""
+    return set(
+        await session.scalars(select(Redemption.merchant_id).where(_clawback_due(end)).distinct())
+    )
+
+
 async def lock_day_redemptions(
     session: AsyncSession, merchant_id: uuid.UUID, start: datetime, end: datetime
 ) -> Sequence[Redemption]:

@@ -133,10 +133,11 @@ def _line(
 
 
 async def settle_merchant_day(
-    session: AsyncSession, merchant_id: uuid.UUID, day: date
+    session: AsyncSession, merchant_id: uuid.UUID, day: date, *, clawbacks_possible: bool = True
 ) -> tuple[Statement | None, bool]:
     """The merchant's statement for `day`: (statement, created now). Idempotent; None when the
-    merchant had no activity."""
+    merchant had no activity. `clawbacks_possible=False` skips the clawback lookup (the caller
+    checked for the whole day)."""
     existing = await repo.get_statement(session, merchant_id, day)
     if existing is not None:
         return existing, False
@@ -150,7 +151,7 @@ async def settle_merchant_day(
         return existing, False
     start, end = day_bounds(day)
     todays = await repo.lock_day_redemptions(session, merchant_id, start, end)
-    clawbacks = await repo.lock_clawbacks(session, merchant_id, end)
+    clawbacks = await repo.lock_clawbacks(session, merchant_id, end) if clawbacks_possible else []
     if not todays and not clawbacks:
         return None, False
     bills = [r for r in todays if r.status == RedemptionStatus.committed]
@@ -211,11 +212,14 @@ async def settle_merchant_day(
 async def settle_day(session: AsyncSession, day: date) -> list[Statement]:
     """Every merchant with activity on `day` gets its statement (idempotent); returns all of
     the day's statements."""
-    _, end = day_bounds(day)
+    start, end = day_bounds(day)
     if utc_now() < end:
         raise DayNotOver(f"{day.isoformat()} is not over yet in Shanghai; settle it tomorrow")
-    for merchant_id in await repo.merchants_with_activity(session, *day_bounds(day)):
-        await settle_merchant_day(session, merchant_id, day)
+    clawing = await repo.merchants_with_clawbacks(session, end)
+    for merchant_id in await repo.merchants_with_activity(session, start, end):
+        await settle_merchant_day(
+            session, merchant_id, day, clawbacks_possible=merchant_id in clawing
+        )
     return list(await repo.list_statements(session, day=day, limit=100_000))
 
 
@@ -229,8 +233,12 @@ async def settle_due(session: AsyncSession) -> int:
         day = today - timedelta(days=back)
         if now < day_bounds(day)[1] + UNDO_WINDOW:
             continue
-        for merchant_id in await repo.merchants_with_activity(session, *day_bounds(day)):
-            _, new = await settle_merchant_day(session, merchant_id, day)
+        start, end = day_bounds(day)
+        clawing = await repo.merchants_with_clawbacks(session, end)
+        for merchant_id in await repo.merchants_with_activity(session, start, end):
+            _, new = await settle_merchant_day(
+                session, merchant_id, day, clawbacks_possible=merchant_id in clawing
+            )
             created += int(new)
     return created
 
