@@ -98,7 +98,9 @@ async def test_apply_review_and_run_a_store_through_the_pages(client, db):
     pos = await client.get("/merchant/pos")
     assert pos.status_code == 200
     assert 'id="pos-code"' in pos.text
-    en = await client.get("/merchant/pos", cookies={"redcard_lang": "en"})
+    client.cookies.set("redcard_lang", "en")
+    en = await client.get("/merchant/pos")
     assert "Member code" in en.text
-    zh = await client.get("/merchant/pos", cookies={"redcard_lang": "zh_CN"})
+    client.cookies.set("redcard_lang", "zh_CN")
+    zh = await client.get("/merchant/pos")
     assert "会员码" in zh.text
