@@ -286,6 +286,15 @@ async def register(
     else:
         position = await repo.next_waitlist_position(session, event.id)
         values = {"status": RegistrationStatus.waitlisted, "waitlist_position": position}
+    # The event row stays locked by the seat UPDATE until commit: keep what follows short.
+    template = {
+        RegistrationStatus.registered: "event_registered",
+        RegistrationStatus.awaiting_payment: "event_seat_held",
+        RegistrationStatus.waitlisted: "event_waitlisted",
+    }[RegistrationStatus(str(values["status"]))]
+    notifications.enqueue(
+        session, member.id, template, event=event.title, starts_at=event.starts_at.isoformat()
+    )
     if existing is not None:
         reset = {
             "order_id": None,
@@ -305,16 +314,7 @@ async def register(
             event_id=event.id, member_id=member.id, code=new_code(), **values
         )
         session.add(registration)
-        await session.flush()
-    template = {
-        RegistrationStatus.registered: "event_registered",
-        RegistrationStatus.awaiting_payment: "event_seat_held",
-        RegistrationStatus.waitlisted: "event_waitlisted",
-    }[registration.status]
-    notifications.enqueue(
-        session, member.id, template, event=event.title, starts_at=event.starts_at.isoformat()
-    )
-    await session.flush()
+    await session.flush()  # the registration and its outbox row in one flush
     return registration
 
 
