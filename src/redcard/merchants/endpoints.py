@@ -148,7 +148,14 @@ async def create_terminal(
 async def list_merchants(
     session: Session, _: Operator, status: MerchantStatus | None = None
 ) -> list[Merchant]:
-    return [await _full(session, m) for m in await service.list_by_status(session, status)]
+    merchants = await service.list_by_status(session, status)
+    stores = await service.stores_by_merchant(session, [m.id for m in merchants])
+    return [
+        Merchant.model_validate(m).model_copy(
+            update={"stores": [Store.model_validate(s) for s in stores[m.id]]}
+        )
+        for m in merchants
+    ]
 
 
 @router.post("/operator/merchants/{merchant_id}/approve", response_model=Merchant)

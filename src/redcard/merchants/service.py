@@ -166,6 +166,20 @@ async def stores_of(session: AsyncSession, merchant_id: uuid.UUID) -> Sequence[S
     ).all()
 
 
+async def stores_by_merchant(
+    session: AsyncSession, merchant_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Store]]:
+    """Stores of several merchants in one query."""
+    out: dict[uuid.UUID, list[Store]] = {m: [] for m in merchant_ids}
+    if merchant_ids:
+        rows = await session.scalars(
+            select(Store).where(Store.merchant_id.in_(merchant_ids)).order_by(Store.name, Store.id)
+        )
+        for store in rows:
+            out[store.merchant_id].append(store)
+    return out
+
+
 async def _owned_store(session: AsyncSession, owner: User, store_id: uuid.UUID) -> Store:
     store = await session.scalar(
         select(Store)

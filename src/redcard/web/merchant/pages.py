@@ -217,7 +217,7 @@ async def _review(
 ) -> Response:
     pending = await merchants.list_by_status(session, MerchantStatus.pending)
     reviewed = [m for m in await merchants.list_by_status(session, None) if m.status != "pending"]
-    stores = {m.id: await merchants.stores_of(session, m.id) for m in pending}
+    stores = await merchants.stores_by_merchant(session, [m.id for m in pending])
     return render(
         request,
         "operator/merchants.html",
