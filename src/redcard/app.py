@@ -108,8 +108,8 @@ def create_app(
     )
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
-    pages = (common_pages, member_pages, storepay_pages, bills_pages, statements_pages)
-    pages = (*pages, merchant_pages)
+    pages = [common_pages, member_pages, storepay_pages, bills_pages, statements_pages]
+    pages.append(merchant_pages)
     for router in (*pages, event_pages, event_manage_pages, operator_pages, sandbox_pages):
         app.include_router(router)
     app.include_router(sunset_pages)
