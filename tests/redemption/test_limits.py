@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from redcard.kit import time as clock
 from redcard.kit.money import MAX_BILL_FEN, discount_fen
@@ -23,6 +24,7 @@ from redcard.models import (
     Terminal,
 )
 from redcard.redemption.service import TerminalRef, Till, commit
+from redcard.redemption.till import hash_api_key
 from tests.fixtures.factories import idem
 from tests.helpers import assert_ledger_ok, count
 from tests.redemption.factories import code_for, new_card_holder, new_shop, till
@@ -215,3 +217,37 @@ def test_discount_plus_charged_is_the_bill_and_honours_cap_and_rounding(bill, ra
     else:
         assert exact - discount < 1  # and never a whole fen less
     assert discount == discount_fen(bill, rate, cap)
+
+
+async def test_failures_across_tills_lock_the_store_and_the_ip(client, db):
+    """Many tills of one store guessing, each under its own limit, lock the whole store; as
+    they all come from one IP, that IP is locked too."""
+    clock.freeze(NOON)
+    shop = await new_shop(db)
+    keys = []
+    async with db.session_scope() as session:
+        for n in range(4):
+            key = f"extra-key-{n}-{uuid.uuid4().hex}"
+            session.add(
+                Terminal(store_id=shop.store.id, name=f"t{n}", api_key_hash=hash_api_key(key))
+            )
+            keys.append(key)
+    member = await new_card_holder(db)
+    bad = {"code": "0000000000000", "bill_fen": 1000}
+    for key in keys:  # 4 tills x 8 failures = 32 > 30 for the store, each till under 10
+        for _ in range(8):
+            await client.post(
+                "/api/v1/redemptions/prepare", json=bad, headers={"X-Terminal-Key": key}
+            )
+    fresh = await client.post(
+        "/api/v1/redemptions/prepare",
+        json={"code": await code_for(db, member), "bill_fen": 1000},
+        headers=till(shop),
+    )
+    assert fresh.status_code == 429
+    assert fresh.json()["error"] == "TillLocked"
+    async with db.session_scope() as session:
+        locks = (await session.scalars(select(CodeLock.scope_key))).all()
+    assert f"store:{shop.store.id}" in locks
+    assert "ip:127.0.0.1" in locks  # all from one IP as well
+    assert await count(db, Redemption) == 0
