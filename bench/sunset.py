@@ -107,7 +107,8 @@ INSERT INTO ledger_accounts (id, code, owner_key, balance_fen) VALUES
   (gen_random_uuid(), 'deferred_membership_revenue', '', -CAST(:total AS bigint));
 INSERT INTO journal_lines (id, entry_id, account_id, amount_fen)
   SELECT gen_random_uuid(), e.entry_id, a.id,
-         CASE WHEN a.code = 'channel_clearing' THEN CAST(:price AS bigint) ELSE -CAST(:price AS bigint) END
+         CASE WHEN a.code = 'channel_clearing' THEN CAST(:price AS bigint)
+              ELSE -CAST(:price AS bigint) END
   FROM gen_entries e CROSS JOIN ledger_accounts a
   WHERE a.code IN ('channel_clearing', 'deferred_membership_revenue');
 ANALYZE;
