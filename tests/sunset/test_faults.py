@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from redcard.kit import time as clock
-from redcard.models import JournalEntry, Refund, RefundStatus
+from redcard.models import JournalEntry, Payment, Refund, RefundStatus, SunsetItem
 from redcard.payments import refunds as refund_path
 from redcard.payments.sandbox import Fault
 from redcard.payments.sandbox import refunds as sandbox_refunds
@@ -159,3 +159,36 @@ async def test_worker_step_twice_in_a_row_requests_each_item_once(
             )
         ).all()
     assert [n for (n,) in per_payment] == [1, 1]
+
+
+async def test_an_order_refunded_elsewhere_meanwhile_is_skipped_not_refunded_twice(
+    client, db, sandbox, settings, channels, world_factory
+):
+    """Between approval and the cut-off, one payment is refunded by another path: the
+    campaign's batch does not fit any more, so it goes item by item and skips that one."""
+    w = await world_factory(3)
+    sunset = await run_sunset(client, w, cutoff_in=timedelta(hours=1))
+    async with db.session_scope() as session:
+        payment = await session.scalar(select(Payment).order_by(Payment.id).limit(1))
+        assert payment is not None
+        await refund_path.request_refund(session, payment.id, payment.amount_fen, "manual")
+    clock.advance(timedelta(hours=1))
+    await drain(settings, db, channels, sandbox)
+    async with db.session_scope() as session:
+        items = {i.payment_id: i for i in await session.scalars(select(SunsetItem))}
+        per_payment = dict(
+            (
+                await session.execute(
+                    select(Refund.payment_id, func.count()).group_by(Refund.payment_id)
+                )
+            ).all()
+        )
+    assert items[payment.id].status == "skipped"
+    assert "can still be refunded" in (items[payment.id].manual_reason or "")
+    assert sorted(per_payment.values()) == [1, 1, 1]
+    status = await _sunset_status(client, w, sunset["id"])
+    assert status["status"] == "completed"
+    assert status["progress"]["done"] == 2
+    assert status["progress"]["skipped"] == 1
+    assert status["progress"]["pending"] == 0
+    await assert_ledger_ok(db)

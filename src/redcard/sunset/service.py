@@ -303,6 +303,8 @@ class Progress:
     failed_fen: int = 0
     offline: int = 0
     offline_fen: int = 0
+    skipped: int = 0  # found not refundable by the worker (e.g. refunded elsewhere meanwhile)
+    skipped_fen: int = 0
 
     @property
     def percent(self) -> int:
@@ -324,8 +326,9 @@ async def progress(session: AsyncSession, campaign: SunsetCampaign) -> Progress:
         elif status == RefundStatus.failed:
             out.failed += n
             out.failed_fen += fen
-    out.pending = out.items - out.done - out.failed
-    out.pending_fen = out.total_fen - out.done_fen - out.failed_fen
+    out.skipped, out.skipped_fen = await repo.skipped_after_approval(session, campaign.id)
+    out.pending = out.items - out.done - out.failed - out.skipped
+    out.pending_fen = out.total_fen - out.done_fen - out.failed_fen - out.skipped_fen
     return out
 
 
