@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard import notifications
-from redcard.errors import Conflict, Forbidden, NotFound
+from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from redcard.events import repository as repo
 from redcard.events.schemas import EventCreate, EventUpdate
 from redcard.kit.sql import rowcount
@@ -90,6 +90,10 @@ class NotYourStore(Forbidden):
     pass
 
 
+class InvalidEvent(InvalidInput):
+    pass
+
+
 def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
@@ -136,7 +140,7 @@ async def create_event(session: AsyncSession, user: User, data: EventCreate) -> 
         raise NotYourStore("merchant events take place at one of your stores")
     now = utc_now()
     if data.starts_at <= now:
-        raise RegistrationClosed("the event must start in the future")
+        raise InvalidEvent("the event must start in the future")
     event = Event(
         title=data.title.strip(),
         description=data.description.strip(),
