@@ -52,7 +52,8 @@ async def test_member_pays_at_the_store_qr_and_staff_see_the_bill(
     await page.get_by_role("button", name="确认支付").click()
     await expect(page).to_have_url(re.compile(r"/pay/bills/"))
     result = page.locator(".storepay-result")
-    await expect(result).to_have_attribute("data-status", "committed")
+    # the page asks the channel, and refreshes itself while the payment is unconfirmed
+    await expect(result).to_have_attribute("data-status", "committed", timeout=15_000)
     await expect(result).to_contain_text("支付成功")
     await expect(page.locator(".savings")).to_contain_text("¥30.81")
 

@@ -52,9 +52,10 @@ class Statement(IdMixin, CreatedAtMixin, Base):
 
 
 class StatementLineKind(StrEnum):
-    bill = "bill"
-    undone = "undone"
-    clawback = "clawback"
+    bill = "bill"  # a 买单 paid through the platform
+    undone = "undone"  # a 买单 refunded before settlement
+    clawback = "clawback"  # a 买单 refunded after an earlier statement settled it
+    code = "code"  # a till redemption: the member paid the store directly (information only)
 
 
 class StatementLine(IdMixin, Base):

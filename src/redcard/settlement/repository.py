@@ -33,8 +33,8 @@ from redcard.models import (
 
 
 def _unsettled_of_day(start: datetime, end: datetime) -> ColumnElement[bool]:
+    """买单 bills and till (code) redemptions of the day, not yet on a statement."""
     return and_(
-        Redemption.kind == RedemptionKind.pay,
         Redemption.status.in_([RedemptionStatus.committed, RedemptionStatus.undone]),
         Redemption.statement_id.is_(None),
         Redemption.committed_at >= start,
@@ -80,7 +80,8 @@ async def merchants_with_clawbacks(session: AsyncSession, end: datetime) -> set[
 async def lock_day_redemptions(
     session: AsyncSession, merchant_id: uuid.UUID, start: datetime, end: datetime
 ) -> Sequence[Redemption]:
-    """The merchant's unsettled bills of the day, locked in primary-key order."""
+    """The merchant's unsettled redemptions of the day (both kinds), locked in primary-key
+    order."""
     return (
         await session.scalars(
             select(Redemption)

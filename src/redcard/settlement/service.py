@@ -46,6 +46,7 @@ from redcard.ledger.service import Entry, Line, post
 from redcard.models import (
     Merchant,
     Redemption,
+    RedemptionKind,
     RedemptionStatus,
     Statement,
     StatementLine,
@@ -154,8 +155,16 @@ async def settle_merchant_day(
     clawbacks = await repo.lock_clawbacks(session, merchant_id, end) if clawbacks_possible else []
     if not todays and not clawbacks:
         return None, False
-    bills = [r for r in todays if r.status == RedemptionStatus.committed]
-    undone = [r for r in todays if r.status == RedemptionStatus.undone]
+    pay = [r for r in todays if r.kind == RedemptionKind.pay]
+    bills = [r for r in pay if r.status == RedemptionStatus.committed]
+    undone = [r for r in pay if r.status == RedemptionStatus.undone]
+    # till redemptions: listed for information (no money passes through us), and marked
+    # settled so the till can no longer undo them
+    at_till = [
+        r
+        for r in todays
+        if r.kind == RedemptionKind.code and r.status == RedemptionStatus.committed
+    ]
     refs = await repo.out_trade_nos(
         session, [r.order_id for r in (*todays, *clawbacks) if r.order_id is not None]
     )
@@ -189,6 +198,7 @@ async def settle_merchant_day(
             (StatementLineKind.bill, bills),
             (StatementLineKind.undone, undone),
             (StatementLineKind.clawback, clawbacks),
+            (StatementLineKind.code, at_till),
         )
         for r in group
     ]
@@ -332,6 +342,7 @@ class LedgerFigures:
     clawback_fen: int
     undone_net_fen: int  # payments and refunds of undone items: 0 when all is well
     net_payable_fen: int
+    till_discount_fen: int  # savings memo of the till redemptions listed (information only)
 
 
 async def ledger_figures(session: AsyncSession, statement: Statement) -> LedgerFigures:
@@ -368,7 +379,15 @@ async def ledger_figures(session: AsyncSession, statement: Statement) -> LedgerF
         "refund_requested",
         await repo.refund_refs(session, undone_refs),
     )
+    till_discount = await repo.ledger_sum(
+        session,
+        Account.merchant_discounts_funded,
+        owner,
+        SAVINGS_KIND,
+        [str(ln.redemption_id) for ln in by_kind[StatementLineKind.code]],
+    )
     return LedgerFigures(
+        till_discount_fen=till_discount,
         charged_fen=charged,
         discount_fen=discount,
         fees_fen=fees,

@@ -16,7 +16,7 @@ from redcard.errors import AppError, NotFound
 from redcard.kit import idempotency
 from redcard.kit.ids import new_token
 from redcard.kit.time import utc_now
-from redcard.models import Merchant, RedemptionStatus, Role, Store, User
+from redcard.models import Merchant, RedemptionStatus, Role, StatementLineKind, Store, User
 from redcard.settlement import repository as settlement_repo
 from redcard.settlement import service as settlement
 from redcard.settlement.endpoints import csv_response
@@ -134,8 +134,11 @@ async def statement_page(
     statement = await settlement.visible_statement(session, user, statement_id)
     lines = await settlement_repo.lines_of(session, statement.id)
     figures = await settlement.ledger_figures(session, statement)
+    till = [line for line, _ in lines if line.kind == StatementLineKind.code]
+    till_discount_fen = sum(line.discount_fen for line in till)
     backed = (
-        figures.charged_fen == statement.charged_fen
+        figures.till_discount_fen == till_discount_fen
+        and figures.charged_fen == statement.charged_fen
         and figures.discount_fen == statement.discount_fen
         and figures.fees_fen == statement.fee_fen + statement.commission_fen
         and figures.clawback_fen == statement.clawback_fen
@@ -149,6 +152,8 @@ async def statement_page(
         merchant=merchant,
         lines=lines,
         backed=backed,
+        till_count=len(till),
+        till_discount_fen=till_discount_fen,
     )
 
 
