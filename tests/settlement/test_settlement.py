@@ -18,6 +18,7 @@ from redcard.kit.money import fee_fen
 from redcard.ledger.accounts import Account
 from redcard.ledger.service import balance
 from redcard.models import Merchant, Statement, StatementLine
+from redcard.settlement import repository as settlement_repo
 from redcard.settlement import service as settlement
 from redcard.worker import Worker
 from tests.fixtures.factories import idem, login, new_user
@@ -236,6 +237,29 @@ async def test_an_undo_after_settlement_is_clawed_back_on_the_next_statement(cli
     async with db.session_scope() as session:
         assert await settlement.settle_day(session, DAY + timedelta(days=4)) == []
     assert await count(db, Statement) == 2
+
+    # the next positive statement's payout recovers the clawback
+    clock.freeze(at(DAY + timedelta(days=6), 12))
+    await pay_bill(client, sandbox, member, shop.store.pay_code, "400")  # collects ¥340.00
+    clock.freeze(at(DAY + timedelta(days=7), 3))
+    async with db.session_scope() as session:
+        (third,) = await settlement.settle_day(session, DAY + timedelta(days=6))
+    assert third.net_payable_fen == 34000 - 204
+    paid = await client.post(
+        f"/api/v1/operator/statements/{third.id}/payout", headers=operator | idem()
+    )
+    assert paid.status_code == 200, paid.text
+    async with db.session_scope() as session:
+        assert (
+            await settlement_repo.ledger_sum(
+                session, Account.merchant_payable, str(shop.merchant.id), "payout", [str(third.id)]
+            )
+            == 33796 - 25500
+        )
+        assert (await session.get_one(Statement, second.id)).status == "paid_out"
+        assert (await session.get_one(Statement, first.id)).status == "open"
+        owed = -await balance(session, Account.merchant_payable, str(shop.merchant.id))
+    assert owed == first.net_payable_fen  # only the first statement is still to be paid
     await assert_ledger_ok(db)
 
 

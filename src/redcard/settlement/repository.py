@@ -26,6 +26,7 @@ from redcard.models import (
     Statement,
     StatementLine,
     StatementLineKind,
+    StatementStatus,
     Store,
     StoreStaff,
     User,
@@ -225,3 +226,23 @@ async def mark_settled(
             .values(statement_id=statement_id)
             .execution_options(synchronize_session=False)
         )
+
+
+async def lock_owing_statements(
+    session: AsyncSession, merchant_id: uuid.UUID, before: date
+) -> Sequence[Statement]:
+    """Earlier open statements with a negative net: the merchant owes us their clawbacks."""
+    return (
+        await session.scalars(
+            select(Statement)
+            .where(
+                Statement.merchant_id == merchant_id,
+                Statement.day < before,
+                Statement.status == StatementStatus.open,
+                Statement.net_payable_fen < 0,
+            )
+            .order_by(Statement.day)
+            .with_for_update(**for_update_kwargs(session))
+            .execution_options(populate_existing=True)
+        )
+    ).all()

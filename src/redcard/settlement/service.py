@@ -278,7 +278,11 @@ async def visible_statement(
 
 
 async def pay_out(session: AsyncSession, operator: User, statement_id: uuid.UUID) -> Statement:
-    """Operator: the statement's net has been transferred to the merchant."""
+    """Operator: the statement's net has been transferred to the merchant.
+
+    Earlier open statements of the merchant with a negative net (clawbacks exceeding that
+    day's sales) are recovered here: the transfer is this net minus what they owe, and they
+    are closed with it. A statement that cannot cover them is refused."""
     statement = await session.get(
         Statement, statement_id, with_for_update=True, populate_existing=True
     )
@@ -288,22 +292,30 @@ async def pay_out(session: AsyncSession, operator: User, statement_id: uuid.UUID
         raise AlreadyPaidOut("this statement has already been paid out")
     if statement.net_payable_fen <= 0:
         raise NothingToPayOut("this statement has nothing to pay out")
+    owing = await repo.lock_owing_statements(session, statement.merchant_id, statement.day)
+    amount = statement.net_payable_fen + sum(s.net_payable_fen for s in owing)
+    if amount <= 0:
+        raise NothingToPayOut(
+            "earlier clawbacks still exceed this statement; pay out a later statement"
+        )
+    memo = f"recovers {-sum(s.net_payable_fen for s in owing)} fen of clawbacks" if owing else None
     await post(
         session,
         Entry(
             PAYOUT_KIND,
             str(statement.id),
             [
-                Line(
-                    Account.merchant_payable, statement.net_payable_fen, str(statement.merchant_id)
-                ),
-                Line(Account.channel_clearing, -statement.net_payable_fen),
+                Line(Account.merchant_payable, amount, str(statement.merchant_id)),
+                Line(Account.channel_clearing, -amount),
             ],
+            memo=memo,
         ),
     )
-    statement.status = StatementStatus.paid_out
-    statement.paid_out_at = utc_now()
-    statement.paid_out_by = operator.id
+    now = utc_now()
+    for closed in (*owing, statement):
+        closed.status = StatementStatus.paid_out
+        closed.paid_out_at = now
+        closed.paid_out_by = operator.id
     await session.flush()
     return statement
 
