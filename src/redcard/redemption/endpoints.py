@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from redcard.deps import Ctx, Member, Session
 from redcard.kit.idempotency import run_idempotent
@@ -44,16 +44,17 @@ def to_schema(r: service.Redemption, store_name: str, masked: str) -> Redemption
     )
 
 
+_DESCRIBE = select(
+    select(service.Store.name).where(service.Store.id == bindparam("store_id")).scalar_subquery(),
+    service.User.display_name,
+    service.User.phone,
+).where(service.User.id == bindparam("member_id"))
+
+
 async def _describe(session: Session, r: service.Redemption) -> Redemption:
-    store_name, display_name, phone = (
-        await session.execute(
-            select(
-                select(service.Store.name).where(service.Store.id == r.store_id).scalar_subquery(),
-                service.User.display_name,
-                service.User.phone,
-            ).where(service.User.id == r.member_id)
-        )
-    ).one()
+    conn = await session.connection()
+    params = {"store_id": r.store_id, "member_id": r.member_id}
+    store_name, display_name, phone = (await conn.execute(_DESCRIBE, params)).one()
     return to_schema(r, store_name, service.masked(display_name, phone))
 
 

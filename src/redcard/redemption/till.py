@@ -7,7 +7,7 @@ import hashlib
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from redcard.deps import CurrentUser, Session
 from redcard.errors import Forbidden, Unauthorized
@@ -15,6 +15,9 @@ from redcard.models import Role, Terminal
 from redcard.redemption.service import TerminalRef, Till
 
 TERMINAL_HEADER = "X-Terminal-Key"
+_TERMINAL = select(Terminal.id, Terminal.store_id).where(
+    Terminal.api_key_hash == bindparam("key_hash"), Terminal.revoked_at.is_(None)
+)
 
 
 def hash_api_key(api_key: str) -> str:
@@ -28,13 +31,8 @@ def client_ip(request: Request) -> str:
 async def current_till(request: Request, session: Session, user: CurrentUser) -> Till:
     api_key = request.headers.get(TERMINAL_HEADER)
     if api_key:
-        row = (
-            await session.execute(
-                select(Terminal.id, Terminal.store_id).where(
-                    Terminal.api_key_hash == hash_api_key(api_key), Terminal.revoked_at.is_(None)
-                )
-            )
-        ).first()
+        conn = await session.connection()
+        row = (await conn.execute(_TERMINAL, {"key_hash": hash_api_key(api_key)})).first()
         if row is None:
             raise Unauthorized("unknown or revoked terminal key")
         return Till(ip=client_ip(request), terminal=TerminalRef(row[0], row[1]))
