@@ -95,7 +95,9 @@ async def seed(db: Database, channels: Channels, base_url: str, *, member_phone:
         if at <= card_starts:
             continue
         with clock.frozen(at):
-            redemption_id = await _pay(db, channels, base_url, member_id, stores[n % len(stores)], fen)
+            redemption_id = await _pay(
+                db, channels, base_url, member_id, stores[n % len(stores)], fen
+            )
         paid += 1
         if n == UNDONE:
             with clock.frozen(at + timedelta(minutes=10)):
