@@ -79,6 +79,21 @@ async def test_approved_application_puts_stores_live_and_the_card_works(client, 
         headers={"X-Terminal-Key": api_key},
     )
     assert preview.status_code == 201, preview.text
+    spare = await client.post(
+        f"/api/v1/merchant/stores/{store_id}/terminals",
+        json={"name": "备用"},
+        headers=headers | idem(),
+    )
+    revoked = await client.post(
+        f"/api/v1/merchant/terminals/{spare.json()['id']}/revoke", headers=headers
+    )
+    assert revoked.status_code == 204
+    refused = await client.post(
+        "/api/v1/redemptions/prepare",
+        json={"code": await code_for(db, member), "bill_yuan": "500"},
+        headers={"X-Terminal-Key": spare.json()["api_key"]},
+    )
+    assert refused.status_code == 401
     assert preview.json()["discount_fen"] == 5000  # 15% of ¥500 = ¥75, capped at ¥50
     below = await client.post(
         "/api/v1/redemptions/prepare",

@@ -144,6 +144,12 @@ async def create_terminal(
     return await run_idempotent(session, request, f"user:{owner.id}", action, 201)
 
 
+@router.post("/merchant/terminals/{terminal_id}/revoke", status_code=204)
+async def revoke_terminal(terminal_id: uuid.UUID, session: Session, owner: MerchantStaff) -> None:
+    """Revoke a terminal key at once (naturally idempotent: revoking twice changes nothing)."""
+    await service.revoke_terminal(session, owner, terminal_id)
+
+
 @router.get("/operator/merchants", response_model=list[Merchant])
 async def list_merchants(
     session: Session, _: Operator, status: MerchantStatus | None = None
