@@ -227,6 +227,8 @@ async def _complete_many(
     session: AsyncSession,
     verdicts: Sequence[tuple[Refund, str | None]],
     offline_reference: str | None = None,
+    *,
+    count_attempt: bool = False,
 ) -> None:
     """Refunds the channel (or an operator, offline) says are done: settle the reservation
     (refunds_payable → channel_clearing), add to the payment's refunded total, and let a fully
@@ -255,7 +257,8 @@ async def _complete_many(
                     "offline_reference": offline_reference,
                     "channel_refund_no": channel_ref or refund.channel_refund_no,
                     "succeeded_at": now,
-                },
+                }
+                | ({"attempts": refund.attempts + 1} if count_attempt else {}),
             )
         )
         refunded[refund.payment_id] += refund.amount_fen
@@ -469,16 +472,18 @@ async def _query_many(
 ) -> None:
     """Bulk form of `_query`: one status query for many refunds, one settlement for the
     succeeded ones."""
-    await _bulk_set(session, Refund, [(r, {"attempts": r.attempts + 1}) for r in refunds])
     try:
         answers = await bulk_query([r.out_refund_no for r in refunds])
     except ChannelTimeout as exc:
         for refund in refunds:
+            refund.attempts += 1
             _retry_later(refund, str(exc))
         return
     succeeded: list[tuple[Refund, str | None]] = []
     for refund in refunds:
         result = answers.get(refund.out_refund_no) or TradeQuery(TradeStatus.unknown, 0)
+        if result.status != TradeStatus.succeeded:
+            refund.attempts += 1  # a settled refund's attempt is counted in its settlement
         if result.status == TradeStatus.succeeded:
             if result.amount_fen != refund.amount_fen:
                 raise AmountMismatch(
@@ -499,4 +504,4 @@ async def _query_many(
             refund.next_attempt_at = utc_now()
         else:
             _retry_later(refund, "still processing at the channel")
-    await _complete_many(session, succeeded)
+    await _complete_many(session, succeeded, count_attempt=True)
