@@ -322,7 +322,10 @@ def main() -> None:
                 "figures": figures,
                 "targets": {"total_s_max": TARGET_SECONDS, "unexplained": 0, "memory": "flat"},
                 "correct": ok,
-                "met": bool(ok and figures["total_s"] < TARGET_SECONDS),  # type: ignore[operator]
+                # the target is for 1,000,000 cards: a smaller run never "meets" it
+                "met": bool(
+                    ok and args.n >= 1_000_000 and figures["total_s"] < TARGET_SECONDS  # type: ignore[operator]
+                ),
                 "cpu_count": os.cpu_count(),
             },
             ensure_ascii=False,
