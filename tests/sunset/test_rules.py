@@ -13,7 +13,16 @@ from sqlalchemy import func, select, update
 from redcard.kit import time as clock
 from redcard.kit.time import utc_now
 from redcard.membership import service as membership
-from redcard.models import Membership, Order, Payment, Refund, Role, SunsetCampaign, User
+from redcard.models import (
+    Membership,
+    Order,
+    Payment,
+    ProgramState,
+    Refund,
+    Role,
+    SunsetCampaign,
+    User,
+)
 from redcard.sunset import service
 from tests.fixtures.factories import buy_card, idem, login, new_user
 from tests.helpers import assert_ledger_ok
@@ -141,6 +150,8 @@ async def test_purchases_racing_the_approval_end_refunded_or_refused(
     """Payments confirmed in parallel with the approval: each ends either in the campaign
     (refunded at the cut-off) or refunded as paid-after-close; none is charged and forgotten."""
     w = await world_factory(0)
+    async with db.session_scope() as session:  # as the migration leaves it (tests truncate it)
+        await session.merge(ProgramState(id=1, sales_open=True))
     buyers: list[User] = [await new_user(db, name=f"买家{i}") for i in range(8)]
     orders = []
     for buyer in buyers:
