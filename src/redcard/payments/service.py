@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redcard.errors import AppError, ChannelUnavailable, Conflict, InvalidInput, NotFound
+from redcard.errors import AppError, ChannelUnavailable, NotFound
 from redcard.kit.ids import reference
 from redcard.kit.sql import insert_ignore, rowcount
 from redcard.kit.time import utc_now
@@ -225,17 +225,7 @@ async def handle_notification(
     return "processed"
 
 
-def parse_amount_fen(value: object) -> int:
-    """Integer fen from JSON: rejects floats, bools and strings."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput("amounts are whole fen (an integer)")
-    return value
-
-
 async def get_order_payment(session: AsyncSession, order_id: uuid.UUID) -> Payment | None:
     return await session.scalar(
         select(Payment).where(Payment.order_id == order_id).order_by(Payment.created_at.desc())
     )
-
-
-__all__ = ["AmountMismatch", "BadSignature", "Conflict", "StaleTimestamp"]
