@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -79,7 +81,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        background = None
+        if settings.run_worker:  # the demo: one process serves and does the background work
+            from redcard.worker import Worker
+
+            background = asyncio.create_task(Worker(settings, db, channels).run_forever())
         yield
+        if background is not None:
+            background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await background
         if owns_db:
             await channels.close()
             await db.dispose()

@@ -47,8 +47,16 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 
 @app.command()
-def demo(host: str = "127.0.0.1", port: int = 8000, seed_only: bool = False) -> None:
-    """Migrate, seed the demo city if empty, print the logins, then serve."""
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    seed_only: bool = False,
+    worker: bool = typer.Option(True, help="run the background worker in the same process"),
+) -> None:
+    """Migrate, seed the demo city if empty, print the logins, then serve (with the worker,
+    so refunds, holds and settlement move without a second terminal)."""
+    if worker:
+        os.environ.setdefault("REDCARD_RUN_WORKER", "1")
     _base_url(host, port)
     settings = get_settings()
     from redcard.db import Database

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     login_window_seconds: int = 900
     secure_cookies: bool = False
     db_pool_size: int = 10
+    run_worker: bool = Field(
+        default=False, description="run the background worker inside the web process (demo)"
+    )
 
     def resolved_sandbox_url(self) -> str:
         """The sandbox is a separate party: on SQLite it gets its own file, so its writes never
