@@ -18,7 +18,18 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as SyncSession
 from sqlalchemy.pool import NullPool
+
+
+@event.listens_for(SyncSession, "do_orm_execute")
+def _locked_reads_are_fresh(state: ORMExecuteState) -> None:
+    """A row read FOR UPDATE must reflect the row as locked, not the copy already in the
+    session: without this, an object loaded before the lock keeps its stale attributes (e.g.
+    a payment still "pending" after a concurrent request confirmed it while we waited)."""
+    if state.is_select and getattr(state.statement, "_for_update_arg", None) is not None:
+        state.update_execution_options(populate_existing=True)
 
 
 def async_url(url: str) -> str:
