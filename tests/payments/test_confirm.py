@@ -3,6 +3,8 @@ confirm the same payment at the same moment; whichever locks second must see the
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 
 from redcard.models import JournalEntry, Membership, Payment, PaymentStatus
@@ -34,3 +36,29 @@ async def test_a_stale_copy_of_a_payment_is_refreshed_when_it_is_locked(
     assert await count(db, Membership) == 1
     assert await count(db, JournalEntry) == 1
     await assert_ledger_ok(db)
+
+
+async def test_the_returning_member_sees_the_order_paid_by_a_concurrent_notification(
+    client, db, channels, sandbox
+):
+    from redcard.membership import service as membership
+    from redcard.models import OrderStatus, User
+
+    plans = await setup_plans(db)
+    headers = await login(client, await new_user(db))
+    order = await client.post(
+        "/api/v1/orders", json={"plan_id": str(plans.annual.id)}, headers=headers | idem()
+    )
+    order_id = order.json()["id"]
+    out_trade_no = order.json()["pay_url"].split("/sandbox/pay/")[1].split("?")[0]
+    await sandbox.pay(out_trade_no)
+
+    async with db.sessionmaker(expire_on_commit=False) as returning_member:
+        member = await returning_member.scalar(select(User))
+        seen = await membership.get_member_order(returning_member, member, uuid.UUID(order_id))
+        await returning_member.commit()
+        assert seen.status == OrderStatus.pending
+        await sandbox.flush_notifications()  # confirmed by the channel meanwhile
+        shown = await membership.refresh_order(returning_member, channels, member, seen.id)
+        await returning_member.commit()
+    assert shown.status == OrderStatus.paid

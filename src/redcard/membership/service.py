@@ -295,4 +295,5 @@ async def refresh_order(
     payment = await payments.get_order_payment(session, order.id)
     if payment is not None:
         await payments.sync_payment(session, channels, payment)
+        await session.refresh(order)  # a concurrent notification may have settled it
     return order
