@@ -77,8 +77,8 @@ async def prepare(
     except service.InvalidCode as exc:
         # returned, not raised: the recorded failure must commit with this request
         return JSONResponse({"error": exc.name, "detail": exc.message}, exc.status_code)
-    out = to_schema(prepared.redemption, prepared.store.name, prepared.member)
-    return out.model_copy(update={"discount_bp": prepared.store.discount_bp})
+    out = to_schema(prepared.redemption, prepared.store_name, prepared.member)
+    return out.model_copy(update={"discount_bp": prepared.discount_bp})
 
 
 @router.post("/redemptions/{redemption_id}/commit", response_model=Redemption)
@@ -88,7 +88,8 @@ async def commit(
     """Burn the code and record the redemption (Idempotency-Key required)."""
 
     async def action() -> Redemption:
-        return await _describe(session, await service.commit(session, till, redemption_id))
+        done = await service.commit(session, till, redemption_id)
+        return to_schema(done.redemption, done.store_name, done.member)
 
     return await run_idempotent(session, request, till.key, action)
 

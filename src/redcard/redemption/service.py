@@ -19,11 +19,11 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
-    and_,
+    Table,
     bindparam,
     case,
     exists,
@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from redcard.kit.ids import new_id
-from redcard.kit.money import MoneyError, parse_yuan
+from redcard.kit.money import MoneyError, discount_fen, parse_yuan
 from redcard.kit.sql import dialect_name, rowcount
 from redcard.kit.time import utc_now
 from redcard.ledger.accounts import Account
@@ -70,26 +70,6 @@ _LOCKED = select(func.max(CodeLock.locked_until)).where(
     CodeLock.scope_key.in_(bindparam("scopes", expanding=True)),
     CodeLock.locked_until > bindparam("now"),
 )
-_CODES = select(MemberCode.member_id, MemberCode.handle, MemberCode.secret).where(
-    MemberCode.handle.in_(bindparam("handles", expanding=True))
-)
-_MEMBER_AT_TILL = select(
-    User.display_name,
-    User.phone,
-    select(CodeBurn.id)
-    .where(CodeBurn.member_id == bindparam("member_id"), CodeBurn.step == bindparam("step"))
-    .scalar_subquery(),
-    select(Membership.id)
-    .where(
-        Membership.member_id == bindparam("member_id"),
-        Membership.status == MembershipStatus.active,
-        Membership.starts_at <= bindparam("now"),
-        Membership.ends_at > bindparam("now"),
-    )
-    .limit(1)
-    .scalar_subquery(),
-).where(User.id == bindparam("member_id"))
-_INSERT_REDEMPTION = insert(Redemption)
 _BURN = {
     "postgresql": postgresql.insert(CodeBurn).on_conflict_do_nothing(
         index_elements=["member_id", "step"]
@@ -187,22 +167,27 @@ def _store_scope(till: Till) -> ColumnElement[bool]:
     )
 
 
-async def _store_for(session: AsyncSession, till: Till, store_id: uuid.UUID | None) -> Store:
+async def _store_id_for(session: AsyncSession, till: Till, store_id: uuid.UUID | None) -> uuid.UUID:
+    """The store this till works at: a terminal's own, or one the staff member works at."""
     if till.terminal is not None:
         if store_id is not None and store_id != till.terminal.store_id:
             raise Forbidden("this terminal belongs to another store")
-        store_id = till.terminal.store_id
+        return till.terminal.store_id
     if store_id is None:
         raise InvalidInput("choose a store")
-    if till.staff is not None:
-        allowed = await session.scalar(
-            select(StoreStaff.id).where(
-                StoreStaff.user_id == till.staff.id, StoreStaff.store_id == store_id
-            )
+    assert till.staff is not None
+    allowed = await session.scalar(
+        select(StoreStaff.id).where(
+            StoreStaff.user_id == till.staff.id, StoreStaff.store_id == store_id
         )
-        if allowed is None:
-            raise Forbidden("you are not staff at this store")
-    store = await session.get(Store, store_id)
+    )
+    if allowed is None:
+        raise Forbidden("you are not staff at this store")
+    return store_id
+
+
+async def _store_for(session: AsyncSession, till: Till, store_id: uuid.UUID | None) -> Store:
+    store = await session.get(Store, await _store_id_for(session, till, store_id))
     if store is None:
         raise NotFound("no such store")
     return store
@@ -226,15 +211,6 @@ def parse_bill(bill_fen: int | None, bill_yuan: str | None) -> int:
 
 def _scopes(till: Till, store_id: uuid.UUID) -> list[str]:
     return [till.key, f"store:{store_id}", f"ip:{till.ip}"]
-
-
-async def check_not_locked(session: AsyncSession, till: Till, store_id: uuid.UUID) -> None:
-    now = utc_now()
-    conn = await session.connection()
-    locked = (await conn.execute(_LOCKED, {"scopes": _scopes(till, store_id), "now": now})).scalar()
-    if locked is not None:
-        seconds = max(1, int((locked - now).total_seconds()))
-        raise TillLocked(f"too many invalid codes; code checks are paused for {seconds} s")
 
 
 async def _lock(session: AsyncSession, scope_key: str, until: datetime, reason: str) -> None:
@@ -314,33 +290,6 @@ async def get_or_create_code(session: AsyncSession, member_id: uuid.UUID) -> Mem
     raise Conflict("could not allocate a member code; try again")
 
 
-async def resolve_code(session: AsyncSession, code: str, key: bytes) -> tuple[uuid.UUID, int]:
-    """(member_id, step) for a code that matches a member's TOTP, else InvalidCode. Whether
-    it is already burned is checked by the caller (in the same query as the card)."""
-    normalised = codes.normalise(code)
-    if normalised is None:
-        raise InvalidCode()
-    now_step = codes.step_at(utc_now().timestamp())
-    cands = codes.candidates(normalised, key, now_step)
-    conn = await session.connection()
-    rows = (await conn.execute(_CODES, {"handles": sorted({c.handle for c in cands})})).all()
-    by_handle = {handle: (member_id, secret) for member_id, handle, secret in rows}
-    for cand in cands:
-        found = by_handle.get(cand.handle)
-        if found is not None and codes.matches(cand, found[1]):
-            return found[0], cand.step
-    raise InvalidCode()
-
-
-def _usable_card(member_id: uuid.UUID, at: datetime) -> ColumnElement[bool]:
-    return and_(
-        Membership.member_id == member_id,
-        Membership.status == MembershipStatus.active,
-        Membership.starts_at <= at,
-        Membership.ends_at > at,
-    )
-
-
 # --- prepare / commit / undo -------------------------------------------------------------
 
 
@@ -349,11 +298,62 @@ def masked(display_name: str, phone: str) -> str:
     return f"{display_name[:1]}** ({phone[-4:]})"
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Prepared:
-    redemption: Redemption
-    store: Store
+    redemption: Redemption  # not attached to the session: written with a Core INSERT
+    store_name: str
+    discount_bp: int
     member: str  # masked name
+
+
+# Everything prepare needs, in one round trip: the store's terms, whether this till / store /
+# IP is locked out, and each candidate handle's member with their name and usable card. The
+# store is the outer side of the join, so it comes back even when no handle matches.
+_MATCH = MemberCode.__table__.join(User.__table__, User.id == MemberCode.member_id)
+_TILL_READ = (
+    select(
+        Store.merchant_id,
+        Store.status,
+        Store.name,
+        Store.discount_bp,
+        Store.discount_cap_fen,
+        Store.min_bill_fen,
+        _LOCKED.scalar_subquery().label("locked_until"),
+        MemberCode.member_id,
+        MemberCode.handle,
+        MemberCode.secret,
+        User.display_name,
+        User.phone,
+        select(Membership.id)
+        .where(
+            Membership.member_id == MemberCode.member_id,
+            Membership.status == MembershipStatus.active,
+            Membership.starts_at <= bindparam("now"),
+            Membership.ends_at > bindparam("now"),
+        )
+        .limit(1)
+        .scalar_subquery()
+        .label("card_id"),
+    )
+    .select_from(
+        Store.__table__.outerjoin(
+            _MATCH, MemberCode.handle.in_(bindparam("handles", expanding=True))
+        )
+    )
+    .where(Store.id == bindparam("store_id"))
+)
+_R = cast(Table, Redemption.__table__)
+_R_COLUMNS = [c.name for c in _R.c]
+# The redemption row, written only if this member's code for this step is not burned yet.
+_INSERT_UNBURNED = insert(_R).from_select(
+    _R_COLUMNS,
+    select(*[bindparam(f"v_{c.name}", type_=c.type) for c in _R.c]).where(
+        ~exists().where(
+            CodeBurn.member_id == bindparam("v_member_id"),
+            CodeBurn.step == bindparam("v_code_step"),
+        )
+    ),
+)
 
 
 async def prepare(
@@ -368,51 +368,91 @@ async def prepare(
 ) -> Prepared:
     """Preview a redemption. Raises InvalidCode after recording the failure (the caller must
     let the transaction commit so the failure counts)."""
-    store = await _store_for(session, till, store_id)
+    store_id = await _store_id_for(session, till, store_id)
+    now = utc_now()
+    normalised = codes.normalise(code)
+    cands = (
+        []
+        if normalised is None
+        else codes.candidates(normalised, key, codes.step_at(now.timestamp()))
+    )
+    conn = await session.connection()
+    params = {
+        "store_id": store_id,
+        "handles": sorted({c.handle for c in cands}) or [-1],
+        "scopes": _scopes(till, store_id),
+        "now": now,
+    }
+    rows = (await conn.execute(_TILL_READ, params)).all()
+    if not rows:
+        raise NotFound("no such store")
+    store = rows[0]
     bill = parse_bill(bill_fen, bill_yuan)
-    await check_not_locked(session, till, store.id)
+    if store.locked_until is not None:
+        seconds = max(1, int((store.locked_until - now).total_seconds()))
+        raise TillLocked(f"too many invalid codes; code checks are paused for {seconds} s")
     if store.status != StoreStatus.live:
         raise StoreNotLive("this store is not taking the card right now")
-    try:
-        member_id, step = await resolve_code(session, code, key)
-    except InvalidCode:
-        await record_failure(session, till, store.id)
-        raise
-    now = utc_now()
-    # one round trip: the member's name, whether this code is burned, and a usable card
-    conn = await session.connection()
-    display_name, phone, burned_id, card_id = (
-        await conn.execute(_MEMBER_AT_TILL, {"member_id": member_id, "step": step, "now": now})
-    ).one()
-    if burned_id is not None:
-        await record_failure(session, till, store.id)
+    by_handle = {row.handle: row for row in rows if row.member_id is not None}
+    match = next(
+        (
+            (by_handle[c.handle], c.step)
+            for c in cands
+            if c.handle in by_handle and codes.matches(c, by_handle[c.handle].secret)
+        ),
+        None,
+    )
+    if match is None:
+        await record_failure(session, till, store_id)
         raise InvalidCode()
-    if card_id is None:
+    member, step = match
+    if member.card_id is None:
+        if await _burned(session, member.member_id, step):
+            await record_failure(session, till, store_id)
+            raise InvalidCode()
         raise CardNotUsable("this member has no valid card (expired, suspended or refunded)")
     if bill < store.min_bill_fen:
         raise BelowMinimumBill(
             f"the card discount here applies from a bill of {store.min_bill_fen / 100:.2f} yuan"
         )
-    discount = store.discount_for(bill)
+    discount = discount_fen(bill, store.discount_bp, store.discount_cap_fen)
     values = {
         "id": new_id(),
         "kind": RedemptionKind.code,
         "status": RedemptionStatus.prepared,
-        "store_id": store.id,
+        "store_id": store_id,
         "merchant_id": store.merchant_id,
-        "member_id": member_id,
-        "membership_id": card_id,
+        "member_id": member.member_id,
+        "membership_id": member.card_id,
         "terminal_id": till.terminal.id if till.terminal else None,
         "staff_id": till.staff.id if till.staff else None,
+        "order_id": None,
         "code_step": step,
         "bill_fen": bill,
         "discount_fen": discount,
         "charged_fen": bill - discount,
         "prepared_at": now,
+        "committed_at": None,
+        "undone_at": None,
+        "statement_id": None,
     }
-    await conn.execute(_INSERT_REDEMPTION, values)
-    redemption = Redemption(**values, committed_at=None, undone_at=None, statement_id=None)
-    return Prepared(redemption, store, masked(display_name, phone))
+    written = await conn.execute(_INSERT_UNBURNED, {f"v_{k}": v for k, v in values.items()})
+    if not rowcount(written):  # this code was already used
+        await record_failure(session, till, store_id)
+        raise InvalidCode()
+    return Prepared(
+        Redemption(**values),
+        store.name,
+        store.discount_bp,
+        masked(member.display_name, member.phone),
+    )
+
+
+async def _burned(session: AsyncSession, member_id: uuid.UUID, step: int) -> bool:
+    found = await session.scalar(
+        select(CodeBurn.id).where(CodeBurn.member_id == member_id, CodeBurn.step == step)
+    )
+    return found is not None
 
 
 def savings_entry(r: Redemption, kind: str = ENTRY_KIND, sign: int = 1) -> Entry:
@@ -437,32 +477,68 @@ async def _visible(session: AsyncSession, till: Till, redemption_id: uuid.UUID) 
     return found
 
 
-async def commit(session: AsyncSession, till: Till, redemption_id: uuid.UUID) -> Redemption:
-    now = utc_now()
-    card_ok = exists().where(
-        Membership.id == Redemption.membership_id,
-        Membership.status == MembershipStatus.active,
-        Membership.ends_at > now,
-    )
-    committed = await session.scalar(
-        update(Redemption)
+def _commit_statement(scope: ColumnElement[bool]) -> Any:
+    """UPDATE … SET committed WHERE it is still a fresh, prepared code redemption at this
+    till's store and the card is still usable; RETURNING the row and what the till shows."""
+    return (
+        update(_R)
         .where(
-            Redemption.id == redemption_id,
-            Redemption.status == RedemptionStatus.prepared,
-            Redemption.kind == RedemptionKind.code,
-            Redemption.prepared_at > now - PREPARE_TTL,
-            _store_scope(till),
-            card_ok,
+            _R.c.id == bindparam("b_id"),
+            _R.c.status == RedemptionStatus.prepared,
+            _R.c.kind == RedemptionKind.code,
+            _R.c.prepared_at > bindparam("b_fresh_after"),
+            scope,
+            exists().where(
+                Membership.id == _R.c.membership_id,
+                Membership.status == MembershipStatus.active,
+                Membership.ends_at > bindparam("b_now"),
+            ),
         )
-        .values(status=RedemptionStatus.committed, committed_at=now)
-        .returning(Redemption),
-        execution_options={"synchronize_session": False},
+        .values(status=RedemptionStatus.committed, committed_at=bindparam("b_now"))
+        .returning(
+            *_R.c,
+            select(Store.name).where(Store.id == _R.c.store_id).scalar_subquery().label("store"),
+            select(User.display_name)
+            .where(User.id == _R.c.member_id)
+            .scalar_subquery()
+            .label("display_name"),
+            select(User.phone).where(User.id == _R.c.member_id).scalar_subquery().label("phone"),
+        )
     )
-    if committed is None:
+
+
+_COMMIT_AT_TERMINAL = _commit_statement(_R.c.store_id == bindparam("b_store_id"))
+_COMMIT_BY_STAFF = _commit_statement(
+    _R.c.store_id.in_(select(StoreStaff.store_id).where(StoreStaff.user_id == bindparam("b_staff")))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    redemption: Redemption  # not attached to the session: changed with a Core UPDATE
+    store_name: str
+    member: str  # masked name
+
+
+async def commit(session: AsyncSession, till: Till, redemption_id: uuid.UUID) -> Committed:
+    now = utc_now()
+    params: dict[str, Any] = {
+        "b_id": redemption_id,
+        "b_fresh_after": now - PREPARE_TTL,
+        "b_now": now,
+    }
+    if till.terminal is not None:
+        statement, params["b_store_id"] = _COMMIT_AT_TERMINAL, till.terminal.store_id
+    else:
+        assert till.staff is not None
+        statement, params["b_staff"] = _COMMIT_BY_STAFF, till.staff.id
+    conn = await session.connection()
+    row = (await conn.execute(statement, params)).first()
+    if row is None:
         await _explain_commit_refusal(session, till, redemption_id, now)
         raise AssertionError("unreachable")
+    committed = Redemption(**{name: getattr(row, name) for name in _R_COLUMNS})
     assert committed.code_step is not None
-    conn = await session.connection()
     burned = await conn.execute(
         _BURN[dialect_name(session)],
         {
@@ -480,7 +556,7 @@ async def commit(session: AsyncSession, till: Till, redemption_id: uuid.UUID) ->
         raise StoreNotLive("this store is not taking the card right now")
     if committed.discount_fen:
         await post(session, savings_entry(committed))
-    return committed
+    return Committed(committed, row.store, masked(row.display_name, row.phone))
 
 
 async def _explain_commit_refusal(
