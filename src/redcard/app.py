@@ -105,13 +105,14 @@ def create_app(
     )
     app.state.ctx = ctx
 
+    # the till's calls first: routes are matched in order, and these are the hot path
     api_routers = (
+        redemption_api,
         accounts_api,
         membership_api,
         payments_api,
         ledger_api,
         merchants_api,
-        redemption_api,
         settlement_api,
         storepay_api,
         sunset_api,

@@ -14,17 +14,18 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import Conflict, InvalidInput
 from redcard.kit.ids import new_id
-from redcard.kit.sql import insert_ignore, rowcount
+from redcard.kit.sql import rowcount
 from redcard.kit.time import utc_now
 from redcard.models import IdempotencyKey
 
@@ -55,6 +56,21 @@ class Outcome:
     replayed: bool
 
 
+_KEYS = cast(Table, IdempotencyKey.__table__)
+_CLAIM = {
+    name: dialect.insert(_KEYS).on_conflict_do_nothing(index_elements=["scope", "key"])
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_STORED = select(_KEYS.c.request_hash, _KEYS.c.status_code, _KEYS.c.response_body).where(
+    _KEYS.c.scope == bindparam("b_scope"), _KEYS.c.key == bindparam("b_key")
+)
+_STORE = (
+    update(_KEYS)
+    .where(_KEYS.c.scope == bindparam("b_scope"), _KEYS.c.key == bindparam("b_key"))
+    .values(status_code=bindparam("b_status"), response_body=bindparam("b_body"))
+)
+
+
 async def once(
     session: AsyncSession,
     scope: str,
@@ -63,20 +79,17 @@ async def once(
     action: Callable[[], Awaitable[BaseModel]],
     status_code: int = 200,
 ) -> Outcome:
-    """Run `action` once per (scope, key); later calls get the stored outcome."""
+    """Run `action` once per (scope, key); later calls get the stored outcome. The three
+    statements are built once (they run on every state-changing API call)."""
     if not _VALID.match(key):
         raise IdempotencyKeyMissing(
             f"send an {HEADER} header (8-128 letters, digits, '-', '_', '.', ':')"
         )
-    inserted = await session.execute(
-        insert_ignore(session, IdempotencyKey, ["scope", "key"]).values(
-            id=new_id(), scope=scope, key=key, request_hash=digest, created_at=utc_now()
-        )
-    )
+    conn = await session.connection()
+    claim = {"id": new_id(), "scope": scope, "key": key, "request_hash": digest}
+    inserted = await conn.execute(_CLAIM[conn.dialect.name], claim | {"created_at": utc_now()})
     if not rowcount(inserted):
-        stored = await session.scalar(
-            select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-        )
+        stored = (await conn.execute(_STORED, {"b_scope": scope, "b_key": key})).first()
         if stored is None or stored.response_body is None or stored.status_code is None:
             raise Conflict("a request with this Idempotency-Key is still in progress")
         if stored.request_hash != digest:
@@ -86,13 +99,14 @@ async def once(
         return Outcome(json.loads(stored.response_body), stored.status_code, replayed=True)
     result = await action()
     body: Any = result.model_dump(mode="json")
-    await session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-        .values(
-            status_code=status_code,
-            response_body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-        )
+    await conn.execute(
+        _STORE,
+        {
+            "b_scope": scope,
+            "b_key": key,
+            "b_status": status_code,
+            "b_body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        },
     )
     return Outcome(body, status_code, replayed=False)
 
