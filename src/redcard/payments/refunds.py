@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -25,7 +25,15 @@ from redcard.kit.sql import for_update_kwargs
 from redcard.kit.time import utc_now
 from redcard.ledger import service as ledger
 from redcard.ledger.accounts import Account
-from redcard.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
+from redcard.models import (
+    Order,
+    OrderKind,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
 from redcard.payments.channels import Channels
 from redcard.payments.port import (
     ChannelRejected,
@@ -45,27 +53,17 @@ MAX_ATTEMPTS = 8
 POLL_AFTER = timedelta(seconds=30)
 
 
+_REFUNDS: Table = Refund.__table__  # type: ignore[assignment]
+_PAYMENTS: Table = Payment.__table__  # type: ignore[assignment]
+_ORDERS: Table = Order.__table__  # type: ignore[assignment]
+
+
 class RefundExceedsPayment(Conflict):
     pass
 
 
 class PaymentNotRefundable(Conflict):
     pass
-
-
-async def _bulk_set(
-    session: AsyncSession, model: Any, changes: Sequence[tuple[Any, dict[str, Any]]]
-) -> None:
-    """Write many rows' changes as one executemany UPDATE by primary key, and record the new
-    values on the loaded objects as committed state (so the ORM does not write them again
-    row by row). The worker's batch paths use this; rare paths just set attributes."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for obj, values in changes:
-        groups.setdefault(tuple(sorted(values)), []).append({"id": obj.id, **values})
-        for key, value in values.items():
-            set_committed_value(obj, key, value)
-    for rows in groups.values():
-        await session.execute(update(model), rows)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -111,7 +109,8 @@ async def request_refund(
 async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> list[uuid.UUID]:
     """Bulk form of `request_refund` with the same rules: the payments are locked in id order,
     each refund must fit in what is left of its payment, and each reservation posts
-    (order's account → refunds_payable). All or nothing: one bad ask raises for the batch."""
+    (order's account → refunds_payable). All or nothing: one bad ask raises for the batch.
+    Set-based: a batch is a handful of statements whatever its size."""
     if not asks:
         return []
     ids = sorted({a.payment_id for a in asks})
@@ -119,7 +118,7 @@ async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> l
         row.id: row
         for row in await session.execute(
             select(Payment.id, Payment.status, Payment.amount_fen, Payment.order_id)
-            .where(Payment.id.in_(ids))
+            .where(ledger.one_of(session, Payment.id, ids))
             .order_by(Payment.id)
             .with_for_update()
         )
@@ -128,18 +127,16 @@ async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> l
         pid: int(total)
         for pid, total in await session.execute(
             select(Refund.payment_id, func.sum(Refund.amount_fen))
-            .where(Refund.payment_id.in_(ids), Refund.status != RefundStatus.failed)
+            .where(
+                ledger.one_of(session, Refund.payment_id, ids),
+                Refund.status != RefundStatus.failed,
+            )
             .group_by(Refund.payment_id)
         )
     }
-    orders = {
-        o.id: o
-        for o in await session.scalars(
-            select(Order).where(Order.id.in_({r.order_id for r in rows.values()}))
-        )
-    }
+    credit = await _credit_sides(session, {r.order_id for r in rows.values()})
     now = utc_now()
-    refund_rows: list[dict[str, object]] = []
+    refund_rows: list[dict[str, Any]] = []
     entries: list[ledger.Entry] = []
     for ask in asks:
         payment = rows.get(ask.payment_id)
@@ -165,25 +162,50 @@ async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> l
                 "amount_fen": ask.amount_fen,
                 "reason": ask.reason,
                 "campaign_id": ask.campaign_id,
-                "status": RefundStatus.pending if ask.submit else RefundStatus.failed,
+                "status": (RefundStatus.pending if ask.submit else RefundStatus.failed).value,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "last_error": None if ask.submit else (ask.note or "needs a manual refund")[:500],
             }
         )
+        account, owner = credit[payment.order_id]
         entries.append(
             ledger.Entry(
                 kind="refund_requested",
                 ref=out_refund_no,
                 lines=[
-                    await credit_line(session, orders[payment.order_id], ask.amount_fen),
+                    ledger.Line(account, ask.amount_fen, owner),
                     ledger.Line(Account.refunds_payable, -ask.amount_fen),
                 ],
             )
         )
-    await session.execute(insert(Refund), refund_rows)
+    await ledger.insert_rows(session, _REFUNDS, refund_rows)
     await ledger.post_many(session, entries)
-    return [row["id"] for row in refund_rows]  # type: ignore[misc]
+    return [row["id"] for row in refund_rows]
+
+
+async def _credit_sides(
+    session: AsyncSession, order_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str]]:
+    """Each order's (account, owner) for `credit_line`, without loading every order: only the
+    kinds whose account has an owner (e.g. a 买单's merchant) load theirs."""
+    kinds = {
+        oid: kind
+        for oid, kind in await session.execute(
+            select(Order.id, Order.kind).where(ledger.one_of(session, Order.id, list(order_ids)))
+        )
+    }
+    handlers = {kind: handler_for(Order(kind=kind)) for kind in set(kinds.values())}
+    out: dict[uuid.UUID, tuple[str, str]] = {}
+    owned = [oid for oid, kind in kinds.items() if handlers[kind].credit_owner is not None]
+    for oid, kind in kinds.items():
+        if handlers[kind].credit_owner is None:
+            out[oid] = (handlers[kind].credit_account, "")
+    if owned:
+        for order in await session.scalars(select(Order).where(Order.id.in_(owned))):
+            line = await credit_line(session, order, 0)
+            out[order.id] = (line.account, line.owner)
+    return out
 
 
 async def apply_channel_verdict(
@@ -223,88 +245,153 @@ async def _complete(
     await _complete_many(session, [(refund, channel_ref)], offline_reference)
 
 
+@dataclass(frozen=True, slots=True)
+class _Settled:
+    """One refund the channel (or an operator, offline) says is done, as the settlement
+    writes it."""
+
+    id: uuid.UUID
+    payment_id: uuid.UUID
+    out_refund_no: str
+    amount_fen: int
+    attempts: int
+    channel_refund_no: str | None
+
+
 async def _complete_many(
     session: AsyncSession,
     verdicts: Sequence[tuple[Refund, str | None]],
     offline_reference: str | None = None,
-    *,
-    count_attempt: bool = False,
 ) -> None:
-    """Refunds the channel (or an operator, offline) says are done: settle the reservation
-    (refunds_payable → channel_clearing), add to the payment's refunded total, and let a fully
-    refunded order's kind react. Payments and orders are locked in id order."""
+    """`_settle` for loaded refunds (the single-refund paths); keeps the objects current."""
     if not verdicts:
+        return
+    await session.flush()  # pending changes to these refunds go first
+    await _settle(
+        session,
+        [
+            _Settled(
+                r.id,
+                r.payment_id,
+                r.out_refund_no,
+                r.amount_fen,
+                r.attempts,
+                channel_ref or r.channel_refund_no,
+            )
+            for r, channel_ref in verdicts
+        ],
+        offline_reference,
+    )
+
+
+def _sync_loaded(
+    session: AsyncSession, model: Any, changes: Mapping[uuid.UUID, Mapping[str, Any]]
+) -> None:
+    """Rows changed with set-based SQL: objects of them already in the session see the new
+    values (as committed state, so the ORM does not write them again)."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, model) and obj.id in changes:
+            for key, value in changes[obj.id].items():
+                set_committed_value(obj, key, value)
+
+
+async def _settle(
+    session: AsyncSession, settled: Sequence[_Settled], offline_reference: str | None = None
+) -> None:
+    """Settle the reservations (refunds_payable → channel_clearing), add to the payments'
+    refunded totals, and let fully refunded orders' kinds react. Payments and orders are
+    locked in id order; every write is one set-based statement per table."""
+    if not settled:
         return
     now = utc_now()
     payments = {
-        p.id: p
-        for p in await session.scalars(
-            select(Payment)
-            .where(Payment.id.in_({r.payment_id for r, _ in verdicts}))
+        row.id: row
+        for row in await session.execute(
+            select(Payment.id, Payment.order_id, Payment.amount_fen, Payment.refunded_fen)
+            .where(ledger.one_of(session, Payment.id, sorted({s.payment_id for s in settled})))
             .order_by(Payment.id)
             .with_for_update()
         )
     }
-    entries = []
-    refund_changes: list[tuple[Refund, dict[str, Any]]] = []
+    status = RefundStatus.offline if offline_reference else RefundStatus.succeeded
+    refund_rows: list[dict[str, Any]] = [
+        {
+            "id": s.id,
+            "status": status.value,
+            "offline_reference": offline_reference,
+            "channel_refund_no": s.channel_refund_no,
+            "succeeded_at": now,
+            "attempts": s.attempts,
+        }
+        for s in settled
+    ]
     refunded: dict[uuid.UUID, int] = {p.id: p.refunded_fen for p in payments.values()}
-    for refund, channel_ref in verdicts:
-        refund_changes.append(
-            (
-                refund,
-                {
-                    "status": RefundStatus.offline if offline_reference else RefundStatus.succeeded,
-                    "offline_reference": offline_reference,
-                    "channel_refund_no": channel_ref or refund.channel_refund_no,
-                    "succeeded_at": now,
-                }
-                | ({"attempts": refund.attempts + 1} if count_attempt else {}),
-            )
+    for s in settled:
+        refunded[s.payment_id] += s.amount_fen
+    entries = [
+        ledger.Entry(
+            kind="refund",
+            ref=s.out_refund_no,
+            lines=[
+                ledger.Line(Account.refunds_payable, s.amount_fen),
+                ledger.Line(Account.channel_clearing, -s.amount_fen),
+            ],
+            memo=f"offline: {offline_reference}" if offline_reference else None,
         )
-        refunded[refund.payment_id] += refund.amount_fen
-        entries.append(
-            ledger.Entry(
-                kind="refund",
-                ref=refund.out_refund_no,
-                lines=[
-                    ledger.Line(Account.refunds_payable, refund.amount_fen),
-                    ledger.Line(Account.channel_clearing, -refund.amount_fen),
-                ],
-                memo=f"offline: {offline_reference}" if offline_reference else None,
-            )
-        )
-    await _bulk_set(session, Refund, refund_changes)
-    await _bulk_set(
-        session,
-        Payment,
-        [
-            (p, {"refunded_fen": refunded[p.id]})
-            for p in payments.values()
-            if refunded[p.id] != p.refunded_fen
-        ],
+        for s in settled
+    ]
+    payment_rows = [
+        {"id": p.id, "refunded_fen": refunded[p.id]}
+        for p in payments.values()
+        if refunded[p.id] != p.refunded_fen
+    ]
+    await ledger.update_rows(session, _REFUNDS, refund_rows)
+    await ledger.update_rows(session, _PAYMENTS, payment_rows)
+    _sync_loaded(session, Refund, {r["id"]: _refund_changes(r) for r in refund_rows})
+    _sync_loaded(
+        session, Payment, {r["id"]: {"refunded_fen": r["refunded_fen"]} for r in payment_rows}
     )
     await ledger.post_many(session, entries)
-    done = sorted(p.order_id for p in payments.values() if p.refunded_fen >= p.amount_fen)
+    done = sorted(p.order_id for p in payments.values() if refunded[p.id] >= p.amount_fen)
     if done:
-        orders = (
-            await session.scalars(
-                select(Order)
-                .where(Order.id.in_(done), Order.status != OrderStatus.refunded)
-                .order_by(Order.id)
-                .with_for_update()
+        await _orders_refunded(session, done)
+
+
+def _refund_changes(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: RefundStatus(v) if k == "status" else v for k, v in row.items() if k != "id"}
+
+
+async def _orders_refunded(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> None:
+    """Fully refunded orders (locked in id order) become refunded and their kinds react: in
+    bulk where the kind has a bulk handler, which sees just the orders' ids and kinds."""
+    rows = (
+        await session.execute(
+            select(Order.id, Order.kind)
+            .where(
+                ledger.one_of(session, Order.id, order_ids), Order.status != OrderStatus.refunded
             )
-        ).all()
-        by_kind: dict[str, list[Order]] = {}
-        await _bulk_set(session, Order, [(o, {"status": OrderStatus.refunded}) for o in orders])
-        for order in orders:
-            by_kind.setdefault(order.kind, []).append(order)
-        for group in by_kind.values():
-            handler = handler_for(group[0])
-            if handler.on_refunded_many is not None:
-                await handler.on_refunded_many(session, group)
-            else:
-                for order in group:
-                    await handler.on_refunded(session, order)
+            .order_by(Order.id)
+            .with_for_update()
+        )
+    ).all()
+    if not rows:
+        return
+    await ledger.update_rows(
+        session, _ORDERS, [{"id": oid, "status": OrderStatus.refunded.value} for oid, _ in rows]
+    )
+    _sync_loaded(session, Order, {oid: {"status": OrderStatus.refunded} for oid, _ in rows})
+    by_kind: dict[OrderKind, list[uuid.UUID]] = {}
+    for oid, kind in rows:
+        by_kind.setdefault(kind, []).append(oid)
+    for kind, ids in by_kind.items():
+        handler = handler_for(Order(kind=kind))
+        if handler.on_refunded_many is not None:
+            await handler.on_refunded_many(session, [Order(id=oid, kind=kind) for oid in ids])
+        else:
+            for order in await session.scalars(
+                select(Order).where(Order.id.in_(ids)).order_by(Order.id)
+            ):
+                await handler.on_refunded(session, order)
     await session.flush()
 
 
@@ -335,19 +422,49 @@ async def mark_offline(session: AsyncSession, refund_id: uuid.UUID, reference_te
     return refund
 
 
-async def claim_due(session: AsyncSession, limit: int) -> list[Refund]:
+@dataclass(frozen=True, slots=True)
+class DueRefund:
+    """A claimed refund as the worker needs it (a Core row, not an ORM object)."""
+
+    id: uuid.UUID
+    payment_id: uuid.UUID
+    out_refund_no: str
+    amount_fen: int
+    reason: str
+    status: RefundStatus
+    attempts: int
+    channel_refund_no: str | None
+    channel: str
+    out_trade_no: str
+
+
+async def claim_due(session: AsyncSession, limit: int) -> list[DueRefund]:
+    """Due refunds, oldest first, locked FOR UPDATE SKIP LOCKED (PostgreSQL), with their
+    payment's channel and trade number."""
     now = utc_now()
     stmt = (
-        select(Refund)
+        select(
+            Refund.id,
+            Refund.payment_id,
+            Refund.out_refund_no,
+            Refund.amount_fen,
+            Refund.reason,
+            Refund.status,
+            Refund.attempts,
+            Refund.channel_refund_no,
+            Payment.channel,
+            Payment.out_trade_no,
+        )
+        .join(Payment, Payment.id == Refund.payment_id)
         .where(
             Refund.status.in_([RefundStatus.pending, RefundStatus.processing]),
             or_(Refund.next_attempt_at.is_(None), Refund.next_attempt_at <= now),
         )
         .order_by(Refund.next_attempt_at, Refund.id)
         .limit(limit)
-        .with_for_update(**for_update_kwargs(session, skip_locked=True))
+        .with_for_update(of=Refund, **for_update_kwargs(session, skip_locked=True))
     )
-    return list((await session.scalars(stmt)).all())
+    return [DueRefund(**row._mapping) for row in await session.execute(stmt)]
 
 
 async def process_due(
@@ -355,20 +472,17 @@ async def process_due(
 ) -> int:
     """Advance up to `limit` due refunds: submit pending ones, query processing ones.
     Killing the process at any point loses nothing: uncommitted work is redone with the
-    same refund numbers, which the channel treats as the same refunds."""
-    refunds = await claim_due(session, limit)
-    if not refunds:
+    same refund numbers, which the channel treats as the same refunds.
+
+    The common outcomes (accepted, succeeded) are written set-based; the rare ones (timeouts,
+    rejections, failures) go through the loaded refund, one by one."""
+    due = await claim_due(session, limit)
+    if not due:
         return 0
-    payments = {
-        p.id: p
-        for p in await session.scalars(
-            select(Payment).where(Payment.id.in_({r.payment_id for r in refunds}))
-        )
-    }
     now = utc_now()
-    by_channel: dict[str, list[Refund]] = {}
-    for refund in refunds:
-        by_channel.setdefault(payments[refund.payment_id].channel, []).append(refund)
+    by_channel: dict[str, list[DueRefund]] = {}
+    for refund in due:
+        by_channel.setdefault(refund.channel, []).append(refund)
     for channel_name, group in by_channel.items():
         channel = channels.get(channel_name)
         to_submit = [r for r in group if r.status == RefundStatus.pending]
@@ -376,7 +490,7 @@ async def process_due(
         if to_submit:
             requests = [
                 RefundRequest(
-                    out_trade_no=payments[r.payment_id].out_trade_no,
+                    out_trade_no=r.out_trade_no,
                     out_refund_no=r.out_refund_no,
                     amount_fen=r.amount_fen,
                     reason=r.reason,
@@ -394,36 +508,38 @@ async def process_due(
                         results.append(await channel.refund(request))
                     except (ChannelTimeout, ChannelRejected) as exc:
                         results.append(exc)
-            accepted: list[tuple[Refund, dict[str, Any]]] = []
+            accepted: list[dict[str, Any]] = []
+            others: list[tuple[DueRefund, object]] = []
             for refund, result in zip(to_submit, results, strict=True):
                 if isinstance(result, RefundAccepted):
                     accepted.append(
-                        (
-                            refund,
-                            {
-                                "attempts": refund.attempts + 1,
-                                "status": RefundStatus.processing,
-                                "channel_refund_no": result.channel_ref,
-                                "next_attempt_at": now + POLL_AFTER,
-                            },
-                        )
+                        {
+                            "id": refund.id,
+                            "attempts": refund.attempts + 1,
+                            "status": RefundStatus.processing.value,
+                            "channel_refund_no": result.channel_ref,
+                            "next_attempt_at": now + POLL_AFTER,
+                        }
                     )
-                    continue
-                refund.attempts += 1
-                if isinstance(result, ChannelRejected):
-                    refund.status = RefundStatus.failed
-                    refund.last_error = str(result)[:500]
                 else:
-                    _retry_later(refund, str(result))
-            await _bulk_set(session, Refund, accepted)
+                    others.append((refund, result))
+            await ledger.update_rows(session, _REFUNDS, accepted)
+            for due_refund, result in others:
+                loaded = await session.get_one(Refund, due_refund.id)
+                loaded.attempts += 1
+                if isinstance(result, ChannelRejected):
+                    loaded.status = RefundStatus.failed
+                    loaded.last_error = str(result)[:500]
+                else:
+                    _retry_later(loaded, str(result))
         bulk_query = getattr(channel, "query_refunds", None)
         if to_query and bulk_query is not None:
             await _query_many(session, bulk_query, to_query)
         else:
-            for refund in to_query:
-                await _query(session, channel, refund)
+            for due_refund in to_query:
+                await _query(session, channel, await session.get_one(Refund, due_refund.id))
     await session.flush()
-    return len(refunds)
+    return len(due)
 
 
 def _retry_later(refund: Refund, error: str) -> None:
@@ -468,40 +584,51 @@ async def _query(session: AsyncSession, channel: PaymentChannel, refund: Refund)
 async def _query_many(
     session: AsyncSession,
     bulk_query: Callable[[Sequence[str]], Awaitable[Mapping[str, TradeQuery]]],
-    refunds: Sequence[Refund],
+    refunds: Sequence[DueRefund],
 ) -> None:
-    """Bulk form of `_query`: one status query for many refunds, one settlement for the
-    succeeded ones."""
+    """Bulk form of `_query`: one status query for many refunds, one set-based settlement
+    for the succeeded ones (their poll is counted in the settlement's write)."""
     try:
         answers = await bulk_query([r.out_refund_no for r in refunds])
     except ChannelTimeout as exc:
-        for refund in refunds:
-            refund.attempts += 1
-            _retry_later(refund, str(exc))
+        for due_refund in refunds:
+            loaded = await session.get_one(Refund, due_refund.id)
+            loaded.attempts += 1
+            _retry_later(loaded, str(exc))
         return
-    succeeded: list[tuple[Refund, str | None]] = []
-    for refund in refunds:
-        result = answers.get(refund.out_refund_no) or TradeQuery(TradeStatus.unknown, 0)
-        if result.status != TradeStatus.succeeded:
-            refund.attempts += 1  # a settled refund's attempt is counted in its settlement
+    succeeded: list[_Settled] = []
+    for due_refund in refunds:
+        result = answers.get(due_refund.out_refund_no) or TradeQuery(TradeStatus.unknown, 0)
         if result.status == TradeStatus.succeeded:
-            if result.amount_fen != refund.amount_fen:
+            if result.amount_fen != due_refund.amount_fen:
                 raise AmountMismatch(
-                    f"channel reports {result.amount_fen} fen for {refund.out_refund_no}, "
-                    f"we expect {refund.amount_fen}"
+                    f"channel reports {result.amount_fen} fen for {due_refund.out_refund_no}, "
+                    f"we expect {due_refund.amount_fen}"
                 )
-            succeeded.append((refund, result.channel_ref))
-        elif result.status == TradeStatus.failed:
+            succeeded.append(
+                _Settled(
+                    due_refund.id,
+                    due_refund.payment_id,
+                    due_refund.out_refund_no,
+                    due_refund.amount_fen,
+                    due_refund.attempts + 1,
+                    result.channel_ref or due_refund.channel_refund_no,
+                )
+            )
+            continue
+        loaded = await session.get_one(Refund, due_refund.id)
+        loaded.attempts += 1
+        if result.status == TradeStatus.failed:
             await apply_channel_verdict(
                 session,
-                refund.out_refund_no,
+                due_refund.out_refund_no,
                 result.amount_fen,
                 NotificationKind.refund_failed,
                 result.channel_ref,
             )
         elif result.status == TradeStatus.unknown:
-            refund.status = RefundStatus.pending
-            refund.next_attempt_at = utc_now()
+            loaded.status = RefundStatus.pending
+            loaded.next_attempt_at = utc_now()
         else:
-            _retry_later(refund, "still processing at the channel")
-    await _complete_many(session, succeeded, count_attempt=True)
+            _retry_later(loaded, "still processing at the channel")
+    await _settle(session, succeeded)

@@ -14,13 +14,15 @@ nothing and repeats nothing:
 from __future__ import annotations
 
 import logging
+import uuid
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Row, Table, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import AppError
 from redcard.kit.sql import for_update_kwargs, rowcount
 from redcard.kit.time import utc_now
+from redcard.ledger.service import update_rows
 from redcard.models import (
     CampaignStatus,
     ItemStatus,
@@ -37,6 +39,7 @@ from redcard.sunset import repository as repo
 log = logging.getLogger(__name__)
 
 REASON = "sunset"
+_ITEMS: Table = SunsetItem.__table__  # type: ignore[assignment]
 
 
 async def run_campaign(session: AsyncSession, batch: int = 2000) -> int:
@@ -70,8 +73,13 @@ async def end_benefits(session: AsyncSession, campaign: SunsetCampaign) -> int:
 
 async def request_batch(session: AsyncSession, campaign: SunsetCampaign, batch: int) -> int:
     items = (
-        await session.scalars(
-            select(SunsetItem)
+        await session.execute(
+            select(
+                SunsetItem.id,
+                SunsetItem.payment_id,
+                SunsetItem.amount_fen,
+                SunsetItem.manual_reason,
+            )
             .where(SunsetItem.campaign_id == campaign.id, SunsetItem.status == ItemStatus.pending)
             .order_by(SunsetItem.id)
             .limit(batch)
@@ -81,7 +89,7 @@ async def request_batch(session: AsyncSession, campaign: SunsetCampaign, batch: 
     if not items:
         return 0
 
-    def ask(item: SunsetItem) -> RefundAsk:
+    def ask(item: Row[tuple[uuid.UUID, uuid.UUID, int, str | None]]) -> RefundAsk:
         return RefundAsk(
             item.payment_id,
             item.amount_fen,
@@ -94,26 +102,35 @@ async def request_batch(session: AsyncSession, campaign: SunsetCampaign, batch: 
     try:
         async with session.begin_nested():
             refund_ids = await request_refunds(session, [ask(i) for i in items])
-        await session.execute(
-            update(SunsetItem),
+        await update_rows(
+            session,
+            _ITEMS,
             [
-                {"id": item.id, "status": ItemStatus.requested, "refund_id": refund_id}
+                {"id": item.id, "status": ItemStatus.requested.value, "refund_id": refund_id}
                 for item, refund_id in zip(items, refund_ids, strict=True)
             ],
         )
         return len(items)
     except AppError:
-        # one item no longer fits (e.g. refunded meanwhile by another path): go one by one
-        for item in items:
-            try:
-                async with session.begin_nested():
-                    [refund_id] = await request_refunds(session, [ask(item)])
-                item.status = ItemStatus.requested
-                item.refund_id = refund_id
-            except AppError as exc:
-                log.warning("sunset item %s not refundable: %s", item.id, exc)
-                item.status = ItemStatus.skipped
-                item.manual_reason = str(getattr(exc, "message", exc))[:200]
+        pass
+    # one item no longer fits (e.g. refunded meanwhile by another path): go one by one
+    for item in items:
+        try:
+            async with session.begin_nested():
+                [refund_id] = await request_refunds(session, [ask(item)])
+            values = {"status": ItemStatus.requested, "refund_id": refund_id}
+        except AppError as exc:
+            log.warning("sunset item %s not refundable: %s", item.id, exc)
+            values = {
+                "status": ItemStatus.skipped,
+                "manual_reason": str(getattr(exc, "message", exc))[:200],
+            }
+        await session.execute(
+            update(SunsetItem)
+            .where(SunsetItem.id == item.id)
+            .values(values)
+            .execution_options(synchronize_session=False)
+        )
     await session.flush()
     return len(items)
 
