@@ -27,10 +27,11 @@ import os
 import resource
 import time
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from redcard.accounts.service import create_user
 from redcard.config import Settings
@@ -210,9 +211,28 @@ async def copy_baseline(db: Database, n: int) -> float:
         return time.perf_counter() - started
 
 
-async def run(url: str, n: int, batch: int) -> dict[str, object]:
+def profile_statements(engine: Any) -> dict[str, list[float]]:
+    """Wall time per SQL statement (first 70 characters), for --profile."""
+    stats: dict[str, list[float]] = {}
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info.setdefault("t0", []).append(time.perf_counter())
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        took = time.perf_counter() - conn.info["t0"].pop()
+        entry = stats.setdefault(" ".join(statement.split())[:70], [0, 0.0])
+        entry[0] += 1
+        entry[1] += took
+
+    return stats
+
+
+async def run(url: str, n: int, batch: int, profile: bool = False) -> dict[str, object]:
     settings = Settings(database_url=url, base_url="http://127.0.0.1:1")
     db = Database(url, pool_size=4)
+    stats = profile_statements(db.engine) if profile else None
     sandbox = QuietSandbox(database_url=url, secret="bench", base_url=settings.base_url)
     channels = Channels({sandbox.name: sandbox}, default=sandbox.name)
     refunds.POLL_AFTER = timedelta(0)
@@ -251,6 +271,10 @@ async def run(url: str, n: int, batch: int) -> dict[str, object]:
             break
     figures["refund_s"] = round(time.perf_counter() - t, 1)
     print(f"campaign refunded in {figures['refund_s']} s ({passes} passes)")
+    if stats is not None:
+        for statement, (count, took) in sorted(stats.items(), key=lambda kv: -kv[1][1])[:25]:
+            print(f"  {took:7.2f} s {count:6d}x  {statement}")
+        stats.clear()
 
     t = time.perf_counter()
     lines = await channels.default.bill(utc_now().date())
@@ -306,10 +330,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--profile", action="store_true", help="time each SQL statement")
     args = parser.parse_args()
     url = fresh_database()
     upgrade(url)
-    figures = asyncio.run(run(url, args.n, args.batch))
+    figures = asyncio.run(run(url, args.n, args.batch, args.profile))
     ok = (
         figures["campaign_status"] == "completed"
         and figures["refunded_fen"] == figures["expected_fen"]

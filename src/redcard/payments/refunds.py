@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, func, or_, select
@@ -508,22 +508,14 @@ async def process_due(
                         results.append(await channel.refund(request))
                     except (ChannelTimeout, ChannelRejected) as exc:
                         results.append(exc)
-            accepted: list[dict[str, Any]] = []
+            accepted: list[tuple[DueRefund, str]] = []
             others: list[tuple[DueRefund, object]] = []
             for refund, result in zip(to_submit, results, strict=True):
                 if isinstance(result, RefundAccepted):
-                    accepted.append(
-                        {
-                            "id": refund.id,
-                            "attempts": refund.attempts + 1,
-                            "status": RefundStatus.processing.value,
-                            "channel_refund_no": result.channel_ref,
-                            "next_attempt_at": now + POLL_AFTER,
-                        }
-                    )
+                    accepted.append((refund, result.channel_ref))
                 else:
                     others.append((refund, result))
-            await ledger.update_rows(session, _REFUNDS, accepted)
+            await _accepted(session, channel, accepted, now)
             for due_refund, result in others:
                 loaded = await session.get_one(Refund, due_refund.id)
                 loaded.attempts += 1
@@ -540,6 +532,59 @@ async def process_due(
                 await _query(session, channel, await session.get_one(Refund, due_refund.id))
     await session.flush()
     return len(due)
+
+
+async def _accepted(
+    session: AsyncSession,
+    channel: PaymentChannel,
+    accepted: Sequence[tuple[DueRefund, str]],
+    now: datetime,
+) -> None:
+    """Refunds the channel has just accepted. Accepting is not succeeding: each waits for the
+    channel's word. A channel that answers many status queries in one call is asked once
+    right away, and those it already reports succeeded (amount checked) settle now, in the
+    same write; the rest become processing and are polled after POLL_AFTER (a failure or a
+    mismatch is handled there, by the usual path)."""
+    if not accepted:
+        return
+    answers: Mapping[str, TradeQuery] = {}
+    bulk_query = getattr(channel, "query_refunds", None)
+    if bulk_query is not None:
+        try:
+            answers = await bulk_query([r.out_refund_no for r, _ in accepted])
+        except ChannelTimeout:
+            answers = {}
+    settled: list[_Settled] = []
+    processing: list[dict[str, Any]] = []
+    for refund, channel_ref in accepted:
+        answer = answers.get(refund.out_refund_no)
+        if (
+            answer is not None
+            and answer.status == TradeStatus.succeeded
+            and answer.amount_fen == refund.amount_fen
+        ):
+            settled.append(
+                _Settled(
+                    refund.id,
+                    refund.payment_id,
+                    refund.out_refund_no,
+                    refund.amount_fen,
+                    refund.attempts + 1,
+                    answer.channel_ref or channel_ref,
+                )
+            )
+        else:
+            processing.append(
+                {
+                    "id": refund.id,
+                    "attempts": refund.attempts + 1,
+                    "status": RefundStatus.processing.value,
+                    "channel_refund_no": channel_ref,
+                    "next_attempt_at": now + POLL_AFTER,
+                }
+            )
+    await ledger.update_rows(session, _REFUNDS, processing)
+    await _settle(session, settled)
 
 
 def _retry_later(refund: Refund, error: str) -> None:

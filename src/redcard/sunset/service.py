@@ -13,12 +13,26 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import (
+    JSON,
+    String,
+    Uuid,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from redcard.kit.ids import new_id
-from redcard.kit.sql import rowcount
+from redcard.kit.sql import dialect_name, rowcount
 from redcard.kit.time import utc_now
 from redcard.membership import program
 from redcard.models import (
@@ -28,6 +42,7 @@ from redcard.models import (
     MembershipStatus,
     Notification,
     Order,
+    OrderStatus,
     Payment,
     PaymentStatus,
     Plan,
@@ -39,6 +54,7 @@ from redcard.models import (
     SunsetItem,
     User,
 )
+from redcard.models.base import UTCDateTime
 from redcard.payments import refunds as refund_path
 from redcard.sunset import repository as repo
 from redcard.sunset.policy import SelfServiceQuote, amount_for, self_service_quote
@@ -71,6 +87,7 @@ class NoPaidCard(NotFound):
 # A channel takes refunds of a payment for a limited time (Alipay and WeChat Pay: one year).
 CHANNEL_REFUND_WINDOW = timedelta(days=365)
 SEED_BATCH = 5000
+PAST_WINDOW = "paid more than 365 days before the cut-off: past the channel's refund window"
 
 
 # -- dry run ----------------------------------------------------------------------------------
@@ -115,7 +132,7 @@ def _decide(c: repo.Candidate, policy: RefundPolicy, cutoff: datetime) -> tuple[
     amount = max(0, min(amount, c.paid_fen - c.reserved_fen))
     reason = None
     if amount > 0 and c.paid_at is not None and c.paid_at < cutoff - CHANNEL_REFUND_WINDOW:
-        reason = "paid more than 365 days before the cut-off: past the channel's refund window"
+        reason = PAST_WINDOW
     return amount, reason
 
 
@@ -197,8 +214,37 @@ async def approve(session: AsyncSession, campaign_id: uuid.UUID, operator: User)
         raise TwoPersonRule("a second operator must approve; you prepared this sunset")
     await program.close_sales(session, campaign.id)
     now = utc_now()
-    count = total = 0
-    notified: set[uuid.UUID] = set()
+    if campaign.policy == RefundPolicy.full:
+        await _seed_full(session, campaign, now)
+    else:
+        await _seed_each(session, campaign, now)
+    count, total = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(SunsetItem.amount_fen), 0)).where(
+                SunsetItem.campaign_id == campaign.id, SunsetItem.amount_fen > 0
+            )
+        )
+    ).one()
+    await _notify_trial_members(session, campaign, now)
+    renewals = await session.execute(
+        update(Membership)
+        .where(Membership.auto_renew.is_(True))
+        .values(auto_renew=False)
+        .execution_options(synchronize_session=False)
+    )
+    campaign.renewals_cancelled = rowcount(renewals)
+    campaign.items_count = int(count)
+    campaign.total_fen = int(total)
+    campaign.status = CampaignStatus.approved
+    campaign.approved_by = operator.id
+    campaign.approved_at = now
+    await session.flush()
+    return campaign
+
+
+async def _seed_each(session: AsyncSession, campaign: SunsetCampaign, now: datetime) -> None:
+    """One campaign item and one member notice per candidate, decided in Python by `_decide`
+    (the policy's single source of truth), SEED_BATCH candidates at a time."""
     async for batch in repo.iter_candidates(session, SEED_BATCH):
         items: list[dict[str, Any]] = []
         notes: list[dict[str, Any]] = []
@@ -218,41 +264,167 @@ async def approve(session: AsyncSession, campaign_id: uuid.UUID, operator: User)
                     "manual_reason": reason,
                 }
             )
-            if amount > 0:
-                count += 1
-                total += amount
             notes.append(
                 _note(c.member_id, campaign, amount_fen=amount, order_id=str(c.order_id), at=now)
             )
-            notified.add(c.member_id)
         await session.execute(insert(SunsetItem), items)
         await session.execute(insert(Notification), notes)
-    trial_members = await session.scalars(
-        select(Membership.member_id).where(
-            Membership.status == MembershipStatus.active, Membership.kind == PlanKind.trial
+
+
+async def _seed_full(session: AsyncSession, campaign: SunsetCampaign, now: datetime) -> None:
+    """`_seed_each` for the `full` policy as two INSERT ... SELECT statements: under `full` the
+    amount is a plain function of columns (what is left of the payment), so the database
+    computes it. `_decide` stays the rule; tests/sunset/test_seed.py proves both agree."""
+    reserved = (
+        select(Refund.payment_id, func.sum(Refund.amount_fen).label("fen"))
+        .where(Refund.status != RefundStatus.failed)
+        .group_by(Refund.payment_id)
+        .subquery()
+    )
+    left = Payment.amount_fen - func.coalesce(reserved.c.fen, 0)
+    amount = case((Payment.amount_fen <= 0, 0), (left < 0, 0), else_=left)
+    candidates = (
+        select(
+            Membership.id.label("membership_id"),
+            Order.id.label("order_id"),
+            Payment.id.label("payment_id"),
+            Membership.member_id,
+            Membership.plan_id,
+            amount.label("amount_fen"),
+            Payment.succeeded_at.label("paid_at"),
+        )
+        .join(Order, Order.id == Membership.order_id)
+        .join(
+            Payment,
+            (Payment.order_id == Order.id) & (Payment.status == PaymentStatus.succeeded),
+        )
+        .outerjoin(reserved, reserved.c.payment_id == Payment.id)
+        .where(
+            Membership.kind == PlanKind.paid,
+            Membership.status.in_([MembershipStatus.active, MembershipStatus.suspended]),
+            Order.status == OrderStatus.paid,
+        )
+        .subquery()
+    )
+    c = candidates.c
+    past_window = (
+        (c.amount_fen > 0)
+        & c.paid_at.is_not(None)
+        & (c.paid_at < campaign.cutoff_at - CHANNEL_REFUND_WINDOW)
+    )
+    await session.execute(
+        insert(SunsetItem).from_select(
+            [
+                "id",
+                "campaign_id",
+                "membership_id",
+                "order_id",
+                "payment_id",
+                "member_id",
+                "plan_id",
+                "amount_fen",
+                "status",
+                "manual_reason",
+            ],
+            select(
+                _new_id_sql(session),
+                literal(campaign.id, Uuid()),
+                c.membership_id,
+                c.order_id,
+                c.payment_id,
+                c.member_id,
+                c.plan_id,
+                c.amount_fen,
+                case(
+                    (c.amount_fen > 0, ItemStatus.pending.value),
+                    else_=ItemStatus.skipped.value,
+                ),
+                case((past_window, literal(PAST_WINDOW)), else_=null()),
+            ),
         )
     )
-    trial_notes = [
-        _note(m, campaign, amount_fen=0, order_id=None, at=now)
-        for m in set(trial_members)
-        if m not in notified
-    ]
-    if trial_notes:
-        await session.execute(insert(Notification), trial_notes)
-    renewals = await session.execute(
-        update(Membership)
-        .where(Membership.auto_renew.is_(True))
-        .values(auto_renew=False)
-        .execution_options(synchronize_session=False)
+    item = SunsetItem
+    await session.execute(
+        insert(Notification).from_select(
+            ["id", "created_at", "user_id", "template", "params", "sent_at"],
+            select(
+                _new_id_sql(session),
+                literal(now, UTCDateTime()),
+                item.member_id,
+                literal("sunset_notice"),
+                _notice_params_sql(session, campaign, item.amount_fen, item.order_id),
+                null(),
+            ).where(item.campaign_id == campaign.id),
+        )
     )
-    campaign.renewals_cancelled = rowcount(renewals)
-    campaign.items_count = count
-    campaign.total_fen = total
-    campaign.status = CampaignStatus.approved
-    campaign.approved_by = operator.id
-    campaign.approved_at = now
-    await session.flush()
-    return campaign
+
+
+async def _notify_trial_members(
+    session: AsyncSession, campaign: SunsetCampaign, now: datetime
+) -> None:
+    """Members on a free trial get the notice too (once, and only if no item notified them)."""
+    trial_members = await session.scalars(
+        select(Membership.member_id)
+        .where(Membership.status == MembershipStatus.active, Membership.kind == PlanKind.trial)
+        .where(
+            ~exists().where(
+                SunsetItem.campaign_id == campaign.id,
+                SunsetItem.member_id == Membership.member_id,
+            )
+        )
+        .distinct()
+    )
+    notes = [_note(m, campaign, amount_fen=0, order_id=None, at=now) for m in trial_members]
+    if notes:
+        await session.execute(insert(Notification), notes)
+
+
+def _new_id_sql(session: AsyncSession) -> Any:
+    """A fresh id per row, made by the database: a UUIDv7 (millisecond time, then random) on
+    PostgreSQL, random on SQLite (which stores a UUID as 32 hex digits)."""
+    if dialect_name(session) == "postgresql":
+        return literal_column(
+            "CAST(encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing "
+            "substring(int8send(CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) "
+            "AS bigint)) FROM 3) FROM 1 FOR 6), 52, 1), 53, 1), 'hex') AS uuid)",
+            Uuid(),
+        )
+    return literal_column("lower(hex(randomblob(16)))", Uuid())
+
+
+def _notice_params_sql(
+    session: AsyncSession, campaign: SunsetCampaign, amount_fen: Any, order_id: Any
+) -> Any:
+    """The same JSON object as `_note` builds, in SQL (the order id as `str(uuid)`)."""
+    order_text: Any
+    if dialect_name(session) == "postgresql":
+        build, order_text = func.json_build_object, cast(order_id, String)
+    else:
+        build = func.json_object
+        order_text = (
+            func.substr(order_id, 1, 8)
+            + "-"
+            + func.substr(order_id, 9, 4)
+            + "-"
+            + func.substr(order_id, 13, 4)
+            + "-"
+            + func.substr(order_id, 17, 4)
+            + "-"
+            + func.substr(order_id, 21, 12)
+        )
+    return build(
+        "campaign_id",
+        str(campaign.id),
+        "cutoff_at",
+        campaign.cutoff_at.isoformat(),
+        "notice",
+        campaign.notice,
+        "refund_fen",
+        amount_fen,
+        "order_id",
+        order_text,
+        type_=JSON,
+    )
 
 
 def _note(

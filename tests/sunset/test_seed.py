@@ -1,0 +1,134 @@
+"""Approval's two ways of writing campaign items and notices agree: `_seed_each` (the policy in
+Python, `_decide`) and `_seed_full` (the `full` policy as INSERT ... SELECT)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from redcard.kit.ids import reference
+from redcard.kit.time import utc_now
+from redcard.models import (
+    CampaignStatus,
+    Membership,
+    Notification,
+    Payment,
+    RefundPolicy,
+    RefundStatus,
+    Role,
+    SunsetCampaign,
+    SunsetItem,
+)
+from redcard.models import Refund as RefundRow
+from redcard.sunset import service
+from tests.fixtures.factories import new_user, setup_plans
+from tests.sunset.population import add_paying_members
+
+
+async def _campaign(session: Any, preparer: Any, cutoff_at: datetime) -> SunsetCampaign:
+    campaign = SunsetCampaign(
+        cutoff_at=cutoff_at,
+        policy=RefundPolicy.full,
+        notice="停止服务",
+        prepared_by=preparer.id,
+        status=CampaignStatus.prepared,
+        items_count=0,
+        total_fen=0,
+        renewals_cancelled=0,
+    )
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+def _items(rows: Any) -> set[tuple[Any, ...]]:
+    return {
+        (r.membership_id, r.order_id, r.payment_id, r.member_id, r.plan_id)
+        + (r.amount_fen, str(r.status), r.manual_reason)
+        for r in rows
+    }
+
+
+async def test_sql_seed_agrees_with_the_python_policy(db, sandbox):
+    plans = await setup_plans(db)
+    preparer = await new_user(db, Role.operator, "运营甲")
+    await add_paying_members(db, sandbox, plans, 6)
+    async with db.session_scope() as session:
+        payments = (await session.scalars(select(Payment).order_by(Payment.id))).all()
+        now = utc_now()
+        # a partial refund already reserved, a full one reserved, a failed one (not counted)
+        for payment, fen, status in [
+            (payments[0], 5000, RefundStatus.succeeded),
+            (payments[1], payments[1].amount_fen, RefundStatus.pending),
+            (payments[2], 7000, RefundStatus.failed),
+        ]:
+            session.add(
+                RefundRow(
+                    payment_id=payment.id,
+                    out_refund_no=reference("R"),
+                    amount_fen=fen,
+                    reason="test",
+                    status=status,
+                    attempts=0,
+                    next_attempt_at=now,
+                )
+            )
+        # paid long ago: past the channel's refund window
+        await session.execute(
+            update(Payment)
+            .where(Payment.id == payments[3].id)
+            .values(succeeded_at=now - timedelta(days=400))
+        )
+        # a suspended card counts, an expired one does not
+        await session.execute(
+            update(Membership)
+            .where(Membership.order_id == payments[4].order_id)
+            .values(status="suspended")
+        )
+        await session.execute(
+            update(Membership)
+            .where(Membership.order_id == payments[5].order_id)
+            .values(status="expired")
+        )
+    async with db.session_scope() as session:
+        at = utc_now()
+        by_python = await _campaign(session, preparer, at)
+        by_sql = await _campaign(session, preparer, at)
+        await service._seed_each(session, by_python, at)
+        await service._seed_full(session, by_sql, at)
+        seeded = {}
+        for campaign in (by_python, by_sql):
+            items = (
+                await session.scalars(
+                    select(SunsetItem).where(SunsetItem.campaign_id == campaign.id)
+                )
+            ).all()
+            notes = (
+                await session.scalars(
+                    select(Notification).where(
+                        Notification.params["campaign_id"].as_string() == str(campaign.id)
+                    )
+                )
+            ).all()
+            assert len({i.id for i in items}) == len(items) == 5
+            assert all(n.created_at == at and n.template == "sunset_notice" for n in notes)
+            seeded[campaign.id] = (
+                _items(items),
+                sorted(
+                    (str(n.user_id), sorted((n.params | {"campaign_id": None}).items()))
+                    for n in notes
+                ),
+            )
+        assert seeded[by_python.id] == seeded[by_sql.id]
+        python_items = seeded[by_python.id][0]
+        amounts = sorted((a, s, m is not None) for *_, a, s, m in python_items)
+        price = plans.annual.price_fen
+        assert amounts == [
+            (0, "skipped", False),
+            (price - 5000, "pending", False),
+            (price, "pending", False),
+            (price, "pending", False),
+            (price, "pending", True),
+        ]
