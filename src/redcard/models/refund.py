@@ -36,15 +36,24 @@ class Refund(IdMixin, CreatedAtMixin, Base):
             postgresql_where=text("status IN ('pending', 'processing')"),
             sqlite_where=text("status IN ('pending', 'processing')"),
         ),
+        # a campaign's failed refunds: the exceptions queue, the completion check (0007)
+        Index(
+            "ix_refunds_failed",
+            "campaign_id",
+            postgresql_where=text("status = 'failed'"),
+            sqlite_where=text("status = 'failed'"),
+        ),
     )
 
     payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id"), index=True)
     out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
     amount_fen: Mapped[int] = mapped_column(Fen)
     reason: Mapped[str] = mapped_column(String(32))
-    campaign_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # looked up through uq_refunds_campaign_id_payment_id (no index of its own, 0007)
+    campaign_id: Mapped[uuid.UUID | None]
+    # no index of its own: ix_refunds_due and ix_refunds_failed (0007)
     status: Mapped[RefundStatus] = mapped_column(
-        str_enum(RefundStatus), default=RefundStatus.pending, index=True
+        str_enum(RefundStatus), default=RefundStatus.pending
     )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]

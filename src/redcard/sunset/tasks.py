@@ -143,14 +143,18 @@ async def maybe_complete(session: AsyncSession, campaign: SunsetCampaign) -> int
             )
         )
     )
+    # two lookups, each served by a partial index: open refunds (ix_refunds_due), failed
+    # ones (ix_refunds_failed)
     open_refunds = await session.scalar(
         select(
             exists().where(
                 Refund.campaign_id == campaign.id,
-                Refund.status.in_(
-                    [RefundStatus.pending, RefundStatus.processing, RefundStatus.failed]
-                ),
+                Refund.status.in_([RefundStatus.pending, RefundStatus.processing]),
             )
+        )
+    ) or await session.scalar(
+        select(
+            exists().where(Refund.campaign_id == campaign.id, Refund.status == RefundStatus.failed)
         )
     )
     if pending_items or open_refunds:
