@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from redcard.kit.money import (
     MAX_BILL_FEN,
     MoneyError,
+    card_discount,
     discount_fen,
     fee_fen,
     format_fen,
@@ -57,3 +58,29 @@ def test_discount_and_charge_add_up(bill, rate, cap):
     assert d <= bill * rate / 10_000
     assert cap is None or d <= cap
     assert d + (bill - d) == bill
+
+
+def test_card_discount_leaves_excluded_items_and_small_bills_alone():
+    terms = {"rate_bp": 1000, "cap_fen": None, "min_bill_fen": 5000}
+    assert card_discount(12800, 3000, **terms) == 980  # 10% of the ¥98.00 outside 烟酒
+    assert card_discount(8000, 3001, **terms) == 0  # ¥49.99 left: below the ¥50 minimum
+    assert card_discount(8000, 3000, **terms) == 500
+    with pytest.raises(MoneyError):
+        card_discount(100, 101, **terms)
+    with pytest.raises(MoneyError):
+        card_discount(100, -1, **terms)
+
+
+@given(
+    st.integers(0, MAX_BILL_FEN),
+    st.floats(0, 1),
+    st.integers(0, 10_000),
+    st.one_of(st.none(), st.integers(1, 10**9)),
+    st.integers(0, 10**6),
+)
+def test_card_discount_never_touches_the_excluded_part(bill, share, rate, cap, minimum):
+    excluded = int(bill * share)
+    d = card_discount(bill, excluded, rate_bp=rate, cap_fen=cap, min_bill_fen=minimum)
+    assert 0 <= d <= (bill - excluded) * rate / 10_000
+    assert cap is None or d <= cap
+    assert d == 0 or bill - excluded >= minimum

@@ -47,6 +47,7 @@ async def new_shop(
     discount_bp: int = 1000,
     cap_fen: int | None = None,
     min_bill_fen: int = 0,
+    excluded_categories: str | None = None,
     status: StoreStatus = StoreStatus.live,
 ) -> Shop:
     async with db.session_scope() as session:
@@ -72,6 +73,7 @@ async def new_shop(
             discount_bp=discount_bp,
             discount_cap_fen=cap_fen,
             min_bill_fen=min_bill_fen,
+            excluded_categories=excluded_categories,
             pay_code=secrets.token_hex(8),
         )
         session.add(store)

@@ -230,3 +230,54 @@ async def test_a_revoked_terminal_key_is_refused(client, db):
         "/api/v1/redemptions/prepare", json={"code": "1" * 13, "bill_fen": 5000}, headers=till(shop)
     )
     assert r.status_code == 401
+
+
+async def test_excluded_categories_get_no_discount_at_the_till(client, db):
+    clock.freeze(NOON)
+    shop = await new_shop(db, discount_bp=1000, min_bill_fen=5000, excluded_categories="烟酒")
+    member = await new_card_holder(db)
+    code = await code_for(db, member)
+
+    async def prepare(**amounts: str):
+        return await client.post(
+            "/api/v1/redemptions/prepare", json={"code": code} | amounts, headers=till(shop)
+        )
+
+    # ¥128.00, of which ¥30.00 is cigarettes: 10% off the other ¥98.00
+    ok = await prepare(bill_yuan="128", excluded_yuan="30")
+    assert ok.status_code == 201, ok.text
+    p = ok.json()
+    assert (p["bill_fen"], p["excluded_fen"], p["discount_fen"], p["charged_fen"]) == (
+        12800,
+        3000,
+        980,
+        11820,
+    )
+    too_much = await prepare(bill_yuan="128", excluded_yuan="128.01")
+    assert too_much.status_code == 422
+    assert too_much.json()["error"] == "InvalidBill"
+    below_minimum = await prepare(bill_yuan="128", excluded_yuan="80")  # ¥48.00 left
+    assert below_minimum.status_code == 409
+    assert below_minimum.json()["error"] == "BelowMinimumBill"
+
+    done = await client.post(f"/api/v1/redemptions/{p['id']}/commit", headers=till(shop) | idem())
+    assert done.status_code == 200, done.text
+    assert done.json()["excluded_fen"] == 3000
+    async with db.session_scope() as session:
+        row = await session.get_one(Redemption, uuid.UUID(p["id"]))
+        assert (row.bill_fen, row.excluded_fen, row.discount_fen) == (12800, 3000, 980)
+        assert await balance(session, Account.member_savings, str(member.id)) == -980
+
+
+async def test_a_store_without_excluded_categories_refuses_an_excluded_part(client, db):
+    clock.freeze(NOON)
+    shop = await new_shop(db)
+    code = await code_for(db, await new_card_holder(db))
+    response = await client.post(
+        "/api/v1/redemptions/prepare",
+        json={"code": code, "bill_fen": 12800, "excluded_fen": 100},
+        headers=till(shop),
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == "InvalidBill"
+    assert await count(db, Redemption) == 0

@@ -26,7 +26,7 @@ async def _login(page: Page, base: str, phone: str, target: str) -> None:
 async def test_member_code_at_the_till_preview_confirm_undo(
     page: Page, browser: Browser, live_server, db, backend
 ):
-    shop = await new_shop(db, discount_bp=1000)
+    shop = await new_shop(db, discount_bp=1000, excluded_categories="烟酒")
     member = await new_card_holder(db, trial=False)
 
     await _login(page, live_server.url, member.phone, "/card")
@@ -47,24 +47,27 @@ async def test_member_code_at_the_till_preview_confirm_undo(
         await _login(till, live_server.url, shop.staff.phone, "/merchant/pos")
         await till.get_by_label("会员码").fill(code)
         await till.get_by_label("账单金额（元）").fill("128.50")
+        # ¥28.50 of it is 烟酒, which this store excludes: 10% off the other ¥100.00
+        await till.get_by_label("其中不参与折扣（元）").fill("28.50")
         await till.get_by_role("button", name="预览").click()
         box = till.locator("#pos-preview-box")
         await expect(box).to_be_visible()
         await expect(till.locator("#pv-member")).to_have_text(f"小** ({member.phone[-4:]})")
-        await expect(till.locator("#pv-discount")).to_have_text("-¥12.85")
-        await expect(till.locator("#pv-charged")).to_have_text("¥115.65")
+        await expect(till.locator("#pv-excluded")).to_have_text("¥28.50")
+        await expect(till.locator("#pv-discount")).to_have_text("-¥10.00")
+        await expect(till.locator("#pv-charged")).to_have_text("¥118.50")
         await till.get_by_role("button", name="确认核销").click()
         await expect(till.locator("#pos-done")).to_have_text(
-            "核销成功：应收 ¥115.65（已优惠 ¥12.85）。"
+            "核销成功：应收 ¥118.50（已优惠 ¥10.00）。"
         )
         row = till.locator("#pos-recent tr").first
         await expect(row).to_contain_text("¥128.50")
         await till.screenshot(path=str(screenshot_path(f"pos-{backend}.png")), full_page=True)
 
         # the member's screen confirms the saving without a reload
-        await expect(page.locator("#code-last")).to_contain_text("优惠 ¥12.85")
+        await expect(page.locator("#code-last")).to_contain_text("优惠 ¥10.00")
         await expect(page.locator("#code-savings")).to_have_text(
-            "您已省下 ¥12.85（会员费 ¥168.00）。"
+            "您已省下 ¥10.00（会员费 ¥168.00）。"
         )
         await page.screenshot(path=str(screenshot_path(f"card-code-{backend}.png")), full_page=True)
 

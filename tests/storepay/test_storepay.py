@@ -255,3 +255,32 @@ async def test_the_same_idempotency_key_pays_one_bill(client, db, sandbox):
     )
     assert other.status_code == 409
     assert await count(db, Order) == 1
+
+
+async def test_the_discount_skips_the_stores_excluded_categories(client, db, sandbox):
+    shop = await new_shop(db, discount_bp=1000, excluded_categories="烟酒")
+    plain = await new_shop(db, name="老盛昌")
+    headers = await login(client, await new_card_holder(db))
+    quote = await client.post(
+        f"/api/v1/pay/{shop.store.pay_code}/preview",
+        json={"bill": "128", "excluded": "30"},
+        headers=headers,
+    )
+    assert quote.status_code == 200, quote.text
+    body = quote.json()
+    assert (body["excluded_fen"], body["discount_fen"], body["charged_fen"]) == (3000, 980, 11820)
+    started = await client.post(
+        f"/api/v1/pay/{shop.store.pay_code}/bills",
+        json={"bill": "128", "excluded": "30"},
+        headers=headers | idem(),
+    )
+    assert started.status_code == 201, started.text
+    assert started.json()["excluded_fen"] == 3000
+    assert started.json()["charged_fen"] == 11820
+    for store, excluded in ((shop.store, "128.01"), (plain.store, "1")):
+        refused = await client.post(
+            f"/api/v1/pay/{store.pay_code}/preview",
+            json={"bill": "128", "excluded": excluded},
+            headers=headers,
+        )
+        assert refused.status_code == 422, refused.text

@@ -3,6 +3,10 @@
 Rounding rule (the one rule, used everywhere a discount is computed):
 the member's discount is rounded **down** to the whole fen, so the merchant never gives more
 than the advertised rate and the amount charged is `bill - discount`, exact by construction.
+
+A store's terms (`card_discount`): the rate applies to the part of the bill outside the store's
+excluded categories (e.g. 烟酒, entered at the till); that part must reach the minimum bill;
+the discount is then capped and rounded down as above.
 """
 
 from __future__ import annotations
@@ -31,6 +35,23 @@ def discount_fen(bill_fen: int, rate_bp: int, cap_fen: int | None = None) -> int
     if cap_fen is not None:
         discount = min(discount, cap_fen)
     return discount
+
+
+def card_discount(
+    bill_fen: int,
+    excluded_fen: int,
+    *,
+    rate_bp: int,
+    cap_fen: int | None,
+    min_bill_fen: int,
+) -> int:
+    """The card discount under a store's terms (see the module docstring); 0 below the minimum."""
+    if not 0 <= excluded_fen <= bill_fen:
+        raise MoneyError("the excluded part must be between 0 and the bill")
+    eligible = bill_fen - excluded_fen
+    if eligible < min_bill_fen:
+        return 0
+    return discount_fen(eligible, rate_bp, cap_fen)
 
 
 def fee_fen(amount_fen: int, rate_bp: int) -> int:

@@ -31,6 +31,9 @@ class Redemption(IdMixin, Base):
         CheckConstraint("bill_fen >= 0", name="bill_not_negative"),
         CheckConstraint("discount_fen >= 0 AND discount_fen <= bill_fen", name="discount_range"),
         CheckConstraint("charged_fen = bill_fen - discount_fen", name="charged_is_rest"),
+        CheckConstraint(
+            "excluded_fen >= 0 AND excluded_fen <= bill_fen", name="excluded_within_bill"
+        ),
         Index("ix_redemptions_store_committed_at", "store_id", "committed_at"),
         Index("ix_redemptions_member_committed_at", "member_id", "committed_at"),
     )
@@ -46,6 +49,8 @@ class Redemption(IdMixin, Base):
     order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orders.id"), unique=True)
     code_step: Mapped[int | None]  # TOTP time step of the code used (code kind)
     bill_fen: Mapped[int] = mapped_column(Fen)
+    # the part of the bill in the store's excluded categories (e.g. 烟酒): no discount on it
+    excluded_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
     discount_fen: Mapped[int] = mapped_column(Fen)
     charged_fen: Mapped[int] = mapped_column(Fen)
     prepared_at: Mapped[datetime]

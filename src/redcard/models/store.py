@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from redcard.kit.money import discount_fen
+from redcard.kit.money import card_discount
 from redcard.models.base import Base, CreatedAtMixin, Fen, IdMixin, str_enum
 
 
@@ -51,8 +51,12 @@ class Store(IdMixin, CreatedAtMixin, Base):
     source: Mapped[str] = mapped_column(String(64), default="merchant")  # osm:…, synthetic
     redemptions_count: Mapped[int] = mapped_column(default=0)
 
-    def discount_for(self, bill_fen: int) -> int:
-        """The member's discount on a bill under this store's terms (rounded down)."""
-        if bill_fen < self.min_bill_fen:
-            return 0
-        return discount_fen(bill_fen, self.discount_bp, self.discount_cap_fen)
+    def discount_for(self, bill_fen: int, excluded_fen: int = 0) -> int:
+        """The member's discount on a bill under this store's terms (`kit/money.py`)."""
+        return card_discount(
+            bill_fen,
+            excluded_fen,
+            rate_bp=self.discount_bp,
+            cap_fen=self.discount_cap_fen,
+            min_bill_fen=self.min_bill_fen,
+        )

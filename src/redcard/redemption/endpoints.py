@@ -34,6 +34,7 @@ def to_schema(r: service.Redemption, store_name: str, masked: str) -> Redemption
         store_name=store_name,
         member=masked,
         bill_fen=r.bill_fen,
+        excluded_fen=r.excluded_fen,
         discount_fen=r.discount_fen,
         charged_fen=r.charged_fen,
         prepared_at=r.prepared_at,
@@ -72,6 +73,8 @@ async def prepare(
             code=body.code,
             bill_fen=body.bill_fen,
             bill_yuan=body.bill_yuan,
+            excluded_fen=body.excluded_fen,
+            excluded_yuan=body.excluded_yuan,
             key=code_key(ctx.settings.secret_key),
         )
     except service.InvalidCode as exc:

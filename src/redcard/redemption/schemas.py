@@ -24,11 +24,18 @@ class RedemptionPrepare(BaseModel):
     bill_yuan: str | None = Field(
         default=None, max_length=32, description='or the bill as typed, in yuan ("128.50")'
     )
+    excluded_fen: BillFen | None = Field(
+        default=None,
+        description="the part of the bill in the store's excluded categories (no discount)",
+    )
+    excluded_yuan: str | None = Field(default=None, max_length=32, description="or in yuan")
 
     @model_validator(mode="after")
     def _one_bill(self) -> RedemptionPrepare:
         if (self.bill_fen is None) == (self.bill_yuan is None):
             raise ValueError("send exactly one of bill_fen or bill_yuan")
+        if self.excluded_fen is not None and self.excluded_yuan is not None:
+            raise ValueError("send at most one of excluded_fen or excluded_yuan")
         return self
 
 
@@ -40,6 +47,7 @@ class Redemption(BaseModel):
     store_name: str
     member: str = Field(description="masked: first character and last 4 phone digits")
     bill_fen: int
+    excluded_fen: int = Field(0, description="part of the bill with no discount (store terms)")
     discount_fen: int
     charged_fen: int
     discount_bp: int | None = None

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from redcard.kit.ids import new_id
-from redcard.kit.money import MoneyError, discount_fen, parse_yuan
+from redcard.kit.money import MoneyError, card_discount, parse_yuan
 from redcard.kit.sql import dialect_name, rowcount
 from redcard.kit.time import utc_now
 from redcard.ledger.accounts import Account
@@ -193,17 +193,36 @@ async def _store_for(session: AsyncSession, till: Till, store_id: uuid.UUID | No
     return store
 
 
-def parse_bill(bill_fen: int | None, bill_yuan: str | None) -> int:
-    if bill_yuan is not None:
+def _amount(fen: int | None, yuan: str | None) -> int | None:
+    if yuan is not None:
         try:
-            bill_fen = parse_yuan(bill_yuan)
+            return parse_yuan(yuan)
         except MoneyError as exc:
             raise InvalidBill(str(exc)) from exc
-    if bill_fen is None or isinstance(bill_fen, bool) or not isinstance(bill_fen, int):
+    if fen is not None and (isinstance(fen, bool) or not isinstance(fen, int)):
+        raise InvalidBill("send amounts in whole fen")
+    return fen
+
+
+def parse_bill(bill_fen: int | None, bill_yuan: str | None) -> int:
+    bill = _amount(bill_fen, bill_yuan)
+    if bill is None:
         raise InvalidBill("send the bill in whole fen")
-    if bill_fen <= 0:
+    if bill <= 0:
         raise InvalidBill("the bill must be more than ¥0.00")
-    return bill_fen
+    return bill
+
+
+def parse_excluded(
+    excluded_fen: int | None, excluded_yuan: str | None, bill_fen: int, categories: str | None
+) -> int:
+    """The part of the bill in the store's excluded categories (no discount on it)."""
+    excluded = _amount(excluded_fen, excluded_yuan) or 0
+    if excluded and not categories:
+        raise InvalidBill("this store excludes no categories from the card discount")
+    if excluded < 0 or excluded > bill_fen:
+        raise InvalidBill("the excluded part must be between ¥0.00 and the bill")
+    return excluded
 
 
 # --- rate limiting -----------------------------------------------------------------------
@@ -318,6 +337,7 @@ _TILL_READ = (
         Store.discount_bp,
         Store.discount_cap_fen,
         Store.min_bill_fen,
+        Store.excluded_categories,
         _LOCKED.scalar_subquery().label("locked_until"),
         MemberCode.member_id,
         MemberCode.handle,
@@ -365,6 +385,8 @@ async def prepare(
     bill_fen: int | None,
     bill_yuan: str | None,
     key: bytes,
+    excluded_fen: int | None = None,
+    excluded_yuan: str | None = None,
 ) -> Prepared:
     """Preview a redemption. Raises InvalidCode after recording the failure (the caller must
     let the transaction commit so the failure counts)."""
@@ -388,6 +410,7 @@ async def prepare(
         raise NotFound("no such store")
     store = rows[0]
     bill = parse_bill(bill_fen, bill_yuan)
+    excluded = parse_excluded(excluded_fen, excluded_yuan, bill, store.excluded_categories)
     if store.locked_until is not None:
         seconds = max(1, int((store.locked_until - now).total_seconds()))
         raise TillLocked(f"too many invalid codes; code checks are paused for {seconds} s")
@@ -411,11 +434,18 @@ async def prepare(
             await record_failure(session, till, store_id)
             raise InvalidCode()
         raise CardNotUsable("this member has no valid card (expired, suspended or refunded)")
-    if bill < store.min_bill_fen:
+    if bill - excluded < store.min_bill_fen:
         raise BelowMinimumBill(
             f"the card discount here applies from a bill of {store.min_bill_fen / 100:.2f} yuan"
+            + (" (excluded items not counted)" if excluded else "")
         )
-    discount = discount_fen(bill, store.discount_bp, store.discount_cap_fen)
+    discount = card_discount(
+        bill,
+        excluded,
+        rate_bp=store.discount_bp,
+        cap_fen=store.discount_cap_fen,
+        min_bill_fen=store.min_bill_fen,
+    )
     values = {
         "id": new_id(),
         "kind": RedemptionKind.code,
@@ -429,6 +459,7 @@ async def prepare(
         "order_id": None,
         "code_step": step,
         "bill_fen": bill,
+        "excluded_fen": excluded,
         "discount_fen": discount,
         "charged_fen": bill - discount,
         "prepared_at": now,

@@ -37,6 +37,7 @@ async def store_for_pay_code(pay_code: str, session: Session, member: Member) ->
         discount_bp=store.discount_bp,
         discount_cap_fen=store.discount_cap_fen,
         min_bill_fen=store.min_bill_fen,
+        excluded_categories=store.excluded_categories,
     )
 
 
@@ -45,11 +46,18 @@ async def preview_bill(
     pay_code: str, body: BillInput, session: Session, member: Member
 ) -> BillPreview:
     """What the member would pay for this bill (changes nothing)."""
-    quote = await service.preview(session, member, pay_code, service.parse_bill(body.bill))
+    quote = await service.preview(
+        session,
+        member,
+        pay_code,
+        service.parse_bill(body.bill),
+        service.parse_excluded(body.excluded),
+    )
     return BillPreview(
         store_id=quote.store.id,
         store_name=quote.store.name,
         bill_fen=quote.bill_fen,
+        excluded_fen=quote.excluded_fen,
         discount_fen=quote.discount_fen,
         charged_fen=quote.charged_fen,
     )
@@ -62,10 +70,17 @@ async def create_bill(
     """Start paying a bill: returns the channel's `pay_url`. The bill shows at the store once
     the channel confirms the payment."""
     bill_fen = service.parse_bill(body.bill)
+    excluded_fen = service.parse_excluded(body.excluded)
 
     async def action() -> StoreBillCreated:
         bill = await service.create_bill(
-            session, ctx.channels, member, pay_code, bill_fen, base_url=ctx.settings.base_url
+            session,
+            ctx.channels,
+            member,
+            pay_code,
+            bill_fen,
+            excluded_fen,
+            base_url=ctx.settings.base_url,
         )
         assert bill.payment.pay_url is not None
         return StoreBillCreated.model_validate(

@@ -14,6 +14,7 @@ class BillInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     bill: object
+    excluded: object = None  # the part in the store's excluded categories, in yuan, if any
 
 
 class StorePayPage(BaseModel):
@@ -22,12 +23,14 @@ class StorePayPage(BaseModel):
     discount_bp: int
     discount_cap_fen: int | None
     min_bill_fen: int
+    excluded_categories: str | None = None
 
 
 class BillPreview(BaseModel):
     store_id: uuid.UUID
     store_name: str
     bill_fen: int
+    excluded_fen: int
     discount_fen: int
     charged_fen: int
 
@@ -42,6 +45,7 @@ class StoreBill(BaseModel):
     store_id: uuid.UUID
     status: RedemptionStatus
     bill_fen: int
+    excluded_fen: int
     discount_fen: int
     charged_fen: int
     committed_at: datetime | None

@@ -91,6 +91,7 @@ class AlreadySettled(Conflict):
 class Preview:
     store: Store
     bill_fen: int
+    excluded_fen: int
     discount_fen: int
     charged_fen: int
 
@@ -115,6 +116,18 @@ def parse_bill(value: object) -> int:
     return bill_fen
 
 
+def parse_excluded(value: object) -> int:
+    """The part of the bill in the store's excluded categories, as typed (blank = none)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return 0
+    if not isinstance(value, str):
+        raise InvalidInput('send the excluded part in yuan as text, e.g. "30.00"')
+    try:
+        return parse_yuan(value)
+    except MoneyError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
 async def open_store(session: AsyncSession, pay_code: str) -> Store:
     """The store behind a printed pay code, if it takes card payments right now."""
     store = await repo.get_store_by_pay_code(session, pay_code)
@@ -136,16 +149,22 @@ async def usable_card(session: AsyncSession, member: User) -> Membership:
     return card
 
 
-def price(store: Store, bill_fen: int) -> Preview:
-    discount = store.discount_for(bill_fen)
-    return Preview(store, bill_fen, discount, bill_fen - discount)
+def price(store: Store, bill_fen: int, excluded_fen: int = 0) -> Preview:
+    if excluded_fen and not store.excluded_categories:
+        raise InvalidInput("this store excludes no categories from the card discount")
+    if excluded_fen > bill_fen:
+        raise InvalidInput("the excluded part cannot be more than the bill")
+    discount = store.discount_for(bill_fen, excluded_fen)
+    return Preview(store, bill_fen, excluded_fen, discount, bill_fen - discount)
 
 
-async def preview(session: AsyncSession, member: User, pay_code: str, bill_fen: int) -> Preview:
+async def preview(
+    session: AsyncSession, member: User, pay_code: str, bill_fen: int, excluded_fen: int = 0
+) -> Preview:
     """What the member will pay: computed here from the store's terms, never by the client."""
     store = await open_store(session, pay_code)
     await usable_card(session, member)
-    return price(store, bill_fen)
+    return price(store, bill_fen, excluded_fen)
 
 
 async def create_bill(
@@ -154,6 +173,7 @@ async def create_bill(
     member: User,
     pay_code: str,
     bill_fen: int,
+    excluded_fen: int = 0,
     *,
     base_url: str,
 ) -> Bill:
@@ -161,7 +181,7 @@ async def create_bill(
     committed until the channel confirms (verified callback or status query)."""
     store = await open_store(session, pay_code)
     card = await usable_card(session, member)
-    quote = price(store, bill_fen)
+    quote = price(store, bill_fen, excluded_fen)
     now = utc_now()
     order = Order(member_id=member.id, kind=OrderKind.store_bill, amount_fen=quote.charged_fen)
     session.add(order)
@@ -175,6 +195,7 @@ async def create_bill(
         membership_id=card.id,
         order_id=order.id,
         bill_fen=quote.bill_fen,
+        excluded_fen=quote.excluded_fen,
         discount_fen=quote.discount_fen,
         charged_fen=quote.charged_fen,
         prepared_at=now,

@@ -36,6 +36,7 @@ async def _page(
     member: User,
     pay_code: str,
     bill_text: str | None,
+    excluded_text: str | None,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -46,7 +47,8 @@ async def _page(
         await service.usable_card(session, member)
         can_pay = True
         if bill_text and error is None:
-            quote = service.price(store, service.parse_bill(bill_text))
+            bill_fen = service.parse_bill(bill_text)
+            quote = service.price(store, bill_fen, service.parse_excluded(excluded_text))
     except AppError as exc:
         error, status_code = exc.message, exc.status_code
     return render(
@@ -56,6 +58,7 @@ async def _page(
         store=store,
         pay_code=pay_code,
         bill=bill_text or "",
+        excluded=excluded_text or "",
         quote=quote,
         can_pay=can_pay,
         percent_off=f"{store.discount_bp / 100:g}" if store else "",
@@ -69,7 +72,8 @@ async def pay_page(
     pay_code: str, request: Request, session: Session, member: MemberPage
 ) -> Response:
     """Where the store's printed QR leads. With ?bill=… it shows the server's preview."""
-    return await _page(request, session, member, pay_code, request.query_params.get("bill"))
+    query = request.query_params
+    return await _page(request, session, member, pay_code, query.get("bill"), query.get("excluded"))
 
 
 @router.post("/pay/{pay_code}")
@@ -78,12 +82,20 @@ async def pay_submit(
 ) -> Response:
     form = await check_csrf(request)
     bill_text = str(form.get("bill", ""))
+    excluded_text = str(form.get("excluded", ""))
     try:
         bill_fen = service.parse_bill(bill_text)
+        excluded_fen = service.parse_excluded(excluded_text)
 
         async def action() -> PayLink:
             bill = await service.create_bill(
-                session, ctx.channels, member, pay_code, bill_fen, base_url=ctx.settings.base_url
+                session,
+                ctx.channels,
+                member,
+                pay_code,
+                bill_fen,
+                excluded_fen,
+                base_url=ctx.settings.base_url,
             )
             assert bill.payment.pay_url is not None
             return PayLink(pay_url=bill.payment.pay_url)
@@ -92,14 +104,21 @@ async def pay_submit(
             session,
             f"user:{member.id}",
             str(form.get("idempotency_key", "")),
-            f"storepay:{pay_code}:{bill_fen}",
+            f"storepay:{pay_code}:{bill_fen}:{excluded_fen}",
             action,
         )
     except AppError as exc:
         await session.rollback()
         await session.refresh(member)
         return await _page(
-            request, session, member, pay_code, bill_text, exc.message, exc.status_code
+            request,
+            session,
+            member,
+            pay_code,
+            bill_text,
+            excluded_text,
+            exc.message,
+            exc.status_code,
         )
     return redirect(outcome.body["pay_url"])
 
