@@ -145,7 +145,6 @@ async def seed(url: str, members: int) -> list[tuple[int, str]]:
                     "exclusive_to_members": False,
                     "pay_code": secrets.token_urlsafe(12),
                     "source": "synthetic",
-                    "redemptions_count": 0,
                     "created_at": now,
                 }
             )

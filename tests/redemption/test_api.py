@@ -8,13 +8,13 @@ from sqlalchemy import select
 from redcard.kit import time as clock
 from redcard.ledger.accounts import Account
 from redcard.ledger.service import balance
+from redcard.merchants.service import uses_by_store
 from redcard.models import (
     CodeBurn,
     JournalEntry,
     Membership,
     MembershipStatus,
     Redemption,
-    Store,
     Terminal,
 )
 from tests.fixtures.factories import idem, login
@@ -61,8 +61,9 @@ async def test_prepare_commit_undo_through_the_terminal_api(client, db):
         assert (
             await balance(session, Account.merchant_discounts_funded, str(shop.merchant.id)) == 1542
         )
-        store = await session.get_one(Store, shop.store.id)
-        assert store.redemptions_count == 1
+        assert await uses_by_store(session, [shop.store.id]) == {shop.store.id: 1}
+    dashboard = await client.get("/merchant", headers=await login(client, shop.staff))
+    assert "核销次数: 1" in dashboard.text
     headers = await login(client, member)
     mine = (await client.get("/api/v1/me/code", headers=headers)).json()
     assert mine["savings_fen"] == 1542

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from redcard.kit import time as clock
 from redcard.kit.money import MAX_BILL_FEN, discount_fen
+from redcard.merchants.service import uses_by_store
 from redcard.models import (
     CodeBurn,
     CodeLock,
@@ -65,7 +66,7 @@ async def test_fifty_parallel_commits_of_one_redemption_commit_once(client, db):
     assert await count(db, CodeBurn) == 1
     assert await count(db, JournalEntry) == 1
     async with db.session_scope() as session:
-        assert (await session.get_one(Store, shop.store.id)).redemptions_count == 1
+        assert await uses_by_store(session, [shop.store.id]) == {shop.store.id: 1}
     await assert_ledger_ok(db)
 
 

@@ -121,7 +121,6 @@ async def seed_stores(session: AsyncSession, path: Path | None = None) -> int:
                     "status": StoreStatus.live,
                     "pay_code": secrets.token_urlsafe(12),
                     "source": row["source_id"][:64],
-                    "redemptions_count": 0,
                     "created_at": now,
                     **_terms(row["source_id"]),
                 }

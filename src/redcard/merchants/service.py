@@ -12,7 +12,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.accounts.service import create_user
@@ -23,6 +23,8 @@ from redcard.merchants.schemas import MerchantApply, StaffCreate, StoreCreate
 from redcard.models import (
     Merchant,
     MerchantStatus,
+    Redemption,
+    RedemptionStatus,
     Role,
     Store,
     StoreStaff,
@@ -164,6 +166,22 @@ async def stores_of(session: AsyncSession, merchant_id: uuid.UUID) -> Sequence[S
             select(Store).where(Store.merchant_id == merchant_id).order_by(Store.name, Store.id)
         )
     ).all()
+
+
+async def uses_by_store(
+    session: AsyncSession, store_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """Committed card uses (till and 买单) per store, counted from the redemptions: no counter
+    row for every redemption at a busy store to queue on."""
+    rows = await session.execute(
+        select(Redemption.store_id, func.count())
+        .where(
+            Redemption.store_id.in_(store_ids),
+            Redemption.status == RedemptionStatus.committed,
+        )
+        .group_by(Redemption.store_id)
+    )
+    return {store_id: int(n) for store_id, n in rows}
 
 
 async def stores_by_merchant(

@@ -49,7 +49,6 @@ class Store(IdMixin, CreatedAtMixin, Base):
     exclusive_to_members: Mapped[bool] = mapped_column(default=False)
     pay_code: Mapped[str] = mapped_column(String(32), unique=True)  # printed static QR token
     source: Mapped[str] = mapped_column(String(64), default="merchant")  # osm:…, synthetic
-    redemptions_count: Mapped[int] = mapped_column(default=0)
 
     def discount_for(self, bill_fen: int, excluded_fen: int = 0) -> int:
         """The member's discount on a bill under this store's terms (`kit/money.py`)."""

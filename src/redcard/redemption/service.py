@@ -76,12 +76,6 @@ _BURN = {
     ),
     "sqlite": sqlite.insert(CodeBurn).on_conflict_do_nothing(index_elements=["member_id", "step"]),
 }
-_COUNT_USE = (
-    update(Store)
-    .where(Store.id == bindparam("b_store_id"), Store.status == StoreStatus.live)
-    .values(redemptions_count=Store.redemptions_count + 1)
-)
-
 PREPARE_TTL = timedelta(minutes=5)
 UNDO_WINDOW = timedelta(hours=1)
 FAILURE_WINDOW = timedelta(minutes=10)
@@ -510,7 +504,8 @@ async def _visible(session: AsyncSession, till: Till, redemption_id: uuid.UUID) 
 
 def _commit_statement(scope: ColumnElement[bool]) -> Any:
     """UPDATE … SET committed WHERE it is still a fresh, prepared code redemption at this
-    till's store and the card is still usable; RETURNING the row and what the till shows."""
+    till's store, the store is live and the card is still usable; RETURNING the row and what
+    the till shows."""
     return (
         update(_R)
         .where(
@@ -524,6 +519,7 @@ def _commit_statement(scope: ColumnElement[bool]) -> Any:
                 Membership.status == MembershipStatus.active,
                 Membership.ends_at > bindparam("b_now"),
             ),
+            exists().where(Store.id == _R.c.store_id, Store.status == StoreStatus.live),
         )
         .values(status=RedemptionStatus.committed, committed_at=bindparam("b_now"))
         .returning(
@@ -582,9 +578,6 @@ async def commit(session: AsyncSession, till: Till, redemption_id: uuid.UUID) ->
     )
     if not rowcount(burned):
         raise InvalidCode()  # the same code was committed elsewhere first; all rolls back
-    live = await conn.execute(_COUNT_USE, {"b_store_id": committed.store_id})
-    if not rowcount(live):
-        raise StoreNotLive("this store is not taking the card right now")
     if committed.discount_fen:
         await post(session, savings_entry(committed))
     return Committed(committed, row.store, masked(row.display_name, row.phone))
@@ -600,6 +593,9 @@ async def _explain_commit_refusal(
         raise Conflict(f"this redemption is {found.status}")
     if found.prepared_at <= now - PREPARE_TTL:
         raise PreparationExpired("the preview expired; scan a fresh code")
+    store = await session.get_one(Store, found.store_id)
+    if store.status != StoreStatus.live:
+        raise StoreNotLive("this store is not taking the card right now")
     raise CardNotUsable("this member's card is no longer valid")
 
 
@@ -630,11 +626,6 @@ async def undo(session: AsyncSession, till: Till, redemption_id: uuid.UUID) -> R
         if found.statement_id is not None:
             raise UndoRefused("this redemption is already settled; it can no longer be undone")
         raise UndoRefused("the 1-hour undo window has passed")
-    await session.execute(
-        update(Store)
-        .where(Store.id == undone.store_id)
-        .values(redemptions_count=Store.redemptions_count - 1)
-    )
     if undone.discount_fen:
         await post(session, savings_entry(undone, UNDO_ENTRY_KIND, -1))
     return undone

@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -253,11 +253,6 @@ async def _on_paid(session: AsyncSession, order: Order) -> None:
         return
     redemption.status = RedemptionStatus.committed
     redemption.committed_at = utc_now()
-    await session.execute(
-        update(Store)
-        .where(Store.id == redemption.store_id)
-        .values(redemptions_count=Store.redemptions_count + 1)
-    )
     if redemption.discount_fen:
         await post(session, savings_entry(redemption))
     await session.flush()

@@ -126,6 +126,7 @@ async def _dashboard(
         status_code=status_code,
         merchant=merchant,
         stores=stores,
+        uses=await merchants.uses_by_store(session, [s.id for s in stores]),
         idempotency_key=new_token(16),
         **extra,
     )
