@@ -8,7 +8,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,9 +98,15 @@ async def _apply_deltas(
     return ids
 
 
-async def post_many(session: AsyncSession, entries: Sequence[Entry]) -> None:
+async def post_many(
+    session: AsyncSession, entries: Sequence[Entry], *, balances_last: bool = False
+) -> None:
     """Post balanced entries: one upsert moves every touched account's balance (see
-    `_apply_deltas`), then one INSERT for the entries and one for their lines."""
+    `_apply_deltas`), then one INSERT for the entries and one for their lines.
+
+    `balances_last=True` (batch workers) writes the entries and lines first and moves the
+    balances last, so the account rows, which every poster shares, stay locked only from
+    the end of the posting to the commit, not while thousands of lines are written."""
     if not entries:
         return
     for entry in entries:
@@ -98,7 +115,10 @@ async def post_many(session: AsyncSession, entries: Sequence[Entry]) -> None:
     for entry in entries:
         for line in entry.lines:
             deltas[(line.account, line.owner)] += line.amount_fen
-    ids = await _apply_deltas(session, deltas)
+    if balances_last:
+        ids = await _account_ids(session, set(deltas))
+    else:
+        ids = await _apply_deltas(session, deltas)
     now = utc_now()
     entry_rows, line_rows = [], []
     for entry in entries:
@@ -123,6 +143,38 @@ async def post_many(session: AsyncSession, entries: Sequence[Entry]) -> None:
             )
     await insert_rows(session, JournalEntry.__table__, entry_rows)  # type: ignore[arg-type]
     await insert_rows(session, JournalLine.__table__, line_rows)  # type: ignore[arg-type]
+    if balances_last:
+        await _apply_deltas(session, deltas)
+
+
+async def _account_ids(
+    session: AsyncSession, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], uuid.UUID]:
+    """The accounts' ids without locking them; missing accounts are created at balance 0
+    (INSERT ... ON CONFLICT DO NOTHING, so a concurrent creator wins and we read its row)."""
+    ids: dict[tuple[str, str], uuid.UUID] = {}
+    ordered = sorted(keys)
+    for attempt in range(2):
+        missing = [k for k in ordered if k not in ids]
+        for start in range(0, len(missing), _UPSERT_CHUNK):
+            chunk = missing[start : start + _UPSERT_CHUNK]
+            for code, owner, account_id in await session.execute(
+                select(LedgerAccount.code, LedgerAccount.owner_key, LedgerAccount.id).where(
+                    tuple_(LedgerAccount.code, LedgerAccount.owner_key).in_(chunk)
+                )
+            ):
+                ids[(code, owner)] = account_id
+        missing = [k for k in ordered if k not in ids]
+        if not missing or attempt:
+            break
+        dialect: Any = postgresql if dialect_name(session) == "postgresql" else sqlite
+        await session.execute(
+            dialect.insert(LedgerAccount).on_conflict_do_nothing(
+                index_elements=["code", "owner_key"]
+            ),
+            [{"id": new_id(), "code": c, "owner_key": o, "balance_fen": 0} for c, o in missing],
+        )
+    return ids
 
 
 # -- set-based statements for batch paths (the ledger's and the refund worker's) ---------------

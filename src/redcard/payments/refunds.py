@@ -180,7 +180,7 @@ async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> l
             )
         )
     await ledger.insert_rows(session, _REFUNDS, refund_rows)
-    await ledger.post_many(session, entries)
+    await ledger.post_many(session, entries, balances_last=True)
     return [row["id"] for row in refund_rows]
 
 
@@ -351,7 +351,9 @@ async def _settle(
     _sync_loaded(
         session, Payment, {r["id"]: {"refunded_fen": r["refunded_fen"]} for r in payment_rows}
     )
-    await ledger.post_many(session, entries)
+    # the shared account rows are locked at the end of the posting, before the orders (the
+    # order of locks every settlement has kept)
+    await ledger.post_many(session, entries, balances_last=True)
     done = sorted(p.order_id for p in payments.values() if refunded[p.id] >= p.amount_fen)
     if done:
         await _orders_refunded(session, done)

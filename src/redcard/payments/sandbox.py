@@ -19,16 +19,17 @@ import json
 import logging
 import secrets
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import httpx
-from sqlalchemy import BigInteger, MetaData, String, Table, and_, select, update
+from sqlalchemy import BigInteger, MetaData, String, Table, and_, any_, bindparam, select, update
 from sqlalchemy import Column as C
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from redcard.db import make_engine
 from redcard.kit import time as clock
@@ -84,6 +85,13 @@ refunds = Table(
     C("created_at", UTCDateTime(), nullable=False),
     C("settled_at", UTCDateTime()),
 )
+
+
+def _one_of(conn: AsyncConnection, column: Any, values: Iterable[str]) -> Any:
+    """`column IN (values)`: one array parameter on PostgreSQL, an IN list elsewhere."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
+    return column.in_(list(values))
 
 
 class Fault(StrEnum):
@@ -247,21 +255,23 @@ class SandboxChannel:
             known = {
                 row.out_refund_no: row
                 for row in await conn.execute(
-                    select(refunds).where(refunds.c.out_refund_no.in_(refs))
+                    select(
+                        refunds.c.out_refund_no, refunds.c.refund_no, refunds.c.amount_fen
+                    ).where(_one_of(conn, refunds.c.out_refund_no, refs))
                 )
             }
             trade_rows = {
                 row.out_trade_no: row
                 for row in await conn.execute(
-                    select(trades).where(
-                        trades.c.out_trade_no.in_({r.out_trade_no for r in requests})
+                    select(trades.c.out_trade_no, trades.c.amount_fen, trades.c.status).where(
+                        _one_of(conn, trades.c.out_trade_no, {r.out_trade_no for r in requests})
                     )
                 )
             }
             refunded: dict[str, int] = defaultdict(int)
             for row in await conn.execute(
                 select(refunds.c.out_trade_no, refunds.c.amount_fen, refunds.c.status).where(
-                    refunds.c.out_trade_no.in_(list(trade_rows))
+                    _one_of(conn, refunds.c.out_trade_no, trade_rows)
                 )
             ):
                 if row.status != "failed":
@@ -372,7 +382,13 @@ class SandboxChannel:
             rows = {
                 row.out_refund_no: row
                 for row in await conn.execute(
-                    select(refunds).where(refunds.c.out_refund_no.in_(list(out_refund_nos)))
+                    select(
+                        refunds.c.out_refund_no,
+                        refunds.c.refund_no,
+                        refunds.c.amount_fen,
+                        refunds.c.status,
+                        refunds.c.settled_at,
+                    ).where(_one_of(conn, refunds.c.out_refund_no, out_refund_nos))
                 )
             }
         out: dict[str, TradeQuery] = {}
@@ -391,50 +407,50 @@ class SandboxChannel:
         return out
 
     async def bill(self, day: date) -> Sequence[BillLine]:
+        """The day's bill as one list (small days; `bill_batches` streams a big one)."""
+        return [line async for batch in self.bill_batches(day) for line in batch]
+
+    async def bill_batches(
+        self, day: date, batch: int = 10_000, kinds: Iterable[str] = ("payment", "refund")
+    ) -> AsyncIterator[list[BillLine]]:
+        """The day's bill, `batch` lines at a time, read with a server-side cursor: a
+        million-line day never sits in memory at once."""
         await self.ensure_ready()
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         end = start + timedelta(days=1)
-        lines: list[BillLine] = []
+        queries = {
+            "payment": select(
+                trades.c.out_trade_no,
+                trades.c.out_trade_no,
+                trades.c.amount_fen,
+                trades.c.trade_no,
+                trades.c.paid_at,
+            ).where(
+                and_(
+                    trades.c.status == "succeeded",
+                    trades.c.paid_at >= start,
+                    trades.c.paid_at < end,
+                )
+            ),
+            "refund": select(
+                refunds.c.out_refund_no,
+                refunds.c.out_trade_no,
+                refunds.c.amount_fen,
+                refunds.c.refund_no,
+                refunds.c.settled_at,
+            ).where(
+                and_(
+                    refunds.c.status == "succeeded",
+                    refunds.c.settled_at >= start,
+                    refunds.c.settled_at < end,
+                )
+            ),
+        }
         async with self.engine.connect() as conn:
-            for row in await conn.execute(
-                select(trades).where(
-                    and_(
-                        trades.c.status == "succeeded",
-                        trades.c.paid_at >= start,
-                        trades.c.paid_at < end,
-                    )
-                )
-            ):
-                lines.append(
-                    BillLine(
-                        "payment",
-                        row.out_trade_no,
-                        row.out_trade_no,
-                        row.amount_fen,
-                        row.trade_no,
-                        row.paid_at,
-                    )
-                )
-            for row in await conn.execute(
-                select(refunds).where(
-                    and_(
-                        refunds.c.status == "succeeded",
-                        refunds.c.settled_at >= start,
-                        refunds.c.settled_at < end,
-                    )
-                )
-            ):
-                lines.append(
-                    BillLine(
-                        "refund",
-                        row.out_refund_no,
-                        row.out_trade_no,
-                        row.amount_fen,
-                        row.refund_no,
-                        row.settled_at,
-                    )
-                )
-        return lines
+            for kind in kinds:
+                result = await conn.stream(queries[kind])
+                async for rows in result.partitions(batch):
+                    yield [BillLine(kind, *row) for row in rows]
 
     # -- notifications ------------------------------------------------------------------------
     def sign(self, timestamp: str, nonce: str, body: bytes) -> str:

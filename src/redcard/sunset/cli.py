@@ -94,9 +94,8 @@ def bill(
     """Download the channel's bill for a day (through the channel port) as CSV."""
 
     async def go(_: Database, channels: Channels) -> int:
-        lines = await channels.default.bill(date.fromisoformat(day))
         with out.open("w", encoding="utf-8", newline="") as fh:
-            return rec.write_csv(lines, fh)
+            return await rec.write_bill_csv(channels.default, date.fromisoformat(day), fh)
 
     n = _run(go)
     console.print(f"{n} lines written to {out}")

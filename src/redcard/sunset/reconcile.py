@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -58,9 +58,10 @@ bill_table = Table(
 
 
 # -- the bill file ----------------------------------------------------------------------------
-def write_csv(lines: Iterable[BillLine], out: TextIO) -> int:
+def write_csv(lines: Iterable[BillLine], out: TextIO, *, header: bool = True) -> int:
     writer = csv.writer(out)
-    writer.writerow(CSV_FIELDS)
+    if header:
+        writer.writerow(CSV_FIELDS)
     n = 0
     for line in lines:
         writer.writerow(
@@ -75,6 +76,21 @@ def write_csv(lines: Iterable[BillLine], out: TextIO) -> int:
         )
         n += 1
     return n
+
+
+async def write_bill_csv(channel: Any, day: date, out: TextIO, kinds: Sequence[str] = ()) -> int:
+    """Download a day's bill through the channel port into `out`: in batches when the channel
+    streams its bill (`bill_batches`), else as the port's one list. `kinds` keeps only those
+    lines (all when empty)."""
+    write_csv([], out)
+    n = 0
+    stream = getattr(channel, "bill_batches", None)
+    if stream is not None:
+        async for batch in stream(day, kinds=kinds or ("payment", "refund")):
+            n += write_csv(batch, out, header=False)
+        return n
+    lines = await channel.bill(day)
+    return write_csv((x for x in lines if not kinds or x.kind in kinds), out, header=False)
 
 
 def read_csv(source: TextIO) -> Iterator[BillLine]:

@@ -14,9 +14,9 @@ nothing and repeats nothing:
 from __future__ import annotations
 
 import logging
-import uuid
+from typing import Any
 
-from sqlalchemy import Row, Table, exists, select, update
+from sqlalchemy import Table, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import AppError
@@ -89,7 +89,7 @@ async def request_batch(session: AsyncSession, campaign: SunsetCampaign, batch: 
     if not items:
         return 0
 
-    def ask(item: Row[tuple[uuid.UUID, uuid.UUID, int, str | None]]) -> RefundAsk:
+    def ask(item: Any) -> RefundAsk:  # a claimed item's row
         return RefundAsk(
             item.payment_id,
             item.amount_fen,
