@@ -74,11 +74,13 @@ async def test_member_previews_and_gives_the_card_back(
     h = w.member_h[0]
     page = await client.get("/card/refunds", headers=h)
     assert "你将获得退款 ¥168.00" in page.text
-    key = page.text.split('name="key" value="')[1].split('"')[0]
-    unconfirmed = await client.post("/card/refunds", data=_form(key=key), headers=h)
+    key = page.text.split('name="idempotency_key" value="')[1].split('"')[0]
+    unconfirmed = await client.post("/card/refunds", data=_form(idempotency_key=key), headers=h)
     assert unconfirmed.status_code == 422
     for _ in range(2):  # a double submit refunds once
-        done = await client.post("/card/refunds", data=_form(key=key, confirm="yes"), headers=h)
+        done = await client.post(
+            "/card/refunds", data=_form(idempotency_key=key, confirm="yes"), headers=h
+        )
         assert done.status_code == 303
     await drain(settings, db, channels, sandbox)
     page = await client.get("/card/refunds", headers=h)

@@ -15,12 +15,12 @@ from redcard.deps import Ctx, CurrentUser, Session
 from redcard.errors import AppError
 from redcard.events import repository as repo
 from redcard.events import service
-from redcard.kit import idempotency
 from redcard.kit.ids import new_token
 from redcard.kit.time import utc_now
 from redcard.models import Event, EventRegistration, Role, Store, User
 from redcard.models.event_registration import LIVE_STATUSES, SEAT_STATUSES
 from redcard.web.common import require
+from redcard.web.forms import submit_once
 from redcard.web.render import check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -121,16 +121,8 @@ async def _act(
 ) -> Response:
     form = await check_csrf(request)
     try:
-        outcome = await idempotency.once(
-            session,
-            f"user:{member.id}",
-            str(form.get("idempotency_key", "")),
-            f"event:{event_id}:{what}",
-            action,
-        )
+        outcome = await submit_once(session, member, form, f"event:{event_id}:{what}", action)
     except AppError as exc:
-        await session.rollback()
-        await session.refresh(member)  # the page still shows who is logged in
         return await _detail(
             request, session, member, event_id, status_code=exc.status_code, error=exc.message
         )

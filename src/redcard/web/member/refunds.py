@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from redcard.deps import Session
 from redcard.errors import AppError
-from redcard.kit.idempotency import once
 from redcard.models import Role, User
 from redcard.sunset import schemas, service
 from redcard.web.common import require
+from redcard.web.forms import submit_once
 from redcard.web.render import check_csrf, redirect, render
 
 router = APIRouter(prefix="/card/refunds", include_in_schema=False)
@@ -34,7 +34,7 @@ async def _page(
         status_code=status_code,
         refunds=refunds,
         quote=quote,
-        form_key=f"refund-{user.id.hex}-{len(refunds)}",
+        idempotency_key=f"refund-{user.id.hex}-{len(refunds)}",
         **extra,
     )
 
@@ -56,9 +56,7 @@ async def give_back(request: Request, session: Session, user: MemberPage) -> Res
         return schemas.RefundRef.model_validate(refund)
 
     try:
-        await once(session, f"user:{user.id}", str(form.get("key", "")), "self-refund", action)
+        await submit_once(session, user, form, "self-refund", action)
     except AppError as exc:
-        await session.rollback()
-        await session.refresh(user)  # the rollback expired it; the page shows who is in
         return await _page(request, session, user, exc.status_code, error=exc.message)
     return redirect("/card/refunds")

@@ -12,7 +12,6 @@ from pydantic import BaseModel
 
 from redcard.deps import Ctx, Session
 from redcard.errors import AppError
-from redcard.kit import idempotency
 from redcard.kit.ids import new_token
 from redcard.ledger.accounts import Account
 from redcard.ledger.service import balance
@@ -20,6 +19,7 @@ from redcard.models import RedemptionStatus, Role, Store, User
 from redcard.storepay import repository as repo
 from redcard.storepay import service
 from redcard.web.common import require
+from redcard.web.forms import submit_once
 from redcard.web.render import check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -100,16 +100,10 @@ async def pay_submit(
             assert bill.payment.pay_url is not None
             return PayLink(pay_url=bill.payment.pay_url)
 
-        outcome = await idempotency.once(
-            session,
-            f"user:{member.id}",
-            str(form.get("idempotency_key", "")),
-            f"storepay:{pay_code}:{bill_fen}:{excluded_fen}",
-            action,
+        outcome = await submit_once(
+            session, member, form, f"storepay:{pay_code}:{bill_fen}:{excluded_fen}", action
         )
     except AppError as exc:
-        await session.rollback()
-        await session.refresh(member)
         return await _page(
             request,
             session,

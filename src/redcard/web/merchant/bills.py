@@ -13,7 +13,6 @@ from pydantic import BaseModel
 
 from redcard.deps import Ctx, Session
 from redcard.errors import AppError, NotFound
-from redcard.kit import idempotency
 from redcard.kit.ids import new_token
 from redcard.kit.time import utc_now
 from redcard.models import Merchant, RedemptionStatus, Role, StatementLineKind, Store, User
@@ -23,6 +22,7 @@ from redcard.settlement.endpoints import csv_response
 from redcard.storepay import repository as repo
 from redcard.storepay import service
 from redcard.web.common import require
+from redcard.web.forms import submit_once
 from redcard.web.render import check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -77,16 +77,8 @@ async def undo_submit(
         return Undone(redemption_id=undone.id)
 
     try:
-        await idempotency.once(
-            session,
-            f"user:{user.id}",
-            str(form.get("idempotency_key", "")),
-            f"storepay-undo:{redemption_id}",
-            action,
-        )
+        await submit_once(session, user, form, f"storepay-undo:{redemption_id}", action)
     except AppError as exc:
-        await session.rollback()
-        await session.refresh(user)
         return await _bills_page(request, session, user, exc.message, exc.status_code)
     return redirect("/merchant/bills")
 

@@ -37,17 +37,6 @@ def _text(exc: Exception) -> str:
     return str(getattr(exc, "message", exc))
 
 
-async def _rollback(request: Request, session: Session) -> None:
-    """Undo the failed change but keep the logged-in user loaded for the page we re-render."""
-    await session.rollback()
-    user = getattr(request.state, "user", None)
-    if user is not None:
-        try:
-            await session.refresh(user)
-        except Exception:  # the user row was created in the rolled-back transaction
-            request.state.user = None
-
-
 def _opt_yuan(value: Any) -> int | None:
     text = str(value or "").strip()
     return parse_yuan(text) if text else None
@@ -88,27 +77,27 @@ async def apply_submit(request: Request, session: Session, ctx: Ctx, user: Curre
     form = await check_csrf(request)
     token = None
     try:
-        if user is None:
-            phone, password = str(form.get("phone", "")), str(form.get("password", ""))
-            user = await accounts.create_user(
-                session,
-                phone=phone,
-                password=password,
-                display_name=str(form.get("display_name", "")),
-                role=Role.merchant_staff,
+        async with session.begin_nested():
+            if user is None:
+                phone, password = str(form.get("phone", "")), str(form.get("password", ""))
+                user = await accounts.create_user(
+                    session,
+                    phone=phone,
+                    password=password,
+                    display_name=str(form.get("display_name", "")),
+                    role=Role.merchant_staff,
+                )
+                token = (await web_login(request, session, ctx, phone, password)).token
+            elif user.role != Role.merchant_staff:
+                raise AppError("Log out first: merchants apply with a merchant account.", 403)
+            data = MerchantApply(
+                name=str(form.get("business_name", "")),
+                contact_name=str(form.get("contact_name", "")),
+                contact_phone=str(form.get("contact_phone", "")),
+                stores=[_store_from_form(form)],
             )
-            token = (await web_login(request, session, ctx, phone, password)).token
-        elif user.role != Role.merchant_staff:
-            raise AppError("Log out first: merchants apply with a merchant account.", 403)
-        data = MerchantApply(
-            name=str(form.get("business_name", "")),
-            contact_name=str(form.get("contact_name", "")),
-            contact_phone=str(form.get("contact_phone", "")),
-            stores=[_store_from_form(form)],
-        )
-        await merchants.apply(session, user, data)
+            await merchants.apply(session, user, data)
     except (AppError, ValidationError, MoneyError, ValueError) as exc:
-        await _rollback(request, session)
         code = exc.status_code if isinstance(exc, AppError) else 422
         return render(request, "merchant/apply.html", code, error=_text(exc), form=form)
     response = redirect("/merchant")
@@ -149,41 +138,41 @@ async def store_action(
     form = await check_csrf(request)
     shown: dict[str, Any] = {}
     try:
-        if action in ("pause", "resume"):
-            await merchants.set_paused(session, owner, store_id, action == "pause")
-        elif action == "staff":
-            await merchants.add_staff(
-                session,
-                owner,
-                store_id,
-                StaffCreate(
-                    phone=str(form.get("phone", "")),
-                    display_name=str(form.get("display_name", "")),
-                    password=str(form.get("password", "")),
-                ),
-            )
-        elif action == "terminals":
-            keys: dict[str, str] = {}
-
-            async def create() -> TerminalShown:
-                terminal, api_key = await merchants.create_terminal(
-                    session, owner, store_id, str(form.get("name", "")).strip() or "POS"
+        async with session.begin_nested():
+            if action in ("pause", "resume"):
+                await merchants.set_paused(session, owner, store_id, action == "pause")
+            elif action == "staff":
+                await merchants.add_staff(
+                    session,
+                    owner,
+                    store_id,
+                    StaffCreate(
+                        phone=str(form.get("phone", "")),
+                        display_name=str(form.get("display_name", "")),
+                        password=str(form.get("password", "")),
+                    ),
                 )
-                keys["api_key"] = api_key
-                return TerminalShown(terminal_id=terminal.id)  # the key itself is never stored
+            elif action == "terminals":
+                keys: dict[str, str] = {}
 
-            outcome = await idempotency.once(
-                session,
-                f"user:{owner.id}",
-                str(form.get("idempotency_key", "")),
-                f"terminal:{store_id}",
-                create,
-            )
-            shown = {"new_key": keys.get("api_key"), "key_replayed": outcome.replayed}
-        else:
-            raise NotFound("no such action")
+                async def create() -> TerminalShown:
+                    terminal, api_key = await merchants.create_terminal(
+                        session, owner, store_id, str(form.get("name", "")).strip() or "POS"
+                    )
+                    keys["api_key"] = api_key
+                    return TerminalShown(terminal_id=terminal.id)  # the key itself is never stored
+
+                outcome = await idempotency.once(
+                    session,
+                    f"user:{owner.id}",
+                    str(form.get("idempotency_key", "")),
+                    f"terminal:{store_id}",
+                    create,
+                )
+                shown = {"new_key": keys.get("api_key"), "key_replayed": outcome.replayed}
+            else:
+                raise NotFound("no such action")
     except (AppError, ValidationError) as exc:
-        await _rollback(request, session)
         code = exc.status_code if isinstance(exc, AppError) else 422
         return await _dashboard(request, session, owner, code, error=_text(exc))
     if shown:
@@ -240,16 +229,16 @@ async def review_submit(
 ) -> Response:
     form = await check_csrf(request)
     try:
-        if decision == "approve":
-            await merchants.approve(session, operator, merchant_id)
-        elif decision == "reject":
-            reason = str(form.get("reason", "")).strip()
-            if not reason:
-                raise AppError("Give the merchant a reason for the rejection.", 422)
-            await merchants.reject(session, operator, merchant_id, reason[:500])
-        else:
-            raise NotFound("no such decision")
+        async with session.begin_nested():
+            if decision == "approve":
+                await merchants.approve(session, operator, merchant_id)
+            elif decision == "reject":
+                reason = str(form.get("reason", "")).strip()
+                if not reason:
+                    raise AppError("Give the merchant a reason for the rejection.", 422)
+                await merchants.reject(session, operator, merchant_id, reason[:500])
+            else:
+                raise NotFound("no such decision")
     except AppError as exc:
-        await _rollback(request, session)
         return await _review(request, session, exc.status_code, error=exc.message)
     return redirect("/operator/merchants")

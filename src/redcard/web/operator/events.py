@@ -80,27 +80,26 @@ async def manage_csv(session: Session, user: StaffPage) -> Response:
 async def create_submit(request: Request, session: Session, user: StaffPage) -> Response:
     form = await check_csrf(request)
     try:
-        starts_at = local_datetime(form.get("starts_at"))
-        if starts_at is None:
-            raise InvalidInput("give the start time")
-        hours = float(str(form.get("duration_hours") or "2"))
-        deadline_hours = int(str(form.get("cancel_hours_before") or "24"))
-        data = EventCreate(
-            title=str(form.get("title", "")),
-            description=str(form.get("description", "")),
-            venue=str(form.get("venue", "")) or None,
-            store_id=uuid.UUID(str(form["store_id"])) if form.get("store_id") else None,
-            starts_at=starts_at,
-            ends_at=starts_at + timedelta(hours=hours),
-            capacity=int(str(form.get("capacity") or "0")),
-            price_fen=parse_yuan(str(form.get("price_yuan") or "0")),
-            eligibility=str(form.get("eligibility") or "card"),
-            cancel_deadline=starts_at - timedelta(hours=deadline_hours),
-        )
-        event = await service.create_event(session, user, data)
+        async with session.begin_nested():
+            starts_at = local_datetime(form.get("starts_at"))
+            if starts_at is None:
+                raise InvalidInput("give the start time")
+            hours = float(str(form.get("duration_hours") or "2"))
+            deadline_hours = int(str(form.get("cancel_hours_before") or "24"))
+            data = EventCreate(
+                title=str(form.get("title", "")),
+                description=str(form.get("description", "")),
+                venue=str(form.get("venue", "")) or None,
+                store_id=uuid.UUID(str(form["store_id"])) if form.get("store_id") else None,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=hours),
+                capacity=int(str(form.get("capacity") or "0")),
+                price_fen=parse_yuan(str(form.get("price_yuan") or "0")),
+                eligibility=str(form.get("eligibility") or "card"),
+                cancel_deadline=starts_at - timedelta(hours=deadline_hours),
+            )
+            event = await service.create_event(session, user, data)
     except (AppError, ValidationError, MoneyError, ValueError) as exc:
-        await session.rollback()
-        await session.refresh(user)  # the page still shows who is logged in
         return await _list(
             request, session, user, status_code=422, error=_error_text(exc), form=form
         )
@@ -147,11 +146,10 @@ async def capacity_submit(
 ) -> Response:
     form = await check_csrf(request)
     try:
-        update = EventUpdate(capacity=int(str(form.get("capacity") or "0")))
-        await service.update_event(session, user, event_id, update)
+        async with session.begin_nested():
+            update = EventUpdate(capacity=int(str(form.get("capacity") or "0")))
+            await service.update_event(session, user, event_id, update)
     except (AppError, ValidationError, ValueError) as exc:
-        await session.rollback()
-        await session.refresh(user)  # the page still shows who is logged in
         return await _detail(
             request, session, user, event_id, status_code=409, error=_error_text(exc)
         )
@@ -164,13 +162,12 @@ async def cancel_submit(
 ) -> Response:
     form = await check_csrf(request)
     try:
-        reason = str(form.get("reason", "")).strip()
-        if not reason:
-            raise InvalidInput("give a reason; it is sent to every registrant")
-        await service.cancel_event(session, user, event_id, reason)
+        async with session.begin_nested():
+            reason = str(form.get("reason", "")).strip()
+            if not reason:
+                raise InvalidInput("give a reason; it is sent to every registrant")
+            await service.cancel_event(session, user, event_id, reason)
     except AppError as exc:
-        await session.rollback()
-        await session.refresh(user)  # the page still shows who is logged in
         return await _detail(
             request, session, user, event_id, status_code=exc.status_code, error=exc.message
         )
@@ -184,10 +181,9 @@ async def checkin_submit(
     """Check-in is naturally idempotent (a second one is refused), so no key is needed."""
     form = await check_csrf(request)
     try:
-        _, member = await checkin.check_in(session, user, event_id, str(form.get("code", "")))
+        async with session.begin_nested():
+            _, member = await checkin.check_in(session, user, event_id, str(form.get("code", "")))
     except AppError as exc:
-        await session.rollback()
-        await session.refresh(user)  # the page still shows who is logged in
         return await _detail(
             request, session, user, event_id, status_code=exc.status_code, error=exc.message
         )

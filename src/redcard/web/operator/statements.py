@@ -13,13 +13,13 @@ from sqlalchemy import select
 
 from redcard.deps import Session
 from redcard.errors import AppError
-from redcard.kit import idempotency
 from redcard.kit.ids import new_token
 from redcard.models import Merchant, Role, User
 from redcard.settlement import repository as repo
 from redcard.settlement import service as settlement
 from redcard.settlement.endpoints import csv_response
 from redcard.web.common import require
+from redcard.web.forms import submit_once
 from redcard.web.render import check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -75,16 +75,8 @@ async def payout_submit(
         return PaidOut(statement_id=done.id)
 
     try:
-        await idempotency.once(
-            session,
-            f"user:{operator.id}",
-            str(form.get("idempotency_key", "")),
-            f"payout:{statement_id}",
-            action,
-        )
+        await submit_once(session, operator, form, f"payout:{statement_id}", action)
     except AppError as exc:
-        await session.rollback()
-        await session.refresh(operator)
         return await _page(request, session, exc.message, exc.status_code)
     return redirect("/operator/statements")
 

@@ -63,10 +63,9 @@ def _cutoff(text: str) -> datetime:
 
 async def _act(request: Request, session: Session, user: User, action: Any) -> Response:
     try:
-        await action()
+        async with session.begin_nested():
+            await action()
     except AppError as exc:
-        await session.rollback()
-        await session.refresh(user)  # the rollback expired it; the page shows who is in
         return await _page(request, session, user, exc.status_code, error=exc.message)
     return redirect("/operator/sunset")
 
@@ -145,15 +144,14 @@ async def reconcile(
     """Fetch the channel's bill for every day since approval (through the port) and classify."""
     await check_csrf(request)
     try:
-        campaign = await service.get_campaign(session, campaign_id)
-        lines: list[BillLine] = []
-        for day in rec.days_of(campaign.approved_at or campaign.created_at, utc_now()):
-            lines.extend(
-                line for line in await ctx.channels.default.bill(day) if line.kind == "refund"
-            )
-        report = await rec.reconcile(session, lines, campaign_id=campaign.id)
+        async with session.begin_nested():
+            campaign = await service.get_campaign(session, campaign_id)
+            lines: list[BillLine] = []
+            for day in rec.days_of(campaign.approved_at or campaign.created_at, utc_now()):
+                lines.extend(
+                    line for line in await ctx.channels.default.bill(day) if line.kind == "refund"
+                )
+            report = await rec.reconcile(session, lines, campaign_id=campaign.id)
     except AppError as exc:
-        await session.rollback()
-        await session.refresh(user)  # the rollback expired it; the page shows who is in
         return await _page(request, session, user, exc.status_code, error=exc.message)
     return await _page(request, session, user, report=report)

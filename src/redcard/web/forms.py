@@ -1,0 +1,34 @@
+"""Page forms that change state.
+
+Every such form carries a hidden `idempotency_key` (a fresh token per rendered form), so a
+double tap or a resubmitted page changes things once. The change runs in a savepoint: when it
+is refused (AppError), only the change is undone; the request's session and the logged-in user
+stay loaded, so the handler re-renders the page with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcard.kit import idempotency
+from redcard.models import User
+
+FIELD = "idempotency_key"
+
+
+async def submit_once(
+    session: AsyncSession,
+    user: User,
+    form: Mapping[str, Any],
+    fingerprint: str,
+    action: Callable[[], Awaitable[BaseModel]],
+) -> idempotency.Outcome:
+    """Run `action` once for this rendered form, in a savepoint (see the module docstring)."""
+    async with session.begin_nested():
+        return await idempotency.once(
+            session, f"user:{user.id}", str(form.get(FIELD, "")), fingerprint, action
+        )
