@@ -1,14 +1,16 @@
 """In-store redemption (核销): prepare (preview) → commit (burn the code) → undo.
 
 Rules:
-- The discount comes from the store's terms on the server (`Store.discount_for`, rounded down
-  as `kit/money.py` documents). The till never sends it.
+- The discount comes from the store's terms on the server (`kit/money.card_discount`: the
+  part of the bill outside the store's excluded categories, minimum bill, cap, rounded down).
+  The till never sends it; it may send the part of the bill in the excluded categories.
 - A code is single-use and bound to the store it was prepared at: commit inserts
   (member_id, step) into `code_burns` (unique), so one code commits once whatever races.
 - Wrong, expired, used and malformed codes all raise the same `InvalidCode`.
 - Code checks are rate-limited per till (terminal or staff login), per store and per IP.
   Only failures are written (`code_failures`); crossing a limit writes a `code_locks` row
-  (and sets `terminals.locked_until`) and logs a warning. The happy path reads one indexed row set.
+  (and sets `terminals.locked_until`) and logs a warning. The happy path reads one indexed row
+  set, in the same query as the store's terms and the member.
 - Commit and undo are single conditional UPDATEs checked by rowcount; the memo ledger entry
   (member savings funded by the merchant) is posted in the same transaction.
 """
