@@ -232,6 +232,10 @@ async def test_an_undo_after_settlement_is_clawed_back_on_the_next_statement(cli
     )
     assert no_payout.status_code == 409
     assert no_payout.json()["error"] == "NothingToPayOut"
+    page = await client.get(
+        f"/operator/statements?day={(DAY + timedelta(days=1)).isoformat()}", headers=operator
+    )
+    assert "待从后续打款中扣回" in page.text  # not "awaiting payout": the merchant owes this
     # a later day never claws the same bill back twice
     clock.freeze(at(DAY + timedelta(days=5), 3))
     async with db.session_scope() as session:

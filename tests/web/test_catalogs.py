@@ -39,3 +39,17 @@ def test_every_template_message_has_a_chinese_translation():
             if zh.gettext(msgid) == msgid:
                 missing.add(f"{template.relative_to(TEMPLATES)}: {msgid}")
     assert sorted(missing) == []
+
+
+KEY = re.compile(r"^[a-z_]+\.[A-Za-z_]+$")
+
+
+def test_every_key_style_message_has_an_english_label():
+    """Templates build some msgids from data ("store." ~ status); in English those keys need
+    labels of their own, or an English page would show "store.live"."""
+    en = translations("en")
+    keys = {k for k in _catalog_entries() if KEY.match(k)}
+    assert len(keys) > 50
+    assert sorted(k for k in keys if en.gettext(k) == k) == []
+    assert en.gettext("store.live") == "live"
+    assert en.gettext("statement.open") == "awaiting payout"
