@@ -192,3 +192,56 @@ async def test_an_order_refunded_elsewhere_meanwhile_is_skipped_not_refunded_twi
     assert status["progress"]["skipped"] == 1
     assert status["progress"]["pending"] == 0
     await assert_ledger_ok(db)
+
+
+async def test_a_refund_the_channel_settles_at_once_settles_in_one_pass(
+    client, db, sandbox, settings, channels, world_factory
+):
+    """After submitting, the worker asks the channel once: a refund already reported
+    succeeded settles in the same pass (its one attempt counted); the late callback is a
+    duplicate that changes nothing."""
+    w = await world_factory(1)
+    await run_sunset(client, w)
+    async with db.session_scope() as session:
+        await tasks.run_campaign(session)  # benefits end
+    async with db.session_scope() as session:
+        assert await tasks.run_campaign(session) == 1  # the refund is requested
+    async with db.session_scope() as session:
+        assert await refund_path.process_due(session, channels, settings.base_url) == 1
+    async with db.session_scope() as session:
+        refund = (await session.scalars(select(Refund))).one()
+        assert (refund.status, refund.attempts) == (RefundStatus.succeeded, 1)
+        assert refund.channel_refund_no is not None
+        assert refund.succeeded_at is not None
+    assert await sandbox.flush_notifications() == 1  # the channel's callback, late
+    await drain(settings, db, channels, sandbox)
+    async with db.session_scope() as session:
+        assert await session.scalar(select(func.count()).where(JournalEntry.kind == "refund")) == 1
+    assert await _channel_refunds_per_trade(sandbox) == [1]
+    await assert_ledger_ok(db)
+
+
+async def test_a_refund_still_processing_at_the_channel_is_polled_later(
+    client, db, sandbox, settings, channels, world_factory
+):
+    w = await world_factory(1)
+    await run_sunset(client, w)
+    sandbox.refund_settles_immediately = False
+    try:
+        async with db.session_scope() as session:
+            await tasks.run_campaign(session)
+        async with db.session_scope() as session:
+            await tasks.run_campaign(session)
+        async with db.session_scope() as session:
+            await refund_path.process_due(session, channels, settings.base_url)
+        async with db.session_scope() as session:
+            refund = (await session.scalars(select(Refund))).one()
+            assert (refund.status, refund.attempts) == (RefundStatus.processing, 1)
+        await sandbox.settle_refunds()
+        await sandbox.flush_notifications()
+        await drain(settings, db, channels, sandbox)
+    finally:
+        sandbox.refund_settles_immediately = True
+    async with db.session_scope() as session:
+        assert await session.scalar(select(Refund.status)) == RefundStatus.succeeded
+    await assert_ledger_ok(db)
