@@ -117,10 +117,11 @@ async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> l
     rows = {
         row.id: row
         for row in await session.execute(
-            select(Payment.id, Payment.status, Payment.amount_fen, Payment.order_id)
+            select(Payment.id, Payment.status, Payment.amount_fen, Payment.order_id, Order.kind)
+            .join(Order, Order.id == Payment.order_id)
             .where(ledger.one_of(session, Payment.id, ids))
             .order_by(Payment.id)
-            .with_for_update()
+            .with_for_update(of=Payment)
         )
     }
     reserved: dict[uuid.UUID, int] = {
@@ -134,7 +135,7 @@ async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> l
             .group_by(Refund.payment_id)
         )
     }
-    credit = await _credit_sides(session, {r.order_id for r in rows.values()})
+    credit = await _credit_sides(session, {r.order_id: r.kind for r in rows.values()})
     now = utc_now()
     refund_rows: list[dict[str, Any]] = []
     entries: list[ledger.Entry] = []
@@ -185,16 +186,10 @@ async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> l
 
 
 async def _credit_sides(
-    session: AsyncSession, order_ids: set[uuid.UUID]
+    session: AsyncSession, kinds: Mapping[uuid.UUID, OrderKind]
 ) -> dict[uuid.UUID, tuple[str, str]]:
     """Each order's (account, owner) for `credit_line`, without loading every order: only the
     kinds whose account has an owner (e.g. a 买单's merchant) load theirs."""
-    kinds = {
-        oid: kind
-        for oid, kind in await session.execute(
-            select(Order.id, Order.kind).where(ledger.one_of(session, Order.id, list(order_ids)))
-        )
-    }
     handlers = {kind: handler_for(Order(kind=kind)) for kind in set(kinds.values())}
     out: dict[uuid.UUID, tuple[str, str]] = {}
     owned = [oid for oid, kind in kinds.items() if handlers[kind].credit_owner is not None]

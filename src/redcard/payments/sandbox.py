@@ -26,7 +26,18 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
-from sqlalchemy import BigInteger, MetaData, String, Table, and_, any_, bindparam, select, update
+from sqlalchemy import (
+    BigInteger,
+    MetaData,
+    String,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    select,
+    text,
+    update,
+)
 from sqlalchemy import Column as C
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -92,6 +103,24 @@ def _one_of(conn: AsyncConnection, column: Any, values: Iterable[str]) -> Any:
     if conn.dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
     return column.in_(list(values))
+
+
+async def _insert_refunds(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """The sandbox's new refunds: one INSERT ... SELECT FROM unnest on PostgreSQL."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        await conn.execute(refunds.insert(), rows)
+        return
+    columns = list(rows[0])
+    arrays = ", ".join(
+        f"CAST(:{c} AS {refunds.c[c].type.compile(dialect=postgresql.dialect())}[])"
+        for c in columns
+    )
+    await conn.execute(
+        text(f"INSERT INTO sandbox_refunds ({', '.join(columns)}) SELECT * FROM unnest({arrays})"),
+        {c: [row[c] for row in rows] for c in columns},
+    )
 
 
 class Fault(StrEnum):
@@ -344,8 +373,7 @@ class SandboxChannel:
                     results.append(ChannelTimeout("sandbox: refund timed out after accepting"))
                 else:
                     results.append(RefundAccepted(refund_no))
-            if new_rows:
-                await conn.execute(refunds.insert(), new_rows)
+            await _insert_refunds(conn, new_rows)
         for args in to_notify:
             await self._notify(*args)
         return results
