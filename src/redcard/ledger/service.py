@@ -228,9 +228,12 @@ async def update_rows(
         return
     names = [key, *columns]
     sets = ", ".join(f"{c} = v.{c}" for c in columns)
+    # the ANY condition lets the planner find the rows by index: joined to unnest alone, it
+    # hashes a sequential scan of the whole table once the table is large
     sql = (
         f"UPDATE {table.name} SET {sets} FROM {_unnest(table, names)} AS v({', '.join(names)}) "
-        f"WHERE {table.name}.{key} = v.{key}"
+        f"WHERE {table.name}.{key} = v.{key} "
+        f"AND {table.name}.{key} = ANY(CAST(:{key} AS {_pg_array_type(table, key)}))"
     )
     await session.execute(text(sql), _arrays(names, rows))
 
