@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, Result
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Result,
+    Table,
+    any_,
+    bindparam,
+    insert,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,3 +41,72 @@ def for_update_kwargs(session: AsyncSession, *, skip_locked: bool = False) -> di
     if dialect_name(session) == "sqlite":
         return {}
     return {"skip_locked": skip_locked}
+
+
+# -- set-based statements for batch paths (the ledger's and the refund worker's) -------------
+# On PostgreSQL a batch is ONE statement whose parameters are one array per column
+# (INSERT ... SELECT FROM unnest, UPDATE ... FROM unnest), instead of one execution per row.
+# SQLite runs the same change as an executemany (it is in-process: per-row calls are cheap).
+def _pg_array_type(table: Table, column: str) -> str:
+    return f"{table.c[column].type.compile(dialect=postgresql.dialect())}[]"
+
+
+def _unnest(table: Table, columns: Sequence[str]) -> str:
+    arrays = ", ".join(f"CAST(:{c} AS {_pg_array_type(table, c)})" for c in columns)
+    return f"unnest({arrays})"
+
+
+def _arrays(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    return {c: [row[c] for row in rows] for c in columns}
+
+
+async def insert_rows(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """INSERT rows (all with the same keys, values already bound-ready: tz-aware datetimes,
+    UUIDs, enum values) in one statement on PostgreSQL, executemany elsewhere."""
+    if not rows:
+        return
+    if dialect_name(session) != "postgresql":
+        await session.execute(insert(table), [dict(r) for r in rows])
+        return
+    columns = list(rows[0])
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM {_unnest(table, columns)}"
+    await session.execute(text(sql), _arrays(columns, rows))
+
+
+async def update_rows(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], key: str = "id"
+) -> None:
+    """UPDATE many rows by `key`, each to its own values (rows with the same keys), in one
+    UPDATE ... FROM unnest on PostgreSQL, executemany elsewhere. Callers lock the rows first
+    where the order of locks matters."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != key]
+    if dialect_name(session) != "postgresql":
+        stmt = (
+            update(table)
+            .where(table.c[key] == bindparam(f"v_{key}"))
+            .values({c: bindparam(f"v_{c}") for c in columns})
+        )
+        await session.execute(stmt, [{f"v_{k}": v for k, v in r.items()} for r in rows])
+        return
+    names = [key, *columns]
+    sets = ", ".join(f"{c} = v.{c}" for c in columns)
+    # the ANY condition lets the planner find the rows by index: joined to unnest alone, it
+    # hashes a sequential scan of the whole table once the table is large
+    sql = (
+        f"UPDATE {table.name} SET {sets} FROM {_unnest(table, names)} AS v({', '.join(names)}) "
+        f"WHERE {table.name}.{key} = v.{key} "
+        f"AND {table.name}.{key} = ANY(CAST(:{key} AS {_pg_array_type(table, key)}))"
+    )
+    await session.execute(text(sql), _arrays(names, rows))
+
+
+def one_of(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN (values)`: one array parameter on PostgreSQL (`= ANY(:values)`, no limit on
+    the number of values), an IN list elsewhere."""
+    if dialect_name(session) == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(list(values))

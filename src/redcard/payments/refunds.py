@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from redcard.errors import Conflict, NotFound
 from redcard.kit.ids import new_id, reference
-from redcard.kit.sql import for_update_kwargs
+from redcard.kit.sql import for_update_kwargs, insert_rows, one_of, update_rows
 from redcard.kit.time import utc_now
 from redcard.ledger import service as ledger
 from redcard.ledger.accounts import Account
@@ -119,7 +119,7 @@ async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> l
         for row in await session.execute(
             select(Payment.id, Payment.status, Payment.amount_fen, Payment.order_id, Order.kind)
             .join(Order, Order.id == Payment.order_id)
-            .where(ledger.one_of(session, Payment.id, ids))
+            .where(one_of(session, Payment.id, ids))
             .order_by(Payment.id)
             .with_for_update(of=Payment)
         )
@@ -129,7 +129,7 @@ async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> l
         for pid, total in await session.execute(
             select(Refund.payment_id, func.sum(Refund.amount_fen))
             .where(
-                ledger.one_of(session, Refund.payment_id, ids),
+                one_of(session, Refund.payment_id, ids),
                 Refund.status != RefundStatus.failed,
             )
             .group_by(Refund.payment_id)
@@ -180,7 +180,7 @@ async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> l
                 ],
             )
         )
-    await ledger.insert_rows(session, _REFUNDS, refund_rows)
+    await insert_rows(session, _REFUNDS, refund_rows)
     await ledger.post_many(session, entries, balances_last=True)
     return [row["id"] for row in refund_rows]
 
@@ -303,7 +303,7 @@ async def _settle(
         row.id: row
         for row in await session.execute(
             select(Payment.id, Payment.order_id, Payment.amount_fen, Payment.refunded_fen)
-            .where(ledger.one_of(session, Payment.id, sorted({s.payment_id for s in settled})))
+            .where(one_of(session, Payment.id, sorted({s.payment_id for s in settled})))
             .order_by(Payment.id)
             .with_for_update()
         )
@@ -340,8 +340,8 @@ async def _settle(
         for p in payments.values()
         if refunded[p.id] != p.refunded_fen
     ]
-    await ledger.update_rows(session, _REFUNDS, refund_rows)
-    await ledger.update_rows(session, _PAYMENTS, payment_rows)
+    await update_rows(session, _REFUNDS, refund_rows)
+    await update_rows(session, _PAYMENTS, payment_rows)
     _sync_loaded(session, Refund, {r["id"]: _refund_changes(r) for r in refund_rows})
     _sync_loaded(
         session, Payment, {r["id"]: {"refunded_fen": r["refunded_fen"]} for r in payment_rows}
@@ -364,16 +364,14 @@ async def _orders_refunded(session: AsyncSession, order_ids: Sequence[uuid.UUID]
     rows = (
         await session.execute(
             select(Order.id, Order.kind)
-            .where(
-                ledger.one_of(session, Order.id, order_ids), Order.status != OrderStatus.refunded
-            )
+            .where(one_of(session, Order.id, order_ids), Order.status != OrderStatus.refunded)
             .order_by(Order.id)
             .with_for_update()
         )
     ).all()
     if not rows:
         return
-    await ledger.update_rows(
+    await update_rows(
         session, _ORDERS, [{"id": oid, "status": OrderStatus.refunded.value} for oid, _ in rows]
     )
     _sync_loaded(session, Order, {oid: {"status": OrderStatus.refunded} for oid, _ in rows})
@@ -580,7 +578,7 @@ async def _accepted(
                     "next_attempt_at": now + POLL_AFTER,
                 }
             )
-    await ledger.update_rows(session, _REFUNDS, processing)
+    await update_rows(session, _REFUNDS, processing)
     await _settle(session, settled)
 
 

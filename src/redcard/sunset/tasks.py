@@ -20,9 +20,8 @@ from sqlalchemy import Table, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import AppError
-from redcard.kit.sql import for_update_kwargs, rowcount
+from redcard.kit.sql import for_update_kwargs, rowcount, update_rows
 from redcard.kit.time import utc_now
-from redcard.ledger.service import update_rows
 from redcard.models import (
     CampaignStatus,
     ItemStatus,
