@@ -8,6 +8,9 @@
 3. In the same run, pgbench replays the same reads and writes (the statements the app issues
    for one prepare and one commit, two transactions) at the same concurrency.
 4. Prints both rates, their ratio and latency percentiles. The last line is one JSON object.
+5. Also measures the app's own CPU per prepare + commit: `--cpu-pairs` sequential pairs
+   through the ASGI app in this process (no HTTP server, no concurrency), so the figure
+   hardly depends on what else the shared machine is doing.
 
 Targets: committed redemptions/s >= 25% of pgbench's rate; p99 < 50 ms at 32 clients.
 Usage: .venv/bin/python bench/redemption.py [--seconds 15] [--clients 32] [--workers 2]
@@ -31,6 +34,7 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
@@ -315,6 +319,76 @@ async def drive(
     }
 
 
+async def _asgi_call(
+    app: Any, method: str, path: str, headers: dict[str, str], body: bytes
+) -> tuple[int, bytes]:
+    """One request straight into the ASGI app (what uvicorn would hand it)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 80),
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    out: dict[str, Any] = {"body": b""}
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # the client never disconnects
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            out["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            out["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return int(out["status"]), bytes(out["body"])
+
+
+async def cpu_per_pair(url: str, members: list[tuple[int, str]], pairs: int) -> float:
+    """CPU milliseconds this process spends per prepare + commit through the app, sequential."""
+    os.environ.update(
+        {"REDCARD_DATABASE_URL": url, "REDCARD_SECRET_KEY": SECRET_KEY, "REDCARD_BASE_URL": "x"}
+    )
+    from redcard.app import create_app
+    from redcard.config import Settings
+
+    app = create_app(Settings())
+    key = codes.code_key(SECRET_KEY)
+    headers = {"Content-Type": "application/json", "X-Terminal-Key": terminal_key(1)}
+
+    async def one(handle: int, secret: str) -> None:
+        code = codes.member_code(handle, secret, key, codes.step_at(time.time()))
+        body = json.dumps({"code": code, "bill_fen": 12800}).encode()
+        status, data = await _asgi_call(app, "POST", "/api/v1/redemptions/prepare", headers, body)
+        assert status == 201, data
+        rid = json.loads(data)["id"]
+        commit = headers | {"Idempotency-Key": uuid.uuid4().hex}
+        status, data = await _asgi_call(
+            app, "POST", f"/api/v1/redemptions/{rid}/commit", commit, b""
+        )
+        assert status == 200, data
+
+    async with app.router.lifespan_context(app):
+        for handle, secret in members[:30]:  # warm-up: connections, prepared statements
+            await one(handle, secret)
+        started = time.process_time()
+        for handle, secret in members[30 : 30 + pairs]:
+            await one(handle, secret)
+        return (time.process_time() - started) * 1000 / pairs
+
+
 PGBENCH_SCRIPT = Path(__file__).with_name("redemption_pgbench.sql")
 
 
@@ -374,6 +448,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--members", type=int, default=30_000)
+    parser.add_argument("--cpu-pairs", type=int, default=300)
     args = parser.parse_args()
 
     url = fresh_database()
@@ -383,12 +458,14 @@ def main() -> None:
         f"seeded {len(members)} synthetic members, {STORES} stores "
         f"in {time.perf_counter() - t0:.1f} s"
     )
+    cpu_ms = asyncio.run(cpu_per_pair(url, members[-3000:], args.cpu_pairs))
+    print(f"app CPU per prepare + commit, in process, sequential: {cpu_ms:.2f} ms")
     port = free_port()
     server = start_server(url, port, args.workers)
     try:
         # warm-up: connections, prepared statements, imports (not measured)
-        asyncio.run(drive(port, args.clients, 2.0, members[-2000:]))
-        app = asyncio.run(drive(port, args.clients, args.seconds, members[:-2000]))
+        asyncio.run(drive(port, args.clients, 2.0, members[-5000:-3000]))
+        app = asyncio.run(drive(port, args.clients, args.seconds, members[:-5000]))
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -406,6 +483,7 @@ def main() -> None:
         "p99_ms_prepare_plus_commit": round(pct(pair, 99), 2),
         "mean_ms_request": round(statistics.fmean(req), 2) if req else None,
         "pgbench_latency_avg_ms": bench["latency_avg_ms"],
+        "app_cpu_ms_per_pair_in_process": round(cpu_ms, 2),
         "committed": app["committed"],
         "errors": app["errors"],
         "clients": args.clients,
