@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -17,11 +17,15 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+Executor = AsyncSession | AsyncConnection  # what the batch helpers below can run on
 
 
-def dialect_name(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
+def dialect_name(db: Executor) -> str:
+    if isinstance(db, AsyncConnection):
+        return db.dialect.name
+    return db.get_bind().dialect.name
 
 
 def insert_ignore(session: AsyncSession, model: Any, conflict_columns: Sequence[str]) -> Insert:
@@ -60,9 +64,7 @@ def _arrays(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> dict[s
     return {c: [row[c] for row in rows] for c in columns}
 
 
-async def insert_rows(
-    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]
-) -> None:
+async def insert_rows(session: Executor, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT rows (all with the same keys, values already bound-ready: tz-aware datetimes,
     UUIDs, enum values) in one statement on PostgreSQL, executemany elsewhere."""
     if not rows:
@@ -104,7 +106,7 @@ async def update_rows(
     await session.execute(text(sql), _arrays(names, rows))
 
 
-def one_of(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+def one_of(session: Executor, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     """`column IN (values)`: one array parameter on PostgreSQL (`= ANY(:values)`, no limit on
     the number of values), an IN list elsewhere."""
     if dialect_name(session) == "postgresql":

@@ -32,19 +32,16 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    any_,
-    bindparam,
     select,
-    text,
     update,
 )
 from sqlalchemy import Column as C
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from redcard.db import make_engine
 from redcard.kit import time as clock
 from redcard.kit.ids import new_id
+from redcard.kit.sql import insert_rows, one_of
 from redcard.models.base import UTCDateTime
 from redcard.payments.port import (
     BillLine,
@@ -96,31 +93,6 @@ refunds = Table(
     C("created_at", UTCDateTime(), nullable=False),
     C("settled_at", UTCDateTime()),
 )
-
-
-def _one_of(conn: AsyncConnection, column: Any, values: Iterable[str]) -> Any:
-    """`column IN (values)`: one array parameter on PostgreSQL, an IN list elsewhere."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
-    return column.in_(list(values))
-
-
-async def _insert_refunds(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """The sandbox's new refunds: one INSERT ... SELECT FROM unnest on PostgreSQL."""
-    if not rows:
-        return
-    if conn.dialect.name != "postgresql":
-        await conn.execute(refunds.insert(), rows)
-        return
-    columns = list(rows[0])
-    arrays = ", ".join(
-        f"CAST(:{c} AS {refunds.c[c].type.compile(dialect=postgresql.dialect())}[])"
-        for c in columns
-    )
-    await conn.execute(
-        text(f"INSERT INTO sandbox_refunds ({', '.join(columns)}) SELECT * FROM unnest({arrays})"),
-        {c: [row[c] for row in rows] for c in columns},
-    )
 
 
 class Fault(StrEnum):
@@ -286,21 +258,21 @@ class SandboxChannel:
                 for row in await conn.execute(
                     select(
                         refunds.c.out_refund_no, refunds.c.refund_no, refunds.c.amount_fen
-                    ).where(_one_of(conn, refunds.c.out_refund_no, refs))
+                    ).where(one_of(conn, refunds.c.out_refund_no, refs))
                 )
             }
             trade_rows = {
                 row.out_trade_no: row
                 for row in await conn.execute(
                     select(trades.c.out_trade_no, trades.c.amount_fen, trades.c.status).where(
-                        _one_of(conn, trades.c.out_trade_no, {r.out_trade_no for r in requests})
+                        one_of(conn, trades.c.out_trade_no, {r.out_trade_no for r in requests})
                     )
                 )
             }
             refunded: dict[str, int] = defaultdict(int)
             for row in await conn.execute(
                 select(refunds.c.out_trade_no, refunds.c.amount_fen, refunds.c.status).where(
-                    _one_of(conn, refunds.c.out_trade_no, trade_rows)
+                    one_of(conn, refunds.c.out_trade_no, trade_rows)
                 )
             ):
                 if row.status != "failed":
@@ -373,7 +345,7 @@ class SandboxChannel:
                     results.append(ChannelTimeout("sandbox: refund timed out after accepting"))
                 else:
                     results.append(RefundAccepted(refund_no))
-            await _insert_refunds(conn, new_rows)
+            await insert_rows(conn, refunds, new_rows)
         for args in to_notify:
             await self._notify(*args)
         return results
@@ -416,7 +388,7 @@ class SandboxChannel:
                         refunds.c.amount_fen,
                         refunds.c.status,
                         refunds.c.settled_at,
-                    ).where(_one_of(conn, refunds.c.out_refund_no, out_refund_nos))
+                    ).where(one_of(conn, refunds.c.out_refund_no, out_refund_nos))
                 )
             }
         out: dict[str, TradeQuery] = {}
