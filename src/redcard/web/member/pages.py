@@ -12,12 +12,12 @@ from pydantic import BaseModel
 from redcard.accounts import service as accounts
 from redcard.deps import Ctx, CurrentUser, Session
 from redcard.errors import AppError, NotFound
-from redcard.kit import idempotency
 from redcard.kit.ids import new_token
 from redcard.membership import repository as repo
 from redcard.membership import service as membership
 from redcard.models import PlanKind, Role, TermsVersion, User
 from redcard.web.common import require, web_login, with_session_cookie
+from redcard.web.forms import submit_once
 from redcard.web.render import check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -125,13 +125,7 @@ async def buy_submit(
                 assert bought.payment.pay_url is not None
                 return PayLink(pay_url=bought.payment.pay_url)
 
-            outcome = await idempotency.once(
-                session,
-                f"user:{member.id}",
-                str(form.get("idempotency_key", "")),
-                f"buy:{plan.id}:{convert}",
-                action,
-            )
+            outcome = await submit_once(session, member, form, f"buy:{plan.id}:{convert}", action)
     except AppError as exc:
         terms = await session.get_one(TermsVersion, plan.terms_version_id)
         card = await repo.get_active_by_member(session, member.id)

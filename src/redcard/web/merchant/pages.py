@@ -13,13 +13,13 @@ from pydantic import BaseModel, ValidationError
 from redcard.accounts import service as accounts
 from redcard.deps import Ctx, CurrentUser, Session
 from redcard.errors import AppError, NotFound
-from redcard.kit import idempotency
 from redcard.kit.ids import new_token
 from redcard.kit.money import MoneyError, parse_yuan
 from redcard.merchants import service as merchants
 from redcard.merchants.schemas import MerchantApply, StaffCreate, StoreCreate
 from redcard.models import MerchantStatus, Role, User
 from redcard.web.common import require, web_login, with_session_cookie
+from redcard.web.forms import submit_once
 from redcard.web.render import check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -162,13 +162,7 @@ async def store_action(
                     keys["api_key"] = api_key
                     return TerminalShown(terminal_id=terminal.id)  # the key itself is never stored
 
-                outcome = await idempotency.once(
-                    session,
-                    f"user:{owner.id}",
-                    str(form.get("idempotency_key", "")),
-                    f"terminal:{store_id}",
-                    create,
-                )
+                outcome = await submit_once(session, owner, form, f"terminal:{store_id}", create)
                 shown = {"new_key": keys.get("api_key"), "key_replayed": outcome.replayed}
             else:
                 raise NotFound("no such action")
