@@ -167,6 +167,7 @@ def ledger_check() -> None:
     """Prove every entry balances and every balance equals the sum of its lines."""
     from redcard.db import Database
     from redcard.ledger.service import check
+    from redcard.payments import refunds  # noqa: F401 - registers the refunds subledger
 
     async def _check() -> bool:
         db = Database(get_settings().database_url)
@@ -180,6 +181,7 @@ def ledger_check() -> None:
             ("unbalanced entries", report.unbalanced_entries),
             ("entries with fewer than two lines", report.short_entries),
             ("accounts whose balance drifted", report.drifted_accounts),
+            ("entries that disagree with the rows they cover", report.subledger_differences),
         ):
             if items:
                 console.print(f"[red]{label}:[/red] {', '.join(items[:20])}")

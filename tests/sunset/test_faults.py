@@ -8,14 +8,14 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from redcard.kit import time as clock
-from redcard.models import JournalEntry, Payment, Refund, RefundStatus, SunsetItem
+from redcard.models import Payment, Refund, RefundStatus, SunsetItem
 from redcard.payments import refunds as refund_path
 from redcard.payments.sandbox import Fault
 from redcard.payments.sandbox import refunds as sandbox_refunds
 from redcard.sunset import tasks
 from redcard.worker import Worker
 from tests.fixtures.factories import idem
-from tests.helpers import assert_ledger_ok
+from tests.helpers import assert_ledger_ok, settled_refunds_fen
 from tests.sunset.conftest import drain, run_sunset
 
 
@@ -42,8 +42,10 @@ async def test_timeout_after_the_channel_accepted_refunds_once(
     await drain(settings, db, channels, sandbox)
     assert (await _sunset_status(client, w, sunset["id"]))["status"] == "completed"
     assert await _channel_refunds_per_trade(sandbox) == [1, 1]
-    async with db.session_scope() as session:
-        assert await session.scalar(select(func.count()).where(JournalEntry.kind == "refund")) == 2
+    assert await settled_refunds_fen(db) == (
+        2 * w.plans.annual.price_fen,
+        2 * w.plans.annual.price_fen,
+    )
     await assert_ledger_ok(db)
 
 
@@ -55,8 +57,10 @@ async def test_duplicate_callbacks_change_nothing(
     sandbox.inject("notify", Fault.duplicate_notification, times=2)
     await drain(settings, db, channels, sandbox)
     assert (await _sunset_status(client, w, sunset["id"]))["progress"]["done"] == 2
-    async with db.session_scope() as session:
-        assert await session.scalar(select(func.count()).where(JournalEntry.kind == "refund")) == 2
+    assert await settled_refunds_fen(db) == (
+        2 * w.plans.annual.price_fen,
+        2 * w.plans.annual.price_fen,
+    )
     await assert_ledger_ok(db)
 
 
@@ -215,8 +219,7 @@ async def test_a_refund_the_channel_settles_at_once_settles_in_one_pass(
         assert refund.succeeded_at is not None
     assert await sandbox.flush_notifications() == 1  # the channel's callback, late
     await drain(settings, db, channels, sandbox)
-    async with db.session_scope() as session:
-        assert await session.scalar(select(func.count()).where(JournalEntry.kind == "refund")) == 1
+    assert await settled_refunds_fen(db) == (w.plans.annual.price_fen, w.plans.annual.price_fen)
     assert await _channel_refunds_per_trade(sandbox) == [1]
     await assert_ledger_ok(db)
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     insert,
+    select,
     text,
     update,
 )
@@ -104,6 +105,45 @@ async def update_rows(
         f"AND {table.name}.{key} = ANY(CAST(:{key} AS {_pg_array_type(table, key)}))"
     )
     await session.execute(text(sql), _arrays(names, rows))
+
+
+async def add_to_rows(
+    session: AsyncSession,
+    table: Table,
+    column: str,
+    deltas: Mapping[Any, int],
+    returning: Sequence[str],
+    key: str = "id",
+) -> list[Any]:
+    """`column += delta` for each row by `key`, without reading the rows first, and the rows'
+    `returning` columns after the change. Rows are changed (so locked) in key order. One
+    UPDATE ... FROM unnest ... RETURNING on PostgreSQL; an executemany and a read elsewhere."""
+    if not deltas:
+        return []
+    keys = sorted(deltas)
+    out = ", ".join(f"{table.name}.{c}" for c in returning)
+    if dialect_name(session) != "postgresql":
+        await session.execute(
+            update(table)
+            .where(table.c[key] == bindparam("v_key"))
+            .values({column: table.c[column] + bindparam("v_delta")}),
+            [{"v_key": k, "v_delta": deltas[k]} for k in keys],
+        )
+        return list(
+            await session.execute(
+                select(*(table.c[c] for c in returning)).where(table.c[key].in_(keys))
+            )
+        )
+    array = _pg_array_type(table, key)
+    sql = (
+        f"UPDATE {table.name} SET {column} = {table.name}.{column} + v.delta "
+        f"FROM unnest(CAST(:keys AS {array}), CAST(:deltas AS BIGINT[])) AS v(k, delta) "
+        f"WHERE {table.name}.{key} = v.k AND {table.name}.{key} = ANY(CAST(:keys AS {array})) "
+        f"RETURNING {out}"
+    )
+    return list(
+        await session.execute(text(sql), {"keys": keys, "deltas": [deltas[k] for k in keys]})
+    )
 
 
 def one_of(session: Executor, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:

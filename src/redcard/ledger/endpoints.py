@@ -16,6 +16,7 @@ class LedgerCheck(BaseModel):
     unbalanced_entries: list[str]
     short_entries: list[str]
     drifted_accounts: list[str]
+    subledger_differences: list[str]
 
 
 @router.get("/check", response_model=LedgerCheck)

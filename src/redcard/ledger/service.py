@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import AppError
+from redcard.kit import rawpg
 from redcard.kit.ids import new_id
 from redcard.kit.sql import dialect_name, insert_rows
 from redcard.kit.time import utc_now
@@ -51,6 +52,20 @@ def _validate(entry: Entry) -> None:
         raise UnbalancedEntry(f"entry {entry.kind}/{entry.ref} does not balance")
     if any(not isinstance(line.amount_fen, int) for line in entry.lines):
         raise UnbalancedEntry("amounts are integer fen")
+
+
+def summarise(kind: str, ref: str, entries: Sequence[Entry], memo: str | None = None) -> Entry:
+    """One entry for a batch of like movements: each (account, owner)'s lines summed, zero
+    sums dropped. It balances when they do. The batch's rows (refunds, say) are the subledger:
+    each row keeps the ref of the entry that covers it."""
+    for entry in entries:
+        _validate(entry)
+    sums: dict[tuple[str, str], int] = defaultdict(int)
+    for entry in entries:
+        for line in entry.lines:
+            sums[(line.account, line.owner)] += line.amount_fen
+    lines = [Line(a, fen, owner) for (a, owner), fen in sorted(sums.items()) if fen]
+    return Entry(kind=kind, ref=ref, lines=lines, memo=memo)
 
 
 async def post(session: AsyncSession, entry: Entry) -> None:
@@ -179,6 +194,16 @@ async def balance(session: AsyncSession, account: str, owner: str = "") -> int:
     return int(value or 0)
 
 
+# A subledger's check: the refs of entries whose lines disagree with the rows they cover
+# (e.g. a batch of refunds posted as one entry). Registered by the module that owns the rows.
+SubledgerCheck = Callable[[AsyncSession], Awaitable[list[str]]]
+_subledgers: dict[str, SubledgerCheck] = {}
+
+
+def register_subledger(name: str, check_rows: SubledgerCheck) -> None:
+    _subledgers[name] = check_rows
+
+
 @dataclass
 class CheckReport:
     entries: int
@@ -186,14 +211,21 @@ class CheckReport:
     unbalanced_entries: list[str]
     short_entries: list[str]
     drifted_accounts: list[str]
+    subledger_differences: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.unbalanced_entries or self.short_entries or self.drifted_accounts)
+        return not (
+            self.unbalanced_entries
+            or self.short_entries
+            or self.drifted_accounts
+            or self.subledger_differences
+        )
 
 
 async def check(session: AsyncSession) -> CheckReport:
-    """Prove every entry balances and every stored balance equals the sum of its lines."""
+    """Prove every entry balances, every stored balance equals the sum of its lines, and every
+    registered subledger agrees with the entries that cover its rows."""
     entries = await session.scalar(select(func.count()).select_from(JournalEntry)) or 0
     accounts = await session.scalar(select(func.count()).select_from(LedgerAccount)) or 0
     per_entry = (
@@ -228,4 +260,64 @@ async def check(session: AsyncSession) -> CheckReport:
         unbalanced_entries=[f"{k}/{r}" for k, r in unbalanced],
         short_entries=[f"{k}/{r}" for k, r in short],
         drifted_accounts=[f"{c}:{o}" if o else c for c, o in drifted],
+        subledger_differences=[
+            f"{name}: {ref}" for name, rows in _subledgers.items() for ref in await rows(session)
+        ],
     )
+
+
+# One posting in one statement on PostgreSQL: the balances' upsert, the entry and its lines
+# as data-modifying CTEs. The lines' foreign keys are checked at the end of the statement,
+# when the entry and any new account exist. The accounts are upserted in (code, owner) order,
+# as `_apply_deltas` does, so concurrent posters lock them in the same order.
+_POST_ONE_PG = """\
+WITH accounts AS (
+    INSERT INTO ledger_accounts (id, code, owner_key, balance_fen)
+    SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::bigint[])
+    ON CONFLICT (code, owner_key)
+    DO UPDATE SET balance_fen = ledger_accounts.balance_fen + excluded.balance_fen
+    RETURNING id, code, owner_key
+), entry AS (
+    INSERT INTO journal_entries (id, kind, ref, memo, posted_at) VALUES ($5, $6, $7, $8, $9)
+    RETURNING id
+)
+INSERT INTO journal_lines (id, entry_id, account_id, amount_fen)
+SELECT line.id, entry.id, accounts.id, line.amount_fen
+FROM unnest($10::uuid[], $11::varchar[], $12::varchar[], $13::bigint[])
+    AS line (id, code, owner_key, amount_fen)
+JOIN accounts ON accounts.code = line.code AND accounts.owner_key = line.owner_key
+CROSS JOIN entry"""
+
+
+async def post_one(session: AsyncSession, entry: Entry) -> None:
+    """`post()` for one entry; on PostgreSQL in one round trip on the request's asyncpg
+    connection (the hot path's memo entry: `redemption/service.commit`), the same rows."""
+    raw = await rawpg.connection(session)
+    if raw is None:
+        await post(session, entry)
+        return
+    _validate(entry)
+    deltas: dict[tuple[str, str], int] = defaultdict(int)
+    for line in entry.lines:
+        deltas[(line.account, line.owner)] += line.amount_fen
+    keys = sorted(deltas)
+    lines = entry.lines
+    written = await rawpg.execute(
+        raw,
+        _POST_ONE_PG,
+        [new_id() for _ in keys],
+        [code for code, _ in keys],
+        [owner for _, owner in keys],
+        [deltas[k] for k in keys],
+        new_id(),
+        entry.kind,
+        entry.ref,
+        entry.memo,
+        utc_now(),
+        [new_id() for _ in lines],
+        [line.account for line in lines],
+        [line.owner for line in lines],
+        [line.amount_fen for line in lines],
+    )
+    if written != len(lines):  # pragma: no cover - every line's account was just upserted
+        raise UnbalancedEntry(f"entry {entry.kind}/{entry.ref}: {written} of {len(lines)} lines")

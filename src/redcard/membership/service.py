@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import Conflict, InvalidInput, NotFound
+from redcard.kit.sql import one_of
 from redcard.kit.time import utc_now
 from redcard.ledger.accounts import Account
 from redcard.membership import repository as repo
@@ -225,15 +226,15 @@ async def _refund_unwanted(session: AsyncSession, order: Order, reason: str) -> 
 
 
 async def _on_refunded(session: AsyncSession, order: Order) -> None:
-    await _on_refunded_many(session, [order])
+    await _on_refunded_many(session, [order.id])
 
 
-async def _on_refunded_many(session: AsyncSession, orders: Sequence[Order]) -> None:
+async def _on_refunded_many(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> None:
     """Fully refunded orders: their cards end (a card suspended by a sunset becomes refunded)."""
     await session.execute(
         update(Membership)
         .where(
-            Membership.order_id.in_([o.id for o in orders]),
+            one_of(session, Membership.order_id, order_ids),
             Membership.status.in_([MembershipStatus.active, MembershipStatus.suspended]),
         )
         .values(

@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, or_, select
+from sqlalchemy import Table, func, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from redcard.errors import Conflict, NotFound
 from redcard.kit.ids import new_id, reference
-from redcard.kit.sql import for_update_kwargs, insert_rows, one_of, update_rows
+from redcard.kit.sql import add_to_rows, for_update_kwargs, insert_rows, one_of, update_rows
 from redcard.kit.time import utc_now
 from redcard.ledger import service as ledger
 from redcard.ledger.accounts import Account
 from redcard.models import (
+    JournalEntry,
+    JournalLine,
+    LedgerAccount,
     Order,
     OrderKind,
     OrderStatus,
@@ -55,7 +59,6 @@ POLL_AFTER = timedelta(seconds=30)
 
 _REFUNDS: Table = Refund.__table__  # type: ignore[assignment]
 _PAYMENTS: Table = Payment.__table__  # type: ignore[assignment]
-_ORDERS: Table = Order.__table__  # type: ignore[assignment]
 
 
 class RefundExceedsPayment(Conflict):
@@ -180,9 +183,79 @@ async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> l
                 ],
             )
         )
+    posted, refs = _batch_entries(entries, "RQ")
+    for row in refund_rows:
+        row["reserve_entry_ref"] = refs[row["out_refund_no"]]
     await insert_rows(session, _REFUNDS, refund_rows)
-    await ledger.post_many(session, entries, balances_last=True)
+    await ledger.post_many(session, posted, balances_last=True)
     return [row["id"] for row in refund_rows]
+
+
+def _batch_entries(
+    entries: Sequence[ledger.Entry], prefix: str
+) -> tuple[list[ledger.Entry], dict[str, str]]:
+    """The entries to post for a batch of per-refund entries (each `ref` is its refund's
+    number), and the ref of the entry that covers each refund. Lines on platform accounts are
+    summed into one entry per batch (`ledger.summarise`), so a campaign writes a few lines per
+    batch, not four per refund; the refunds table is the subledger. A refund that touches an
+    owner's account (a merchant's, for a 买单) keeps its own entry, which that owner's
+    statement cites by refund number; so does a batch of one."""
+    own = [e for e in entries if any(line.owner for line in e.lines)]
+    shared = [e for e in entries if not any(line.owner for line in e.lines)]
+    refs = {e.ref: e.ref for e in own}
+    if len(shared) <= 1:
+        return list(entries), {e.ref: e.ref for e in entries}
+    batch = ledger.summarise(
+        shared[0].kind, reference(prefix), shared, memo=f"batch of {len(shared)} refunds"
+    )
+    refs.update({e.ref: batch.ref for e in shared})
+    return [*own, batch], refs
+
+
+async def subledger_differences(session: AsyncSession) -> list[str]:
+    """The refunds table is the subledger of the refund entries: each entry's refunds_payable
+    line must equal the sum of the refunds it covers (reservations through
+    `reserve_entry_ref`, settlements through `settle_entry_ref`). Returns the refs that
+    disagree, a refund's number where no entry covers it. Two grouped reads per stage."""
+    out: list[str] = []
+    for kind, column, sign, done in (
+        ("refund_requested", Refund.reserve_entry_ref, -1, None),
+        ("refund", Refund.settle_entry_ref, 1, [RefundStatus.succeeded, RefundStatus.offline]),
+    ):
+        rows = select(Refund.amount_fen, Refund.out_refund_no, column.label("ref"))
+        if done is not None:
+            rows = rows.where(Refund.status.in_(done))
+        sub = rows.subquery()
+        ours = select(
+            func.coalesce(sub.c.ref, sub.c.out_refund_no).label("ref"),
+            sub.c.amount_fen.label("ours"),
+            literal(0).label("posted"),
+        )
+        posted = (
+            select(
+                JournalEntry.ref.label("ref"),
+                literal(0).label("ours"),
+                (sign * JournalLine.amount_fen).label("posted"),
+            )
+            .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+            .join(LedgerAccount, LedgerAccount.id == JournalLine.account_id)
+            .where(JournalEntry.kind == kind, LedgerAccount.code == Account.refunds_payable)
+        )
+        both = union_all(ours, posted).subquery()
+        out += [
+            f"{kind}/{ref}"
+            for (ref,) in await session.execute(
+                select(both.c.ref)
+                .group_by(both.c.ref)
+                .having(func.sum(both.c.ours) != func.sum(both.c.posted))
+                .order_by(both.c.ref)
+                .limit(100)
+            )
+        ]
+    return out
+
+
+ledger.register_subledger("refunds", subledger_differences)
 
 
 async def _credit_sides(
@@ -299,15 +372,6 @@ async def _settle(
     if not settled:
         return
     now = utc_now()
-    payments = {
-        row.id: row
-        for row in await session.execute(
-            select(Payment.id, Payment.order_id, Payment.amount_fen, Payment.refunded_fen)
-            .where(one_of(session, Payment.id, sorted({s.payment_id for s in settled})))
-            .order_by(Payment.id)
-            .with_for_update()
-        )
-    }
     status = RefundStatus.offline if offline_reference else RefundStatus.succeeded
     refund_rows: list[dict[str, Any]] = [
         {
@@ -320,36 +384,41 @@ async def _settle(
         }
         for s in settled
     ]
-    refunded: dict[uuid.UUID, int] = {p.id: p.refunded_fen for p in payments.values()}
+    entries, refs = _batch_entries(
+        [
+            ledger.Entry(
+                kind="refund",
+                ref=s.out_refund_no,
+                lines=[
+                    ledger.Line(Account.refunds_payable, s.amount_fen),
+                    ledger.Line(Account.channel_clearing, -s.amount_fen),
+                ],
+                memo=f"offline: {offline_reference}" if offline_reference else None,
+            )
+            for s in settled
+        ],
+        "RS",
+    )
+    for row, s in zip(refund_rows, settled, strict=True):
+        row["settle_entry_ref"] = refs[s.out_refund_no]
+    refunded: dict[uuid.UUID, int] = defaultdict(int)
     for s in settled:
         refunded[s.payment_id] += s.amount_fen
-    entries = [
-        ledger.Entry(
-            kind="refund",
-            ref=s.out_refund_no,
-            lines=[
-                ledger.Line(Account.refunds_payable, s.amount_fen),
-                ledger.Line(Account.channel_clearing, -s.amount_fen),
-            ],
-            memo=f"offline: {offline_reference}" if offline_reference else None,
-        )
-        for s in settled
-    ]
-    payment_rows = [
-        {"id": p.id, "refunded_fen": refunded[p.id]}
-        for p in payments.values()
-        if refunded[p.id] != p.refunded_fen
-    ]
     await update_rows(session, _REFUNDS, refund_rows)
-    await update_rows(session, _PAYMENTS, payment_rows)
-    _sync_loaded(session, Refund, {r["id"]: _refund_changes(r) for r in refund_rows})
-    _sync_loaded(
-        session, Payment, {r["id"]: {"refunded_fen": r["refunded_fen"]} for r in payment_rows}
+    # the payments' refunded totals grow in place (payments locked in id order); no read first
+    payments = await add_to_rows(
+        session,
+        _PAYMENTS,
+        "refunded_fen",
+        refunded,
+        ["id", "order_id", "amount_fen", "refunded_fen"],
     )
+    _sync_loaded(session, Refund, {r["id"]: _refund_changes(r) for r in refund_rows})
+    _sync_loaded(session, Payment, {p.id: {"refunded_fen": p.refunded_fen} for p in payments})
     # the shared account rows are locked at the end of the posting, before the orders (the
     # order of locks every settlement has kept)
     await ledger.post_many(session, entries, balances_last=True)
-    done = sorted(p.order_id for p in payments.values() if refunded[p.id] >= p.amount_fen)
+    done = sorted(p.order_id for p in payments if p.refunded_fen >= p.amount_fen)
     if done:
         await _orders_refunded(session, done)
 
@@ -363,17 +432,15 @@ async def _orders_refunded(session: AsyncSession, order_ids: Sequence[uuid.UUID]
     bulk where the kind has a bulk handler, which sees just the orders' ids and kinds."""
     rows = (
         await session.execute(
-            select(Order.id, Order.kind)
+            update(Order)
             .where(one_of(session, Order.id, order_ids), Order.status != OrderStatus.refunded)
-            .order_by(Order.id)
-            .with_for_update()
+            .values(status=OrderStatus.refunded)
+            .returning(Order.id, Order.kind)
+            .execution_options(synchronize_session=False)
         )
     ).all()
     if not rows:
         return
-    await update_rows(
-        session, _ORDERS, [{"id": oid, "status": OrderStatus.refunded.value} for oid, _ in rows]
-    )
     _sync_loaded(session, Order, {oid: {"status": OrderStatus.refunded} for oid, _ in rows})
     by_kind: dict[OrderKind, list[uuid.UUID]] = {}
     for oid, kind in rows:
@@ -381,7 +448,7 @@ async def _orders_refunded(session: AsyncSession, order_ids: Sequence[uuid.UUID]
     for kind, ids in by_kind.items():
         handler = handler_for(Order(kind=kind))
         if handler.on_refunded_many is not None:
-            await handler.on_refunded_many(session, [Order(id=oid, kind=kind) for oid in ids])
+            await handler.on_refunded_many(session, ids)
         else:
             for order in await session.scalars(
                 select(Order).where(Order.id.in_(ids)).order_by(Order.id)

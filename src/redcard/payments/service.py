@@ -55,8 +55,9 @@ class OrderHandler:
     on_refunded: Callable[[AsyncSession, Order], Awaitable[None]]
     # the owner of the credited account (e.g. the merchant a 买单 is collected for); "" if none
     credit_owner: Callable[[AsyncSession, Order], Awaitable[str]] | None = None
-    # optional bulk form of on_refunded (the refund worker settles thousands at a time)
-    on_refunded_many: Callable[[AsyncSession, Sequence[Order]], Awaitable[None]] | None = None
+    # optional bulk form of on_refunded, given the orders' ids (the refund worker settles
+    # thousands at a time)
+    on_refunded_many: Callable[[AsyncSession, Sequence[uuid.UUID]], Awaitable[None]] | None = None
 
 
 _handlers: dict[str, OrderHandler] = {}
