@@ -62,10 +62,13 @@ class SunsetItem(IdMixin, Base):
 
     campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sunset_campaigns.id"))
     membership_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("memberships.id"))
-    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"))
     payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id"))
-    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
-    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"))
+    # the card's own order, member and plan, copied at approval: the card's foreign key covers
+    # them, so they carry no foreign keys of their own (three fewer checks per item on a
+    # million-card approval; migration 0011)
+    order_id: Mapped[uuid.UUID]
+    member_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    plan_id: Mapped[uuid.UUID]
     amount_fen: Mapped[int] = mapped_column(Fen)
     status: Mapped[ItemStatus] = mapped_column(str_enum(ItemStatus), default=ItemStatus.pending)
     manual_reason: Mapped[str | None] = mapped_column(String(200))

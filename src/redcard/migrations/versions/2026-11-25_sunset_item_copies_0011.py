@@ -1,0 +1,37 @@
+"""sunset_items: the card's copied order, member and plan lose their own foreign keys
+
+An item's order_id, member_id and plan_id are the card's, copied at approval; the item's
+foreign key to the card (membership_id) already covers them. Each checked key cost a lookup
+per item, and approval writes one item per paid card in one statement.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-25 17:30:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0011"
+down_revision: str | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_KEYS = (
+    ("fk_sunset_items_order_id_orders", "orders", "order_id"),
+    ("fk_sunset_items_member_id_users", "users", "member_id"),
+    ("fk_sunset_items_plan_id_plans", "plans", "plan_id"),
+)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("sunset_items") as batch:
+        for name, _, _ in _KEYS:
+            batch.drop_constraint(name, type_="foreignkey")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sunset_items") as batch:
+        for name, table, column in _KEYS:
+            batch.create_foreign_key(name, table, [column], ["id"])
