@@ -5,6 +5,15 @@ stored response; same key + another request → 409. Two concurrent requests wit
 second's INSERT waits on the first's unique-index entry; when the first commits it finds the
 row and returns the stored response, and if the first rolls back it proceeds itself. So
 concurrent duplicates produce one effect.
+
+`conditional=True` is for actions that are conditional on not having been done yet, such as
+a till's commit (an UPDATE ... WHERE status = 'prepared'): the action runs first, and the key
+and its response are written in ONE insert afterwards instead of a claim before and the
+response after. If the action refuses (raises AppError), a stored outcome for the key, if
+any, decides as above (replay or reuse refused). If the key is taken when the response is
+written, the request fails and the action's effect rolls back with it. A concurrent duplicate
+waits on the action's own row lock instead of the key's unique-index entry. This is only
+correct for actions that, once done, refuse before they write anything.
 """
 
 from __future__ import annotations
@@ -23,7 +32,8 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redcard.errors import Conflict, InvalidInput
+from redcard.errors import AppError, Conflict, InvalidInput
+from redcard.kit import rawpg
 from redcard.kit.ids import new_id
 from redcard.kit.sql import rowcount
 from redcard.kit.time import utc_now
@@ -69,6 +79,45 @@ _STORE = (
     .where(_KEYS.c.scope == bindparam("b_scope"), _KEYS.c.key == bindparam("b_key"))
     .values(status_code=bindparam("b_status"), response_body=bindparam("b_body"))
 )
+_CLAIM_COLUMNS = ("id", "scope", "key", "request_hash", "created_at")
+_DONE_COLUMNS = (*_CLAIM_COLUMNS, "status_code", "response_body")
+_CLAIM_PG = rawpg.Statement(_CLAIM["postgresql"], _CLAIM_COLUMNS)
+_DONE_PG = rawpg.Statement(_CLAIM["postgresql"], _DONE_COLUMNS)
+_STORED_PG = rawpg.Statement(_STORED)
+_STORE_PG = rawpg.Statement(_STORE)
+
+
+def _replay(stored: Any, digest: str) -> Outcome:
+    """The outcome stored for a key (or why there is none to give)."""
+    if stored["response_body"] is None or stored["status_code"] is None:
+        raise Conflict("a request with this Idempotency-Key is still in progress")
+    if stored["request_hash"] != digest:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used for a different request; use a new key"
+        )
+    return Outcome(json.loads(stored["response_body"]), stored["status_code"], replayed=True)
+
+
+async def _stored(session: AsyncSession, scope: str, key: str) -> Any | None:
+    params = {"b_scope": scope, "b_key": key}
+    raw = await rawpg.connection(session)
+    if raw is not None:
+        return await rawpg.fetchrow(raw, _STORED_PG.sql, *_STORED_PG.args(params))
+    conn = await session.connection()
+    return (await conn.execute(_STORED, params)).mappings().first()
+
+
+async def _insert(session: AsyncSession, row: dict[str, Any], pg: rawpg.Statement) -> bool:
+    """INSERT the key row unless (scope, key) exists; whether it was written."""
+    raw = await rawpg.connection(session)
+    if raw is not None:
+        return await rawpg.execute(raw, pg.sql, *pg.args(row)) > 0
+    conn = await session.connection()
+    return rowcount(await conn.execute(_CLAIM[conn.dialect.name], row)) > 0
+
+
+def _body_json(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 async def once(
@@ -78,36 +127,58 @@ async def once(
     digest: str,
     action: Callable[[], Awaitable[BaseModel]],
     status_code: int = 200,
+    *,
+    conditional: bool = False,
 ) -> Outcome:
-    """Run `action` once per (scope, key); later calls get the stored outcome. The three
-    statements are built once (they run on every state-changing API call)."""
+    """Run `action` once per (scope, key); later calls get the stored outcome. The statements
+    are built once (they run on every state-changing API call). `conditional`: see the
+    module docstring."""
     if not _VALID.match(key):
         raise IdempotencyKeyMissing(
             f"send an {HEADER} header (8-128 letters, digits, '-', '_', '.', ':')"
         )
-    conn = await session.connection()
-    claim = {"id": new_id(), "scope": scope, "key": key, "request_hash": digest}
-    inserted = await conn.execute(_CLAIM[conn.dialect.name], claim | {"created_at": utc_now()})
-    if not rowcount(inserted):
-        stored = (await conn.execute(_STORED, {"b_scope": scope, "b_key": key})).first()
-        if stored is None or stored.response_body is None or stored.status_code is None:
+    row = {"id": new_id(), "scope": scope, "key": key, "request_hash": digest}
+    if conditional:
+        return await _once_conditional(session, row, action, status_code)
+    if not await _insert(session, row | {"created_at": utc_now()}, _CLAIM_PG):
+        stored = await _stored(session, scope, key)
+        if stored is None:
             raise Conflict("a request with this Idempotency-Key is still in progress")
-        if stored.request_hash != digest:
+        return _replay(stored, digest)
+    result = await action()
+    body: Any = result.model_dump(mode="json")
+    params = {"b_scope": scope, "b_key": key, "b_status": status_code, "b_body": _body_json(body)}
+    raw = await rawpg.connection(session)
+    if raw is not None:
+        await rawpg.execute(raw, _STORE_PG.sql, *_STORE_PG.args(params))
+    else:
+        await (await session.connection()).execute(_STORE, params)
+    return Outcome(body, status_code, replayed=False)
+
+
+async def _once_conditional(
+    session: AsyncSession,
+    row: dict[str, Any],
+    action: Callable[[], Awaitable[BaseModel]],
+    status_code: int,
+) -> Outcome:
+    try:
+        result = await action()
+    except AppError:
+        stored = await _stored(session, row["scope"], row["key"])
+        if stored is None:
+            raise
+        return _replay(stored, row["request_hash"])
+    body: Any = result.model_dump(mode="json")
+    done = row | {"created_at": utc_now(), "status_code": status_code}
+    if not await _insert(session, done | {"response_body": _body_json(body)}, _DONE_PG):
+        stored = await _stored(session, row["scope"], row["key"])
+        if stored is not None and stored["request_hash"] != row["request_hash"]:
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used for a different request; use a new key"
             )
-        return Outcome(json.loads(stored.response_body), stored.status_code, replayed=True)
-    result = await action()
-    body: Any = result.model_dump(mode="json")
-    await conn.execute(
-        _STORE,
-        {
-            "b_scope": scope,
-            "b_key": key,
-            "b_status": status_code,
-            "b_body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-        },
-    )
+        # the same request was done concurrently: raised, so this request's effect rolls back
+        raise Conflict("a request with this Idempotency-Key was just completed; retry it")
     return Outcome(body, status_code, replayed=False)
 
 
@@ -117,10 +188,12 @@ async def run_idempotent(
     scope: str,
     action: Callable[[], Awaitable[BaseModel]],
     status_code: int = 200,
+    *,
+    conditional: bool = False,
 ) -> JSONResponse:
     """`once()` for an API request: the key from the header, the fingerprint from the body."""
     key = request.headers.get(HEADER, "")
     digest = fingerprint(request.method, request.url.path, await request.body())
-    outcome = await once(session, scope, key, digest, action, status_code)
+    outcome = await once(session, scope, key, digest, action, status_code, conditional=conditional)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)

@@ -25,7 +25,9 @@ from redcard.redemption.till import TillCaller
 router = APIRouter(tags=["redemption"])
 
 
-def to_schema(r: service.Redemption, store_name: str, masked: str) -> Redemption:
+def to_schema(
+    r: service.Redemption | service.RedemptionRow, store_name: str, masked: str
+) -> Redemption:
     return Redemption(
         id=r.id,
         kind=r.kind,
@@ -88,13 +90,15 @@ async def prepare(
 async def commit(
     redemption_id: uuid.UUID, request: Request, session: Session, till: TillCaller
 ) -> JSONResponse:
-    """Burn the code and record the redemption (Idempotency-Key required)."""
+    """Burn the code and record the redemption (Idempotency-Key required). The commit is
+    conditional (a committed redemption refuses before writing), so the key and the response
+    are written in one insert after it."""
 
     async def action() -> Redemption:
         done = await service.commit(session, till, redemption_id)
         return to_schema(done.redemption, done.store_name, done.member)
 
-    return await run_idempotent(session, request, till.key, action)
+    return await run_idempotent(session, request, till.key, action, conditional=True)
 
 
 @router.post("/redemptions/{redemption_id}/undo", response_model=Redemption)

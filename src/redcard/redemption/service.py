@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
+    String,
     Table,
+    any_,
     bindparam,
     case,
     exists,
@@ -39,12 +43,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from redcard.kit import rawpg
 from redcard.kit.ids import new_id
 from redcard.kit.money import MoneyError, card_discount, parse_yuan
 from redcard.kit.sql import dialect_name, rowcount
-from redcard.kit.time import utc_now
+from redcard.kit.time import as_utc, utc_now
 from redcard.ledger.accounts import Account
-from redcard.ledger.service import Entry, Line, post
+from redcard.ledger.service import Entry, Line, post, post_one
 from redcard.models import (
     CodeBurn,
     CodeFailure,
@@ -67,17 +72,16 @@ log = logging.getLogger(__name__)
 
 # Hot-path statements are built once with bind parameters and run on the request's connection:
 # SQLAlchemy then skips building the expression and most of the ORM layer on every request
-# (about 550 -> 220 µs of CPU per statement here; see docs/performance.md).
-_LOCKED = select(func.max(CodeLock.locked_until)).where(
-    CodeLock.scope_key.in_(bindparam("scopes", expanding=True)),
-    CodeLock.locked_until > bindparam("now"),
-)
+# (about 550 -> 220 µs of CPU per statement here; see docs/performance.md). On PostgreSQL the
+# till's prepare and commit run the same statements, compiled once, on the request's asyncpg
+# connection (`kit/rawpg`, about 0.1 ms per statement); SQLite runs them through SQLAlchemy.
 _BURN = {
     "postgresql": postgresql.insert(CodeBurn).on_conflict_do_nothing(
         index_elements=["member_id", "step"]
     ),
     "sqlite": sqlite.insert(CodeBurn).on_conflict_do_nothing(index_elements=["member_id", "step"]),
 }
+_BURN_PG = rawpg.Statement(_BURN["postgresql"])
 PREPARE_TTL = timedelta(minutes=5)
 UNDO_WINDOW = timedelta(hours=1)
 FAILURE_WINDOW = timedelta(minutes=10)
@@ -314,8 +318,34 @@ def masked(display_name: str, phone: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class RedemptionRow:
+    """A redemption row as the till's prepare and commit wrote it: the columns only, not an
+    ORM object (building one costs more CPU than the statement that wrote it)."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    store_id: uuid.UUID
+    merchant_id: uuid.UUID
+    member_id: uuid.UUID
+    membership_id: uuid.UUID
+    terminal_id: uuid.UUID | None
+    staff_id: uuid.UUID | None
+    order_id: uuid.UUID | None
+    code_step: int | None
+    bill_fen: int
+    excluded_fen: int
+    discount_fen: int
+    charged_fen: int
+    prepared_at: datetime
+    committed_at: datetime | None
+    undone_at: datetime | None
+    statement_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
 class Prepared:
-    redemption: Redemption  # not attached to the session: written with a Core INSERT
+    redemption: RedemptionRow  # written with a Core INSERT
     store_name: str
     discount_bp: int
     member: str  # masked name
@@ -325,39 +355,53 @@ class Prepared:
 # IP is locked out, and each candidate handle's member with their name and usable card. The
 # store is the outer side of the join, so it comes back even when no handle matches.
 _MATCH = MemberCode.__table__.join(User.__table__, User.id == MemberCode.member_id)
-_TILL_READ = (
-    select(
-        Store.merchant_id,
-        Store.status,
-        Store.name,
-        Store.discount_bp,
-        Store.discount_cap_fen,
-        Store.min_bill_fen,
-        Store.excluded_categories,
-        _LOCKED.scalar_subquery().label("locked_until"),
-        MemberCode.member_id,
-        MemberCode.handle,
-        MemberCode.secret,
-        User.display_name,
-        User.phone,
-        select(Membership.id)
-        .where(
-            Membership.member_id == MemberCode.member_id,
-            Membership.status == MembershipStatus.active,
-            Membership.starts_at <= bindparam("now"),
-            Membership.ends_at > bindparam("now"),
-        )
-        .limit(1)
-        .scalar_subquery()
-        .label("card_id"),
+
+
+def _till_read(arrays: bool) -> Any:
+    """The till's one read. `arrays`: the scopes and handles as one array parameter each
+    (`= ANY($n)`, PostgreSQL, compiled once) instead of an expanding IN list."""
+    if arrays:
+        scope_in = CodeLock.scope_key == any_(bindparam("scopes", type_=postgresql.ARRAY(String)))
+        handle_in = MemberCode.handle == any_(bindparam("handles", type_=postgresql.ARRAY(Integer)))
+    else:
+        scope_in = CodeLock.scope_key.in_(bindparam("scopes", expanding=True))
+        handle_in = MemberCode.handle.in_(bindparam("handles", expanding=True))
+    locked = select(func.max(CodeLock.locked_until)).where(
+        scope_in, CodeLock.locked_until > bindparam("now")
     )
-    .select_from(
-        Store.__table__.outerjoin(
-            _MATCH, MemberCode.handle.in_(bindparam("handles", expanding=True))
+    return (
+        select(
+            Store.merchant_id,
+            Store.status,
+            Store.name,
+            Store.discount_bp,
+            Store.discount_cap_fen,
+            Store.min_bill_fen,
+            Store.excluded_categories,
+            locked.scalar_subquery().label("locked_until"),
+            MemberCode.member_id,
+            MemberCode.handle,
+            MemberCode.secret,
+            User.display_name,
+            User.phone,
+            select(Membership.id)
+            .where(
+                Membership.member_id == MemberCode.member_id,
+                Membership.status == MembershipStatus.active,
+                Membership.starts_at <= bindparam("now"),
+                Membership.ends_at > bindparam("now"),
+            )
+            .limit(1)
+            .scalar_subquery()
+            .label("card_id"),
         )
+        .select_from(Store.__table__.outerjoin(_MATCH, handle_in))
+        .where(Store.id == bindparam("store_id"))
     )
-    .where(Store.id == bindparam("store_id"))
-)
+
+
+_TILL_READ = _till_read(arrays=False)
+_TILL_READ_PG = rawpg.Statement(_till_read(arrays=True))
 _R = cast(Table, Redemption.__table__)
 _R_COLUMNS = [c.name for c in _R.c]
 # The redemption row, written only if this member's code for this step is not burned yet.
@@ -370,6 +414,7 @@ _INSERT_UNBURNED = insert(_R).from_select(
         )
     ),
 )
+_INSERT_UNBURNED_PG = rawpg.Statement(_INSERT_UNBURNED)
 
 
 async def prepare(
@@ -394,30 +439,35 @@ async def prepare(
         if normalised is None
         else codes.candidates(normalised, key, codes.step_at(now.timestamp()))
     )
-    conn = await session.connection()
     params = {
         "store_id": store_id,
         "handles": sorted({c.handle for c in cands}) or [-1],
         "scopes": _scopes(till, store_id),
         "now": now,
     }
-    rows = (await conn.execute(_TILL_READ, params)).all()
+    raw = await rawpg.connection(session)
+    rows: Sequence[Any]  # asyncpg Records or RowMappings: row["name"]
+    if raw is not None:
+        rows = await rawpg.fetch(raw, _TILL_READ_PG.sql, *_TILL_READ_PG.args(params))
+    else:
+        rows = (await (await session.connection()).execute(_TILL_READ, params)).mappings().all()
     if not rows:
         raise NotFound("no such store")
     store = rows[0]
     bill = parse_bill(bill_fen, bill_yuan)
-    excluded = parse_excluded(excluded_fen, excluded_yuan, bill, store.excluded_categories)
-    if store.locked_until is not None:
-        seconds = max(1, int((store.locked_until - now).total_seconds()))
+    excluded = parse_excluded(excluded_fen, excluded_yuan, bill, store["excluded_categories"])
+    locked_until = store["locked_until"]
+    if locked_until is not None:
+        seconds = max(1, int((as_utc(locked_until) - now).total_seconds()))
         raise TillLocked(f"too many invalid codes; code checks are paused for {seconds} s")
-    if store.status != StoreStatus.live:
+    if store["status"] != StoreStatus.live:
         raise StoreNotLive("this store is not taking the card right now")
-    by_handle = {row.handle: row for row in rows if row.member_id is not None}
+    by_handle = {row["handle"]: row for row in rows if row["member_id"] is not None}
     match = next(
         (
             (by_handle[c.handle], c.step)
             for c in cands
-            if c.handle in by_handle and codes.matches(c, by_handle[c.handle].secret)
+            if c.handle in by_handle and codes.matches(c, by_handle[c.handle]["secret"])
         ),
         None,
     )
@@ -425,31 +475,32 @@ async def prepare(
         await record_failure(session, till, store_id)
         raise InvalidCode()
     member, step = match
-    if member.card_id is None:
-        if await _burned(session, member.member_id, step):
+    if member["card_id"] is None:
+        if await _burned(session, member["member_id"], step):
             await record_failure(session, till, store_id)
             raise InvalidCode()
         raise CardNotUsable("this member has no valid card (expired, suspended or refunded)")
-    if bill - excluded < store.min_bill_fen:
+    min_bill = store["min_bill_fen"]
+    if bill - excluded < min_bill:
         raise BelowMinimumBill(
-            f"the card discount here applies from a bill of {store.min_bill_fen / 100:.2f} yuan"
+            f"the card discount here applies from a bill of {min_bill / 100:.2f} yuan"
             + (" (excluded items not counted)" if excluded else "")
         )
     discount = card_discount(
         bill,
         excluded,
-        rate_bp=store.discount_bp,
-        cap_fen=store.discount_cap_fen,
-        min_bill_fen=store.min_bill_fen,
+        rate_bp=store["discount_bp"],
+        cap_fen=store["discount_cap_fen"],
+        min_bill_fen=min_bill,
     )
     values = {
         "id": new_id(),
         "kind": RedemptionKind.code,
         "status": RedemptionStatus.prepared,
         "store_id": store_id,
-        "merchant_id": store.merchant_id,
-        "member_id": member.member_id,
-        "membership_id": member.card_id,
+        "merchant_id": store["merchant_id"],
+        "member_id": member["member_id"],
+        "membership_id": member["card_id"],
         "terminal_id": till.terminal.id if till.terminal else None,
         "staff_id": till.staff.id if till.staff else None,
         "order_id": None,
@@ -463,15 +514,21 @@ async def prepare(
         "undone_at": None,
         "statement_id": None,
     }
-    written = await conn.execute(_INSERT_UNBURNED, {f"v_{k}": v for k, v in values.items()})
-    if not rowcount(written):  # this code was already used
+    insert_params = {f"v_{k}": v for k, v in values.items()}
+    if raw is not None:
+        sql, args = _INSERT_UNBURNED_PG.sql, _INSERT_UNBURNED_PG.args(insert_params)
+        written = await rawpg.execute(raw, sql, *args)
+    else:
+        conn = await session.connection()
+        written = rowcount(await conn.execute(_INSERT_UNBURNED, insert_params))
+    if not written:  # this code was already used
         await record_failure(session, till, store_id)
         raise InvalidCode()
     return Prepared(
-        Redemption(**values),
-        store.name,
-        store.discount_bp,
-        masked(member.display_name, member.phone),
+        RedemptionRow(**values),
+        store["name"],
+        store["discount_bp"],
+        masked(member["display_name"], member["phone"]),
     )
 
 
@@ -482,7 +539,7 @@ async def _burned(session: AsyncSession, member_id: uuid.UUID, step: int) -> boo
     return found is not None
 
 
-def savings_entry(r: Redemption, kind: str = ENTRY_KIND, sign: int = 1) -> Entry:
+def savings_entry(r: Redemption | RedemptionRow, kind: str = ENTRY_KIND, sign: int = 1) -> Entry:
     """Memo entry: the member's savings (credit, owner = member) funded by the merchant
     (debit, owner = merchant). The undo posts the same lines reversed as a new entry."""
     return Entry(
@@ -540,11 +597,15 @@ _COMMIT_AT_TERMINAL = _commit_statement(_R.c.store_id == bindparam("b_store_id")
 _COMMIT_BY_STAFF = _commit_statement(
     _R.c.store_id.in_(select(StoreStaff.store_id).where(StoreStaff.user_id == bindparam("b_staff")))
 )
+_COMMIT_PG = {
+    _COMMIT_AT_TERMINAL: rawpg.Statement(_COMMIT_AT_TERMINAL),
+    _COMMIT_BY_STAFF: rawpg.Statement(_COMMIT_BY_STAFF),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Committed:
-    redemption: Redemption  # not attached to the session: changed with a Core UPDATE
+    redemption: RedemptionRow  # changed with a Core UPDATE
     store_name: str
     member: str  # masked name
 
@@ -561,28 +622,35 @@ async def commit(session: AsyncSession, till: Till, redemption_id: uuid.UUID) ->
     else:
         assert till.staff is not None
         statement, params["b_staff"] = _COMMIT_BY_STAFF, till.staff.id
-    conn = await session.connection()
-    row = (await conn.execute(statement, params)).first()
+    raw = await rawpg.connection(session)
+    row: Any  # an asyncpg Record or a RowMapping: row["name"]
+    if raw is not None:
+        pg = _COMMIT_PG[statement]
+        row = await rawpg.fetchrow(raw, pg.sql, *pg.args(params))
+    else:
+        conn = await session.connection()
+        row = (await conn.execute(statement, params)).mappings().first()
     if row is None:
         await _explain_commit_refusal(session, till, redemption_id, now)
         raise AssertionError("unreachable")
-    committed = Redemption(**{name: getattr(row, name) for name in _R_COLUMNS})
+    committed = RedemptionRow(**{name: row[name] for name in _R_COLUMNS})
     assert committed.code_step is not None
-    burned = await conn.execute(
-        _BURN[dialect_name(session)],
-        {
-            "id": new_id(),
-            "member_id": committed.member_id,
-            "step": committed.code_step,
-            "redemption_id": committed.id,
-            "burned_at": now,
-        },
-    )
-    if not rowcount(burned):
+    burn = {
+        "id": new_id(),
+        "member_id": committed.member_id,
+        "step": committed.code_step,
+        "redemption_id": committed.id,
+        "burned_at": now,
+    }
+    if raw is not None:
+        burned = await rawpg.execute(raw, _BURN_PG.sql, *_BURN_PG.args(burn))
+    else:
+        burned = rowcount(await conn.execute(_BURN[dialect_name(session)], burn))
+    if not burned:
         raise InvalidCode()  # the same code was committed elsewhere first; all rolls back
     if committed.discount_fen:
-        await post(session, savings_entry(committed))
-    return Committed(committed, row.store, masked(row.display_name, row.phone))
+        await post_one(session, savings_entry(committed))
+    return Committed(committed, row["store"], masked(row["display_name"], row["phone"]))
 
 
 async def _explain_commit_refusal(

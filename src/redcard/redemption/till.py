@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select
 
 from redcard.deps import CurrentUser, Session
 from redcard.errors import Forbidden, Unauthorized
+from redcard.kit import rawpg
 from redcard.models import Role, Terminal
 from redcard.redemption.service import TerminalRef, Till
 
@@ -18,6 +19,7 @@ TERMINAL_HEADER = "X-Terminal-Key"
 _TERMINAL = select(Terminal.id, Terminal.store_id).where(
     Terminal.api_key_hash == bindparam("key_hash"), Terminal.revoked_at.is_(None)
 )
+_TERMINAL_PG = rawpg.Statement(_TERMINAL)
 
 
 def hash_api_key(api_key: str) -> str:
@@ -31,8 +33,12 @@ def client_ip(request: Request) -> str:
 async def current_till(request: Request, session: Session, user: CurrentUser) -> Till:
     api_key = request.headers.get(TERMINAL_HEADER)
     if api_key:
-        conn = await session.connection()
-        row = (await conn.execute(_TERMINAL, {"key_hash": hash_api_key(api_key)})).first()
+        params = {"key_hash": hash_api_key(api_key)}
+        raw = await rawpg.connection(session)
+        if raw is not None:
+            row = await rawpg.fetchrow(raw, _TERMINAL_PG.sql, *_TERMINAL_PG.args(params))
+        else:
+            row = (await (await session.connection()).execute(_TERMINAL, params)).first()
         if row is None:
             raise Unauthorized("unknown or revoked terminal key")
         return Till(ip=client_ip(request), terminal=TerminalRef(row[0], row[1]))
