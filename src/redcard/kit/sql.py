@@ -36,6 +36,13 @@ def insert_ignore(session: AsyncSession, model: Any, conflict_columns: Sequence[
     return sqlite.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
 
 
+async def core_rows(session: AsyncSession, stmt: Any) -> Sequence[Any]:
+    """All rows of a statement run on the session's connection: plain rows, without the ORM's
+    per-row result processing that `session.execute` adds (it shows on batches of thousands).
+    Same transaction as the session; no objects are loaded or refreshed."""
+    return (await (await session.connection()).execute(stmt)).all()
+
+
 def rowcount(result: Result[Any]) -> int:
     """Rows touched by an INSERT/UPDATE/DELETE."""
     return int(getattr(result, "rowcount", 0) or 0)

@@ -22,7 +22,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from redcard.errors import Conflict, NotFound
 from redcard.kit.ids import new_id, reference
-from redcard.kit.sql import add_to_rows, for_update_kwargs, insert_rows, one_of, update_rows
+from redcard.kit.sql import (
+    add_to_rows,
+    core_rows,
+    for_update_kwargs,
+    insert_rows,
+    one_of,
+    update_rows,
+)
 from redcard.kit.time import utc_now
 from redcard.ledger import service as ledger
 from redcard.ledger.accounts import Account
@@ -119,23 +126,25 @@ async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> l
     ids = sorted({a.payment_id for a in asks})
     rows = {
         row.id: row
-        for row in await session.execute(
+        for row in await core_rows(
+            session,
             select(Payment.id, Payment.status, Payment.amount_fen, Payment.order_id, Order.kind)
             .join(Order, Order.id == Payment.order_id)
             .where(one_of(session, Payment.id, ids))
             .order_by(Payment.id)
-            .with_for_update(of=Payment)
+            .with_for_update(of=Payment),
         )
     }
     reserved: dict[uuid.UUID, int] = {
         pid: int(total)
-        for pid, total in await session.execute(
+        for pid, total in await core_rows(
+            session,
             select(Refund.payment_id, func.sum(Refund.amount_fen))
             .where(
                 one_of(session, Refund.payment_id, ids),
                 Refund.status != RefundStatus.failed,
             )
-            .group_by(Refund.payment_id)
+            .group_by(Refund.payment_id),
         )
     }
     credit = await _credit_sides(session, {r.order_id: r.kind for r in rows.values()})
@@ -353,13 +362,20 @@ async def _complete_many(
 
 
 def _sync_loaded(
-    session: AsyncSession, model: Any, changes: Mapping[uuid.UUID, Mapping[str, Any]]
+    session: AsyncSession,
+    model: Any,
+    changes: Callable[[], Mapping[uuid.UUID, Mapping[str, Any]]],
 ) -> None:
     """Rows changed with set-based SQL: objects of them already in the session see the new
-    values (as committed state, so the ORM does not write them again)."""
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, model) and obj.id in changes:
-            for key, value in changes[obj.id].items():
+    values (as committed state, so the ORM does not write them again). `changes` is only
+    built when the session holds objects of `model` (a worker's batch usually holds none)."""
+    loaded = [obj for obj in session.identity_map.values() if isinstance(obj, model)]
+    if not loaded:
+        return
+    by_id = changes()
+    for obj in loaded:
+        if obj.id in by_id:
+            for key, value in by_id[obj.id].items():
                 set_committed_value(obj, key, value)
 
 
@@ -413,8 +429,10 @@ async def _settle(
         refunded,
         ["id", "order_id", "amount_fen", "refunded_fen"],
     )
-    _sync_loaded(session, Refund, {r["id"]: _refund_changes(r) for r in refund_rows})
-    _sync_loaded(session, Payment, {p.id: {"refunded_fen": p.refunded_fen} for p in payments})
+    _sync_loaded(session, Refund, lambda: {r["id"]: _refund_changes(r) for r in refund_rows})
+    _sync_loaded(
+        session, Payment, lambda: {p.id: {"refunded_fen": p.refunded_fen} for p in payments}
+    )
     # the shared account rows are locked at the end of the posting, before the orders (the
     # order of locks every settlement has kept)
     await ledger.post_many(session, entries, balances_last=True)
@@ -430,18 +448,16 @@ def _refund_changes(row: Mapping[str, Any]) -> dict[str, Any]:
 async def _orders_refunded(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> None:
     """Fully refunded orders (locked in id order) become refunded and their kinds react: in
     bulk where the kind has a bulk handler, which sees just the orders' ids and kinds."""
-    rows = (
-        await session.execute(
-            update(Order)
-            .where(one_of(session, Order.id, order_ids), Order.status != OrderStatus.refunded)
-            .values(status=OrderStatus.refunded)
-            .returning(Order.id, Order.kind)
-            .execution_options(synchronize_session=False)
-        )
-    ).all()
+    rows = await core_rows(
+        session,
+        update(Order)
+        .where(one_of(session, Order.id, order_ids), Order.status != OrderStatus.refunded)
+        .values(status=OrderStatus.refunded)
+        .returning(Order.id, Order.kind),
+    )
     if not rows:
         return
-    _sync_loaded(session, Order, {oid: {"status": OrderStatus.refunded} for oid, _ in rows})
+    _sync_loaded(session, Order, lambda: {oid: {"status": OrderStatus.refunded} for oid, _ in rows})
     by_kind: dict[OrderKind, list[uuid.UUID]] = {}
     for oid, kind in rows:
         by_kind.setdefault(kind, []).append(oid)
@@ -526,7 +542,7 @@ async def claim_due(session: AsyncSession, limit: int) -> list[DueRefund]:
         .limit(limit)
         .with_for_update(of=Refund, **for_update_kwargs(session, skip_locked=True))
     )
-    return [DueRefund(**row._mapping) for row in await session.execute(stmt)]
+    return [DueRefund(*row) for row in await core_rows(session, stmt)]
 
 
 async def process_due(

@@ -20,7 +20,7 @@ from sqlalchemy import Table, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import AppError
-from redcard.kit.sql import for_update_kwargs, rowcount, update_rows
+from redcard.kit.sql import core_rows, for_update_kwargs, rowcount, update_rows
 from redcard.kit.time import utc_now
 from redcard.models import (
     CampaignStatus,
@@ -71,20 +71,19 @@ async def end_benefits(session: AsyncSession, campaign: SunsetCampaign) -> int:
 
 
 async def request_batch(session: AsyncSession, campaign: SunsetCampaign, batch: int) -> int:
-    items = (
-        await session.execute(
-            select(
-                SunsetItem.id,
-                SunsetItem.payment_id,
-                SunsetItem.amount_fen,
-                SunsetItem.manual_reason,
-            )
-            .where(SunsetItem.campaign_id == campaign.id, SunsetItem.status == ItemStatus.pending)
-            .order_by(SunsetItem.id)
-            .limit(batch)
-            .with_for_update(**for_update_kwargs(session, skip_locked=True))
+    items = await core_rows(
+        session,
+        select(
+            SunsetItem.id,
+            SunsetItem.payment_id,
+            SunsetItem.amount_fen,
+            SunsetItem.manual_reason,
         )
-    ).all()
+        .where(SunsetItem.campaign_id == campaign.id, SunsetItem.status == ItemStatus.pending)
+        .order_by(SunsetItem.id)
+        .limit(batch)
+        .with_for_update(**for_update_kwargs(session, skip_locked=True)),
+    )
     if not items:
         return 0
 
