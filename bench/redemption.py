@@ -33,6 +33,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import timedelta
@@ -445,7 +446,15 @@ def run_pgbench(clients: int, seconds: int, members: int) -> dict[str, float]:
         parts.username or "postgres",
         DB_NAME,
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # -l: one log line per script run (prepare + commit), its latency in µs in the third field
+    with tempfile.TemporaryDirectory() as logs:
+        cmd[1:1] = ["-l", "--log-prefix", str(Path(logs) / "tx")]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        pair_ms = [
+            int(line.split()[2]) / 1000
+            for log in Path(logs).iterdir()
+            for line in log.read_text().splitlines()
+        ]
     if done.returncode != 0:
         raise RuntimeError(f"pgbench failed: {done.stderr[-2000:]}")
     tps = re.search(r"tps = ([\d.]+)", done.stdout)
@@ -456,6 +465,8 @@ def run_pgbench(clients: int, seconds: int, members: int) -> dict[str, float]:
         "tps": float(tps.group(1)),
         "latency_avg_ms": float(latency.group(1)) if latency else 0.0,
         "failed": float(failed.group(1)) if failed else 0.0,
+        "p50_ms_pair": pct(pair_ms, 50),
+        "p99_ms_pair": pct(pair_ms, 99),
     }
 
 
@@ -533,6 +544,8 @@ def main() -> None:
         "p99_ms_prepare_plus_commit": round(pct(pair, 99), 2),
         "mean_ms_request": round(statistics.fmean(req), 2) if req else None,
         "pgbench_latency_avg_ms": bench["latency_avg_ms"],
+        "pgbench_p50_ms_prepare_plus_commit": round(bench["p50_ms_pair"], 2),
+        "pgbench_p99_ms_prepare_plus_commit": round(bench["p99_ms_pair"], 2),
         "app_cpu_ms_per_pair_in_process": round(cpu_ms, 2),
         "app_cpu_ms_per_pair_median": round(cpu["median"], 2),
         "committed": app["committed"],
@@ -551,7 +564,11 @@ def main() -> None:
         f"({args.clients} clients, {args.workers} uvicorn workers, {app['committed']} in "
         f"{app['seconds']:.1f} s, errors {app['errors']})"
     )
-    print(f"pgbench: {figures['pgbench_redemptions_per_s']} redemptions/s (same SQL, 2 tx each)")
+    print(
+        f"pgbench: {figures['pgbench_redemptions_per_s']} redemptions/s (same SQL, 2 tx each); "
+        f"prepare+commit p50 {figures['pgbench_p50_ms_prepare_plus_commit']} ms, p99 "
+        f"{figures['pgbench_p99_ms_prepare_plus_commit']} ms, with no application in the way"
+    )
     print(f"ratio:   {figures['ratio']}  (target >= {TARGET_RATIO})")
     print(
         f"latency per request p50 {figures['p50_ms_request']} ms, p99 "
