@@ -80,6 +80,24 @@ def fresh_database() -> str:
     return f"{parts.scheme}://{parts.netloc}/{DB_NAME}"
 
 
+SERVER_SETTINGS = ("shared_buffers", "max_wal_size", "wal_compression", "synchronous_commit")
+
+
+def server_state() -> dict[str, Any]:
+    """The PostgreSQL settings that move these figures most, and the checkpoints so far: a
+    checkpoint forced by WAL volume (`checkpoints_req`) makes the next change of every page
+    write the whole page to the WAL again."""
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        settings = dict(
+            conn.execute(
+                "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s)",
+                [list(SERVER_SETTINGS)],
+            ).fetchall()
+        )
+        row = conn.execute("SELECT checkpoints_req FROM pg_stat_bgwriter").fetchone()
+    return {"settings": settings, "checkpoints_req": int(row[0]) if row else 0}
+
+
 GENERATE = """
 CREATE TEMP TABLE gen AS
 SELECT i, gen_random_uuid() AS user_id, gen_random_uuid() AS order_id,
@@ -295,6 +313,7 @@ async def run(
     figures["generate_s"] = round(time.perf_counter() - t, 1)
     print(f"generated {n} paid memberships in {figures['generate_s']} s")
 
+    before = server_state()
     started = time.perf_counter()
     async with db.session_scope() as session:
         campaign = await service.prepare(
@@ -341,7 +360,14 @@ async def run(
     figures["reconcile_s"] = round(time.perf_counter() - t, 1)
     total_s = time.perf_counter() - started
     figures["total_s"] = round(total_s, 1)
+    after = server_state()
+    figures["server"] = after["settings"]
+    figures["forced_checkpoints"] = after["checkpoints_req"] - before["checkpoints_req"]
     print(f"reconciled {report.bill_lines} lines in {figures['reconcile_s']} s: {report.counts}")
+    print(
+        f"checkpoints forced by WAL volume during the campaign: {figures['forced_checkpoints']} "
+        f"(server: {figures['server']})"
+    )
 
     async with db.session_scope() as session:
         done = await session.get_one(SunsetCampaign, campaign.id)
