@@ -54,16 +54,21 @@ def _validate(entry: Entry) -> None:
         raise UnbalancedEntry("amounts are integer fen")
 
 
+def _deltas(entries: Sequence[Entry]) -> dict[tuple[str, str], int]:
+    """Validate each entry; the net amount per (account, owner) over all of them."""
+    deltas: dict[tuple[str, str], int] = defaultdict(int)
+    for entry in entries:
+        _validate(entry)
+        for line in entry.lines:
+            deltas[(line.account, line.owner)] += line.amount_fen
+    return deltas
+
+
 def summarise(kind: str, ref: str, entries: Sequence[Entry], memo: str | None = None) -> Entry:
     """One entry for a batch of like movements: each (account, owner)'s lines summed, zero
     sums dropped. It balances when they do. The batch's rows (refunds, say) are the subledger:
     each row keeps the ref of the entry that covers it."""
-    for entry in entries:
-        _validate(entry)
-    sums: dict[tuple[str, str], int] = defaultdict(int)
-    for entry in entries:
-        for line in entry.lines:
-            sums[(line.account, line.owner)] += line.amount_fen
+    sums = _deltas(entries)
     lines = [Line(a, fen, owner) for (a, owner), fen in sorted(sums.items()) if fen]
     return Entry(kind=kind, ref=ref, lines=lines, memo=memo)
 
@@ -117,12 +122,7 @@ async def post_many(
     the end of the posting to the commit, not while thousands of lines are written."""
     if not entries:
         return
-    for entry in entries:
-        _validate(entry)
-    deltas: dict[tuple[str, str], int] = defaultdict(int)
-    for entry in entries:
-        for line in entry.lines:
-            deltas[(line.account, line.owner)] += line.amount_fen
+    deltas = _deltas(entries)
     if balances_last:
         ids = await _account_ids(session, set(deltas))
     else:
@@ -296,10 +296,7 @@ async def post_one(session: AsyncSession, entry: Entry) -> None:
     if raw is None:
         await post(session, entry)
         return
-    _validate(entry)
-    deltas: dict[tuple[str, str], int] = defaultdict(int)
-    for line in entry.lines:
-        deltas[(line.account, line.owner)] += line.amount_fen
+    deltas = _deltas([entry])
     keys = sorted(deltas)
     lines = entry.lines
     written = await rawpg.execute(
