@@ -68,7 +68,7 @@ class SunsetItem(IdMixin, Base):
     membership_id: Mapped[uuid.UUID]
     payment_id: Mapped[uuid.UUID]
     order_id: Mapped[uuid.UUID]
-    member_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    member_id: Mapped[uuid.UUID]  # no index: only approval's trial-notice anti-join reads it
     plan_id: Mapped[uuid.UUID]
     amount_fen: Mapped[int] = mapped_column(Fen)
     status: Mapped[ItemStatus] = mapped_column(str_enum(ItemStatus), default=ItemStatus.pending)
