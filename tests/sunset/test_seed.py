@@ -1,5 +1,6 @@
 """Approval's two ways of writing campaign items and notices agree: `_seed_each` (the policy in
-Python, `_decide`) and `_seed_full` (the `full` policy as INSERT ... SELECT)."""
+Python, `_decide`) and `_seed_full` (the `full` policy as INSERT ... SELECT); so do the dry
+run's two ways of adding them up."""
 
 from __future__ import annotations
 
@@ -94,6 +95,11 @@ async def test_sql_seed_agrees_with_the_python_policy(db, sandbox):
         )
     async with db.session_scope() as session:
         at = utc_now()
+        # the dry run adds up the same selection: in the database under `full`
+        by_sql_dry = await service._dry_run_full(session, at)
+        assert by_sql_dry == await service._dry_run_each(session, RefundPolicy.full, at)
+        assert (by_sql_dry.count, by_sql_dry.skipped_count, by_sql_dry.manual_count) == (4, 1, 1)
+        assert [m.reason for m in by_sql_dry.manual] == [service.PAST_WINDOW]
         by_python = await _campaign(session, preparer, at)
         by_sql = await _campaign(session, preparer, at)
         await service._seed_each(session, by_python, at)
