@@ -265,7 +265,7 @@ async def work(
     while True:
         passes[0] += 1
         async with db.session_scope() as session:
-            did = await tasks.run_campaign(session, batch)
+            did = await tasks.run_campaign(session)
         async with db.session_scope() as session:
             did += await refunds.process_due(session, channels, settings.base_url, batch)
         if passes[0] % 50 == 0:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from redcard.kit import time as clock
-from redcard.models import Payment, Refund, RefundStatus, SunsetItem
+from redcard.models import Payment, Refund, RefundStatus
 from redcard.payments import refunds as refund_path
 from redcard.payments.sandbox import Fault
 from redcard.payments.sandbox import refunds as sandbox_refunds
@@ -73,9 +74,8 @@ async def test_callback_before_our_write_commits(
     w = await world_factory(1)
     sunset = await run_sunset(client, w)
     async with db.session_scope() as session:
+        assert await session.scalar(select(Refund.status)) == RefundStatus.pending  # reserved
         assert await tasks.run_campaign(session) > 0  # benefits end
-    async with db.session_scope() as session:
-        assert await tasks.run_campaign(session) == 1  # the refund is requested
     async with db.sessionmaker() as session:
         await refund_path.process_due(session, channels, settings.base_url)
         await session.rollback()  # killed before commit
@@ -165,35 +165,30 @@ async def test_worker_step_twice_in_a_row_requests_each_item_once(
     assert [n for (n,) in per_payment] == [1, 1]
 
 
-async def test_an_order_refunded_elsewhere_meanwhile_is_skipped_not_refunded_twice(
+async def test_approval_reserves_every_refund_so_no_other_path_refunds_twice(
     client, db, sandbox, settings, channels, world_factory
 ):
-    """Between approval and the cut-off, one payment is refunded by another path: the
-    campaign's batch does not fit any more, so it goes item by item and skips that one."""
+    """Approval reserves each card's refund, due at the cut-off: between approval and the
+    cut-off, another refund of the same payment no longer fits, and nothing goes to the
+    channel before the cut-off."""
     w = await world_factory(3)
     sunset = await run_sunset(client, w, cutoff_in=timedelta(hours=1))
     async with db.session_scope() as session:
         payment = await session.scalar(select(Payment).order_by(Payment.id).limit(1))
         assert payment is not None
-        await refund_path.request_refund(session, payment.id, payment.amount_fen, "manual")
+        with pytest.raises(refund_path.RefundExceedsPayment, match="only 0 fen"):
+            await refund_path.request_refund(session, payment.id, payment.amount_fen, "manual")
+    async with db.session_scope() as session:
+        assert await refund_path.process_due(session, channels, settings.base_url) == 0
+    assert await _channel_refunds_per_trade(sandbox) == []
+    status = await _sunset_status(client, w, sunset["id"])
+    assert (status["progress"]["pending"], status["progress"]["done"]) == (3, 0)
     clock.advance(timedelta(hours=1))
     await drain(settings, db, channels, sandbox)
-    async with db.session_scope() as session:
-        items = {i.payment_id: i for i in await session.scalars(select(SunsetItem))}
-        per_payment = dict(
-            (
-                await session.execute(
-                    select(Refund.payment_id, func.count()).group_by(Refund.payment_id)
-                )
-            ).all()
-        )
-    assert items[payment.id].status == "skipped"
-    assert "can still be refunded" in (items[payment.id].manual_reason or "")
-    assert sorted(per_payment.values()) == [1, 1, 1]
+    assert await _channel_refunds_per_trade(sandbox) == [1, 1, 1]
     status = await _sunset_status(client, w, sunset["id"])
     assert status["status"] == "completed"
-    assert status["progress"]["done"] == 2
-    assert status["progress"]["skipped"] == 1
+    assert status["progress"]["done"] == 3
     assert status["progress"]["pending"] == 0
     await assert_ledger_ok(db)
 
@@ -208,8 +203,6 @@ async def test_a_refund_the_channel_settles_at_once_settles_in_one_pass(
     await run_sunset(client, w)
     async with db.session_scope() as session:
         await tasks.run_campaign(session)  # benefits end
-    async with db.session_scope() as session:
-        assert await tasks.run_campaign(session) == 1  # the refund is requested
     async with db.session_scope() as session:
         assert await refund_path.process_due(session, channels, settings.base_url) == 1
     async with db.session_scope() as session:
@@ -231,8 +224,6 @@ async def test_a_refund_still_processing_at_the_channel_is_polled_later(
     await run_sunset(client, w)
     sandbox.refund_settles_immediately = False
     try:
-        async with db.session_scope() as session:
-            await tasks.run_campaign(session)
         async with db.session_scope() as session:
             await tasks.run_campaign(session)
         async with db.session_scope() as session:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redcard.models.base import Base, CreatedAtMixin, Fen, IdMixin, str_enum
@@ -21,7 +21,7 @@ class CampaignStatus(StrEnum):
 
 
 class ItemStatus(StrEnum):
-    pending = "pending"  # waiting for the cut-off / the worker
+    pending = "pending"  # not written since migration 0012: approval reserves every refund
     requested = "requested"  # a refund row exists (refund_id); its status tells the rest
     skipped = "skipped"  # nothing to refund under the campaign's policy
 
@@ -49,14 +49,12 @@ class SunsetCampaign(IdMixin, CreatedAtMixin, Base):
 
 
 class SunsetItem(IdMixin, Base):
-    """One paid order of one affected membership. Claimed by the worker under FOR UPDATE SKIP
-    LOCKED; its refund is written in the same transaction that marks it requested, so a
-    killed worker either did both or neither."""
+    """One paid order of one affected membership, as approval decided it: what to refund and
+    the refund it reserved (due at the cut-off), or why nothing is refunded."""
 
     __tablename__ = "sunset_items"
     __table_args__ = (
         UniqueConstraint("campaign_id", "order_id"),
-        Index("ix_sunset_items_campaign_id_status", "campaign_id", "status", "id"),
         CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
     )
 
@@ -73,7 +71,9 @@ class SunsetItem(IdMixin, Base):
     amount_fen: Mapped[int] = mapped_column(Fen)
     status: Mapped[ItemStatus] = mapped_column(str_enum(ItemStatus), default=ItemStatus.pending)
     manual_reason: Mapped[str | None] = mapped_column(String(200))
-    refund_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("refunds.id"), unique=True)
+    # the refund approval reserved for this item (no foreign key: approval writes both, and
+    # refunds are never deleted; migration 0012)
+    refund_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
 
 
 class ProgramState(Base):

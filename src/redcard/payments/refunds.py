@@ -116,11 +116,14 @@ async def request_refund(
     return await session.get_one(Refund, refund_id)
 
 
-async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> list[uuid.UUID]:
+async def request_refunds(
+    session: AsyncSession, asks: Sequence[RefundAsk], *, due_at: datetime | None = None
+) -> list[uuid.UUID]:
     """Bulk form of `request_refund` with the same rules: the payments are locked in id order,
     each refund must fit in what is left of its payment, and each reservation posts
     (order's account → refunds_payable). All or nothing: one bad ask raises for the batch.
-    Set-based: a batch is a handful of statements whatever its size."""
+    Set-based: a batch is a handful of statements whatever its size. The worker submits the
+    refunds from `due_at` on (a sunset's cut-off), at once without it."""
     if not asks:
         return []
     ids = sorted({a.payment_id for a in asks})
@@ -177,7 +180,7 @@ async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> l
                 "campaign_id": ask.campaign_id,
                 "status": (RefundStatus.pending if ask.submit else RefundStatus.failed).value,
                 "attempts": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": max(now, due_at) if due_at else now,
                 "last_error": None if ask.submit else (ask.note or "needs a manual refund")[:500],
             }
         )
@@ -198,6 +201,36 @@ async def request_refunds(session: AsyncSession, asks: Sequence[RefundAsk]) -> l
     await insert_rows(session, _REFUNDS, refund_rows)
     await ledger.post_many(session, posted, balances_last=True)
     return [row["id"] for row in refund_rows]
+
+
+async def post_bulk_reservation(
+    session: AsyncSession, totals: Mapping[OrderKind, int], count: int
+) -> str:
+    """Post the reservation of `count` refunds written set-based (a sunset's approval under
+    `full`), given their totals per order kind: the one entry `request_refunds` posts for a
+    batch (`_batch_entries`). Returns its ref, which those refunds record as
+    `reserve_entry_ref`. Only for kinds whose account has no owner: an owner's refund keeps an
+    entry of its own."""
+    per_kind = []
+    for kind, fen in sorted(totals.items()):
+        handler = handler_for(Order(kind=kind))
+        if handler.credit_owner is not None:
+            raise ValueError(f"refunds of {kind.value} orders need entries of their own")
+        per_kind.append(
+            ledger.Entry(
+                kind="refund_requested",
+                ref=kind.value,
+                lines=[
+                    ledger.Line(handler.credit_account, fen),
+                    ledger.Line(Account.refunds_payable, -fen),
+                ],
+            )
+        )
+    entry = ledger.summarise(
+        "refund_requested", reference("RQ"), per_kind, memo=f"batch of {count} refunds"
+    )
+    await ledger.post_many(session, [entry], balances_last=True)
+    return entry.ref
 
 
 def _batch_entries(

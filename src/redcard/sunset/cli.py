@@ -76,7 +76,6 @@ def status(campaign: str | None = typer.Option(None, help="campaign id (default:
         table.add_row("  of which offline", str(p.offline), format_fen(p.offline_fen))
         table.add_row("pending", str(p.pending), format_fen(p.pending_fen))
         table.add_row("failed (exceptions)", str(p.failed), format_fen(p.failed_fen))
-        table.add_row("skipped (not refundable)", str(p.skipped), format_fen(p.skipped_fen))
         console.print(table)
         with Progress(
             TextColumn("refunded"), BarColumn(), MofNCompleteColumn(), console=console

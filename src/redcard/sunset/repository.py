@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from redcard.ledger.accounts import Account
 from redcard.models import (
     CampaignStatus,
-    ItemStatus,
     LedgerAccount,
     Membership,
     MembershipStatus,
@@ -25,7 +24,6 @@ from redcard.models import (
     Refund,
     RefundStatus,
     SunsetCampaign,
-    SunsetItem,
 )
 
 
@@ -167,17 +165,3 @@ async def refund_totals(
         .group_by(Refund.status)
     )
     return {str(status): (int(n), int(fen)) for status, n, fen in rows}
-
-
-async def skipped_after_approval(session: AsyncSession, campaign_id: uuid.UUID) -> tuple[int, int]:
-    """Items that had an amount at approval but that the worker found not refundable."""
-    n, fen = (
-        await session.execute(
-            select(func.count(), func.coalesce(func.sum(SunsetItem.amount_fen), 0)).where(
-                SunsetItem.campaign_id == campaign_id,
-                SunsetItem.status == ItemStatus.skipped,
-                SunsetItem.amount_fen > 0,
-            )
-        )
-    ).one()
-    return int(n), int(fen)

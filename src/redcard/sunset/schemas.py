@@ -58,8 +58,6 @@ class Progress(Schema):
     failed_fen: int
     offline: int
     offline_fen: int
-    skipped: int
-    skipped_fen: int
     percent: int
 
 

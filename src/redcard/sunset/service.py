@@ -15,7 +15,12 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    MetaData,
     String,
+    Table,
     Uuid,
     case,
     cast,
@@ -42,6 +47,7 @@ from redcard.models import (
     MembershipStatus,
     Notification,
     Order,
+    OrderKind,
     OrderStatus,
     Payment,
     PaymentStatus,
@@ -87,6 +93,7 @@ class NoPaidCard(NotFound):
 # A channel takes refunds of a payment for a limited time (Alipay and WeChat Pay: one year).
 CHANNEL_REFUND_WINDOW = timedelta(days=365)
 SEED_BATCH = 5000
+REASON = "sunset"  # the campaign's refunds' reason
 PAST_WINDOW = "paid more than 365 days before the cut-off: past the channel's refund window"
 
 
@@ -295,13 +302,32 @@ async def approve(session: AsyncSession, campaign_id: uuid.UUID, operator: User)
 
 
 async def _seed_each(session: AsyncSession, campaign: SunsetCampaign, now: datetime) -> None:
-    """One campaign item and one member notice per candidate, decided in Python by `_decide`
-    (the policy's single source of truth), SEED_BATCH candidates at a time."""
+    """One campaign item, its refund reserved through the one refund path (due at the
+    cut-off), and one member notice per candidate, decided in Python by `_decide` (the
+    policy's single source of truth), SEED_BATCH candidates at a time."""
     async for batch in repo.iter_candidates(session, SEED_BATCH):
+        decided = [(c, *_decide(c, campaign.policy, campaign.cutoff_at)) for c in batch]
+        refund_ids = iter(
+            await refund_path.request_refunds(
+                session,
+                [
+                    refund_path.RefundAsk(
+                        c.payment_id,
+                        amount,
+                        REASON,
+                        campaign.id,
+                        submit=reason is None,
+                        note=reason,
+                    )
+                    for c, amount, reason in decided
+                    if amount > 0
+                ],
+                due_at=campaign.cutoff_at,
+            )
+        )
         items: list[dict[str, Any]] = []
         notes: list[dict[str, Any]] = []
-        for c in batch:
-            amount, reason = _decide(c, campaign.policy, campaign.cutoff_at)
+        for c, amount, reason in decided:
             items.append(
                 {
                     "id": new_id(),
@@ -312,8 +338,9 @@ async def _seed_each(session: AsyncSession, campaign: SunsetCampaign, now: datet
                     "member_id": c.member_id,
                     "plan_id": c.plan_id,
                     "amount_fen": amount,
-                    "status": ItemStatus.pending if amount > 0 else ItemStatus.skipped,
+                    "status": ItemStatus.requested if amount > 0 else ItemStatus.skipped,
                     "manual_reason": reason,
+                    "refund_id": next(refund_ids) if amount > 0 else None,
                 }
             )
             notes.append(
@@ -344,6 +371,7 @@ def _full_candidates(cutoff: datetime) -> Any:
             Membership.member_id,
             Membership.plan_id,
             Membership.status,
+            Order.kind,
             amount.label("amount_fen"),
             (
                 (amount > 0)
@@ -366,11 +394,101 @@ def _full_candidates(cutoff: datetime) -> Any:
     )
 
 
+# the selection approval works from, with the ids it gives each item and refund
+_seed = Table(
+    "sunset_seed",
+    MetaData(),
+    Column("item_id", Uuid()),
+    Column("refund_id", Uuid()),
+    Column("membership_id", Uuid()),
+    Column("order_id", Uuid()),
+    Column("payment_id", Uuid()),
+    Column("member_id", Uuid()),
+    Column("plan_id", Uuid()),
+    Column("kind", String(32)),
+    Column("amount_fen", BigInteger()),
+    Column("past_window", Boolean()),
+    prefixes=["TEMPORARY"],
+)
+
+
 async def _seed_full(session: AsyncSession, campaign: SunsetCampaign, now: datetime) -> None:
-    """`_seed_each` for the `full` policy as two INSERT ... SELECT statements: under `full` the
-    amount is a plain function of columns (what is left of the payment), so the database
-    computes it. `_decide` stays the rule; tests/sunset/test_seed.py proves both agree."""
+    """`_seed_each` for the `full` policy in SQL: under `full` the amount is a plain function
+    of columns (what is left of the payment), so the database computes it. The selection is
+    written once to a temporary table with the ids of the items and refunds to be; the
+    refunds, the items and the notices are each one INSERT ... SELECT from it, and the
+    reservations are one entry. `_decide` stays the rule; tests/sunset/test_seed.py proves both
+    ways agree."""
+    conn = await session.connection()
+    await conn.run_sync(lambda c: _seed.drop(c, checkfirst=True))
+    await conn.run_sync(lambda c: _seed.create(c))
     c = _full_candidates(campaign.cutoff_at).c
+    await session.execute(
+        insert(_seed).from_select(
+            [col.name for col in _seed.c],
+            select(
+                _new_id_sql(session),
+                _new_id_sql(session),
+                c.membership_id,
+                c.order_id,
+                c.payment_id,
+                c.member_id,
+                c.plan_id,
+                c.kind,
+                c.amount_fen,
+                c.past_window,
+            ),
+        )
+    )
+    s = _seed.c
+    to_refund = s.amount_fen > 0
+    totals = {
+        OrderKind(kind): (int(n), int(fen))
+        for kind, n, fen in await session.execute(
+            select(s.kind, func.count(), func.sum(s.amount_fen)).where(to_refund).group_by(s.kind)
+        )
+    }
+    if totals:
+        entry_ref = await refund_path.post_bulk_reservation(
+            session,
+            {kind: fen for kind, (_, fen) in totals.items()},
+            sum(n for n, _ in totals.values()),
+        )
+        await session.execute(
+            insert(Refund).from_select(
+                [
+                    "id",
+                    "created_at",
+                    "payment_id",
+                    "out_refund_no",
+                    "amount_fen",
+                    "reason",
+                    "campaign_id",
+                    "status",
+                    "attempts",
+                    "next_attempt_at",
+                    "last_error",
+                    "reserve_entry_ref",
+                ],
+                select(
+                    s.refund_id,
+                    literal(now, UTCDateTime()),
+                    s.payment_id,
+                    _reference_sql(session, "R", s.refund_id),
+                    s.amount_fen,
+                    literal(REASON),
+                    literal(campaign.id, Uuid()),
+                    case(
+                        (s.past_window, RefundStatus.failed.value),
+                        else_=RefundStatus.pending.value,
+                    ),
+                    literal(0),
+                    literal(max(now, campaign.cutoff_at), UTCDateTime()),
+                    case((s.past_window, literal(PAST_WINDOW)), else_=null()),
+                    literal(entry_ref),
+                ).where(to_refund),
+            )
+        )
     await session.execute(
         insert(SunsetItem).from_select(
             [
@@ -384,38 +502,37 @@ async def _seed_full(session: AsyncSession, campaign: SunsetCampaign, now: datet
                 "amount_fen",
                 "status",
                 "manual_reason",
+                "refund_id",
             ],
             select(
-                _new_id_sql(session),
+                s.item_id,
                 literal(campaign.id, Uuid()),
-                c.membership_id,
-                c.order_id,
-                c.payment_id,
-                c.member_id,
-                c.plan_id,
-                c.amount_fen,
-                case(
-                    (c.amount_fen > 0, ItemStatus.pending.value),
-                    else_=ItemStatus.skipped.value,
-                ),
-                case((c.past_window, literal(PAST_WINDOW)), else_=null()),
+                s.membership_id,
+                s.order_id,
+                s.payment_id,
+                s.member_id,
+                s.plan_id,
+                s.amount_fen,
+                case((to_refund, ItemStatus.requested.value), else_=ItemStatus.skipped.value),
+                case((s.past_window, literal(PAST_WINDOW)), else_=null()),
+                case((to_refund, s.refund_id), else_=null()),
             ),
         )
     )
-    item = SunsetItem
     await session.execute(
         insert(Notification).from_select(
             ["id", "created_at", "user_id", "template", "params", "sent_at"],
             select(
                 _new_id_sql(session),
                 literal(now, UTCDateTime()),
-                item.member_id,
+                s.member_id,
                 literal("sunset_notice"),
-                _notice_params_sql(session, campaign, item.amount_fen, item.order_id),
+                _notice_params_sql(session, campaign, s.amount_fen, s.order_id),
                 null(),
-            ).where(item.campaign_id == campaign.id),
+            ),
         )
     )
+    await conn.run_sync(lambda c: _seed.drop(c))
 
 
 async def _notify_trial_members(
@@ -449,6 +566,16 @@ def _new_id_sql(session: AsyncSession) -> Any:
             Uuid(),
         )
     return literal_column("lower(hex(randomblob(16)))", Uuid())
+
+
+def _reference_sql(session: AsyncSession, prefix: str, id_column: Any) -> Any:
+    """`kit.ids.reference(prefix)` for a row whose id is `id_column`: the prefix, then the
+    id's first 24 hex digits in upper case."""
+    if dialect_name(session) == "postgresql":
+        digits = func.replace(cast(id_column, String), "-", "")
+    else:
+        digits = id_column  # SQLite stores a UUID as 32 hex digits
+    return literal(prefix) + func.upper(func.substr(digits, 1, 24))
 
 
 def _notice_params_sql(
@@ -534,8 +661,6 @@ class Progress:
     failed_fen: int = 0
     offline: int = 0
     offline_fen: int = 0
-    skipped: int = 0  # found not refundable by the worker (e.g. refunded elsewhere meanwhile)
-    skipped_fen: int = 0
 
     @property
     def percent(self) -> int:
@@ -557,9 +682,8 @@ async def progress(session: AsyncSession, campaign: SunsetCampaign) -> Progress:
         elif status == RefundStatus.failed:
             out.failed += n
             out.failed_fen += fen
-    out.skipped, out.skipped_fen = await repo.skipped_after_approval(session, campaign.id)
-    out.pending = out.items - out.done - out.failed - out.skipped
-    out.pending_fen = out.total_fen - out.done_fen - out.failed_fen - out.skipped_fen
+    out.pending = out.items - out.done - out.failed
+    out.pending_fen = out.total_fen - out.done_fen - out.failed_fen
     return out
 
 
@@ -596,7 +720,15 @@ async def exceptions(
 
 
 async def retry_refund(session: AsyncSession, refund_id: uuid.UUID) -> Refund:
-    return await refund_path.retry_failed(session, refund_id)
+    """Retry a refund in the exceptions queue; a campaign's refund still waits for its cut-off
+    (benefits run until then)."""
+    refund = await refund_path.retry_failed(session, refund_id)
+    campaign = await session.get(SunsetCampaign, refund.campaign_id) if refund.campaign_id else None
+    due = refund.next_attempt_at
+    if campaign is not None and (due is None or due < campaign.cutoff_at):
+        refund.next_attempt_at = campaign.cutoff_at
+        await session.flush()
+    return refund
 
 
 async def settle_offline(session: AsyncSession, refund_id: uuid.UUID, reference: str) -> Refund:
