@@ -433,23 +433,24 @@ async def _settle(
         }
         for s in settled
     ]
-    entries, refs = _batch_entries(
-        [
-            ledger.Entry(
-                kind="refund",
-                ref=s.out_refund_no,
-                lines=[
-                    ledger.Line(Account.refunds_payable, s.amount_fen),
-                    ledger.Line(Account.channel_clearing, -s.amount_fen),
-                ],
-                memo=f"offline: {offline_reference}" if offline_reference else None,
-            )
-            for s in settled
+    if len(settled) == 1:  # its own entry, which an owner's statement can cite by number
+        [one] = settled
+        ref = one.out_refund_no
+        total, memo = one.amount_fen, f"offline: {offline_reference}" if offline_reference else None
+    else:  # one entry for the batch (the refunds are its subledger), as `_batch_entries`
+        ref = reference("RS")
+        total, memo = sum(s.amount_fen for s in settled), f"batch of {len(settled)} refunds"
+    entry = ledger.Entry(
+        kind="refund",
+        ref=ref,
+        lines=[
+            ledger.Line(Account.refunds_payable, total),
+            ledger.Line(Account.channel_clearing, -total),
         ],
-        "RS",
+        memo=memo,
     )
-    for row, s in zip(refund_rows, settled, strict=True):
-        row["settle_entry_ref"] = refs[s.out_refund_no]
+    for row in refund_rows:
+        row["settle_entry_ref"] = ref
     refunded: dict[uuid.UUID, int] = defaultdict(int)
     for s in settled:
         refunded[s.payment_id] += s.amount_fen
@@ -468,7 +469,7 @@ async def _settle(
     )
     # the shared account rows are locked at the end of the posting, before the orders (the
     # order of locks every settlement has kept)
-    await ledger.post_many(session, entries, balances_last=True)
+    await ledger.post_many(session, [entry], balances_last=True)
     done = sorted(p.order_id for p in payments if p.refunded_fen >= p.amount_fen)
     if done:
         await _orders_refunded(session, done)

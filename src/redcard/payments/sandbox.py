@@ -251,6 +251,7 @@ class SandboxChannel:
         await self.ensure_ready()
         results: list[RefundAccepted | Exception] = []
         to_notify: list[tuple[str, NotificationKind, str, int, str]] = []
+        now = self.now()
         async with self.engine.begin() as conn:
             refs = [r.out_refund_no for r in requests]
             known = {
@@ -307,7 +308,7 @@ class SandboxChannel:
                     results.append(ChannelRejected("sandbox: refund exceeds payment"))
                     continue
                 refunded[request.out_trade_no] += request.amount_fen
-                refund_no = f"SBR{new_id().hex[:20].upper()}"
+                refund_no = f"SBR{secrets.token_hex(10).upper()}"
                 failed = fault == Fault.fail_refund
                 status = (
                     "failed"
@@ -322,8 +323,8 @@ class SandboxChannel:
                         "amount_fen": request.amount_fen,
                         "notify_url": request.notify_url,
                         "status": status,
-                        "created_at": self.now(),
-                        "settled_at": None if status == "processing" else self.now(),
+                        "created_at": now,
+                        "settled_at": None if status == "processing" else now,
                     }
                 )
                 if status != "processing":
