@@ -15,6 +15,7 @@ from redcard.kit.time import utc_now
 from redcard.membership import service as membership
 from redcard.models import (
     Membership,
+    MembershipStatus,
     Order,
     Payment,
     ProgramState,
@@ -24,7 +25,7 @@ from redcard.models import (
     SunsetCampaign,
     User,
 )
-from redcard.sunset import service
+from redcard.sunset import service, tasks
 from tests.fixtures.factories import buy_card, idem, login, new_user
 from tests.helpers import assert_ledger_ok
 from tests.sunset.conftest import drain, run_sunset
@@ -276,3 +277,55 @@ async def test_buying_then_sunset_keeps_benefits_until_cutoff(
 
 
 _ = (membership, Role, buy_card)
+
+
+async def test_benefits_end_a_chunk_at_a_time_then_the_campaign_records_it(
+    client, db, sandbox, world_factory, monkeypatch
+):
+    """At the cut-off the worker suspends the active cards SUSPEND_CHUNK at a time; the
+    campaign says benefits ended only once none is left."""
+    monkeypatch.setattr(tasks, "SUSPEND_CHUNK", 2)
+    w = await world_factory(5)
+    sunset = await run_sunset(client, w)
+    done = []
+    for _ in range(4):
+        async with db.session_scope() as session:
+            done.append(await tasks.run_campaign(session))
+            campaign = await session.get_one(SunsetCampaign, uuid.UUID(str(sunset["id"])))
+            active = await session.scalar(
+                select(func.count()).where(Membership.status == MembershipStatus.active)
+            )
+            done.append((active, campaign.benefits_ended_at is not None))
+    assert done == [2, (3, False), 2, (1, False), 1, (0, False), 1, (0, True)]
+    for h in w.member_h:
+        assert (await client.get("/api/v1/memberships/current", headers=h)).status_code == 404
+
+
+@pytest.mark.postgres_only
+async def test_two_workers_share_the_suspension_and_suspend_each_card_once(
+    client, db, sandbox, world_factory, monkeypatch
+):
+    monkeypatch.setattr(tasks, "SUSPEND_CHUNK", 2)
+    w = await world_factory(7)
+    await run_sunset(client, w)
+
+    async def worker() -> int:
+        total = 0
+        for _ in range(10):
+            async with db.session_scope() as session:
+                total += await tasks.run_campaign(session)
+        return total
+
+    # each card counted once, plus the one call that records the end
+    assert sum(await asyncio.gather(worker(), worker(), worker())) == 7 + 1
+    async with db.session_scope() as session:
+        by_status = dict(
+            (
+                await session.execute(
+                    select(Membership.status, func.count()).group_by(Membership.status)
+                )
+            ).all()
+        )
+        campaign = (await session.scalars(select(SunsetCampaign))).one()
+    assert by_status == {MembershipStatus.suspended: 7}
+    assert campaign.benefits_ended_at is not None
