@@ -4,21 +4,22 @@
    paid orders, succeeded payments, their ledger postings, active cards and the sandbox's
    trades, all with INSERT ... SELECT generate_series (synthetic data).
 2. Times the dry run an operator sees (not part of the campaign's time), then prepares and
-   approves the sunset (two operators) with the cut-off now: approval writes one
-   campaign item and one notice per card (INSERT ... SELECT under the full policy).
+   approves the sunset (two operators) with the cut-off now: approval writes one campaign
+   item, one reserved refund (due at the cut-off) and one notice per card (INSERT ... SELECT
+   under the full policy).
 3. Runs the campaign to completion through the one refund path with --workers worker
    processes side by side (default 2, one per core; each claim is FOR UPDATE SKIP LOCKED): the
-   sunset worker step (request_refunds, --batch items per claim) and
-   payments/refunds.process_due (refund_many to the in-process sandbox, then its status
-   query). The sandbox's callbacks are dropped (as if lost): every refund is settled by a
-   status query. The poll delay is set to 0.
+   sunset worker step (the cards suspended at the cut-off, a chunk at a time) and
+   payments/refunds.process_due (--batch refunds per claim; refund_many to the in-process
+   sandbox, then its status query). The sandbox's callbacks are dropped (as if lost): every
+   refund is settled by a status query. The poll delay is set to 0.
 4. Streams the channel's bill through the port into a CSV file, batch by batch, and
    reconciles it.
 5. Times a plain COPY of N refund-shaped rows into an unlogged copy of the refunds table.
 
 Targets: the whole campaign (approve → all refunded → reconciled) under 180 s; peak RSS
 reported (the aim is flat memory: every step works in batches).
-Usage: .venv/bin/python bench/sunset.py [--n 1000000] [--batch 5000] [--workers 2] [--profile]
+Usage: .venv/bin/python bench/sunset.py [--n 1000000] [--batch 10000] [--workers 2] [--profile]
 """
 
 from __future__ import annotations
@@ -424,7 +425,7 @@ async def run(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2, help="worker processes side by side")
     parser.add_argument(
         "--profile", action="store_true", help="time each SQL statement (one worker, in process)"

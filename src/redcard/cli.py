@@ -112,7 +112,7 @@ def worker(once: bool = typer.Option(False, help="one pass, then exit")) -> None
     async def _run() -> None:
         db = Database(settings.database_url)
         channels = build_channels(settings)
-        w = Worker(settings, db, channels)
+        w = Worker(settings, db, channels, batch=settings.worker_batch)
         try:
             if once:
                 console.print(await w.run_once())

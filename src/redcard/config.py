@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     login_window_seconds: int = 900
     secure_cookies: bool = False
     db_pool_size: int = 10
+    worker_batch: int = Field(
+        default=500,
+        ge=1,
+        description="rows each worker step claims at a time (a million-card sunset: 10000)",
+    )
     run_worker: bool = Field(
         default=False, description="run the background worker inside the web process (demo)"
     )
