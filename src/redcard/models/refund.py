@@ -56,7 +56,7 @@ class Refund(IdMixin, CreatedAtMixin, Base):
         str_enum(RefundStatus), default=RefundStatus.pending
     )
     attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime]  # when the worker may take it next (NOT NULL: 0013)
     last_error: Mapped[str | None] = mapped_column(String(500))
     channel_refund_no: Mapped[str | None] = mapped_column(String(64))
     offline_reference: Mapped[str | None] = mapped_column(String(200))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, literal, or_, select, union_all, update
+from sqlalchemy import Table, func, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -570,7 +570,7 @@ async def claim_due(session: AsyncSession, limit: int) -> list[DueRefund]:
         .join(Payment, Payment.id == Refund.payment_id)
         .where(
             Refund.status.in_([RefundStatus.pending, RefundStatus.processing]),
-            or_(Refund.next_attempt_at.is_(None), Refund.next_attempt_at <= now),
+            Refund.next_attempt_at <= now,  # a range of ix_refunds_due, read in order
         )
         .order_by(Refund.next_attempt_at, Refund.id)
         .limit(limit)

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from redcard.kit.ids import new_id
-from redcard.kit.sql import dialect_name, rowcount
+from redcard.kit.sql import analyze, dialect_name, rowcount
 from redcard.kit.time import utc_now
 from redcard.membership import program
 from redcard.models import (
@@ -277,6 +277,7 @@ async def approve(session: AsyncSession, campaign_id: uuid.UUID, operator: User)
         await _seed_full(session, campaign, now)
     else:
         await _seed_each(session, campaign, now)
+    await analyze(session, Refund.__table__, SunsetItem.__table__)  # type: ignore[arg-type]
     count, total = (
         await session.execute(
             select(func.count(), func.coalesce(func.sum(SunsetItem.amount_fen), 0)).where(
@@ -724,8 +725,7 @@ async def retry_refund(session: AsyncSession, refund_id: uuid.UUID) -> Refund:
     (benefits run until then)."""
     refund = await refund_path.retry_failed(session, refund_id)
     campaign = await session.get(SunsetCampaign, refund.campaign_id) if refund.campaign_id else None
-    due = refund.next_attempt_at
-    if campaign is not None and (due is None or due < campaign.cutoff_at):
+    if campaign is not None and refund.next_attempt_at < campaign.cutoff_at:
         refund.next_attempt_at = campaign.cutoff_at
         await session.flush()
     return refund
