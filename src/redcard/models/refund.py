@@ -26,8 +26,8 @@ class Refund(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "refunds"
     __table_args__ = (
         CheckConstraint("amount_fen > 0", name="amount_positive"),
-        # a campaign refunds a payment at most once (migration 0005)
-        UniqueConstraint("campaign_id", "payment_id"),
+        # a campaign refunds a payment at most once (0005); also every lookup by payment (0014)
+        UniqueConstraint("payment_id", "campaign_id"),
         # the worker's claim of due refunds reads this in order (migration 0005)
         Index(
             "ix_refunds_due",
@@ -45,11 +45,11 @@ class Refund(IdMixin, CreatedAtMixin, Base):
         ),
     )
 
-    payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id"), index=True)
+    payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id"))
     out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
     amount_fen: Mapped[int] = mapped_column(Fen)
     reason: Mapped[str] = mapped_column(String(32))
-    # looked up through uq_refunds_campaign_id_payment_id (no index of its own, 0007)
+    # no index of its own (0007, 0014): a campaign's progress counts all its refunds
     campaign_id: Mapped[uuid.UUID | None]
     # no index of its own: ix_refunds_due and ix_refunds_failed (0007)
     status: Mapped[RefundStatus] = mapped_column(
