@@ -365,7 +365,7 @@ async def run(
         await rec.write_bill_csv(channels.default, utc_now().date(), bill_file, kinds=["refund"])
         bill_file.seek(0)
         async with db.session_scope() as session:
-            report = await rec.reconcile(session, rec.read_csv(bill_file), campaign_id=campaign.id)
+            report = await rec.reconcile_csv(session, [bill_file], campaign_id=campaign.id)
     figures["reconcile_s"] = round(time.perf_counter() - t, 1)
     total_s = time.perf_counter() - started
     figures["total_s"] = round(total_s, 1)

@@ -3,7 +3,9 @@ channel line, a missing line and a changed amount are each classified and pinpoi
 
 from __future__ import annotations
 
+import csv
 import io
+from datetime import timedelta, timezone
 
 from redcard.kit.time import utc_now
 from redcard.sunset import reconcile as rec
@@ -79,3 +81,51 @@ async def test_a_malformed_bill_is_refused(client, db, sandbox, settings, channe
     )
     assert response.status_code == 422
     assert "columns" in response.json()["detail"]
+
+
+async def _post_bill(client, w, sunset, bill: str):  # type: ignore[no-untyped-def]
+    return await client.post(
+        f"/api/v1/operator/sunsets/{sunset['id']}/reconcile",
+        json={"bill_csv": bill},
+        headers=w.approver_h,
+    )
+
+
+async def test_a_bad_line_is_refused_with_its_number(
+    client, db, sandbox, settings, channels, world_factory
+):
+    """The same checks and messages whichever way the bill is read (COPY on PostgreSQL, line
+    by line on SQLite), and nothing is classified."""
+    w, sunset, lines = await _finished_campaign(
+        client, db, sandbox, settings, channels, world_factory
+    )
+    buf = io.StringIO()
+    rec.write_csv(lines, buf)
+    header, *good = buf.getvalue().splitlines()
+    ok = good[0].split(",")
+    for bad, message in [
+        ([*ok[:3], "12.5", *ok[4:]], "bill line 3: bad amount or time"),
+        ([*ok[:3], "１２", *ok[4:]], "bill line 3: bad amount or time"),
+        ([*ok[:5], "yesterday"], "bill line 3: bad amount or time"),
+        (["rebate", *ok[1:]], "bill line 3: unknown kind or empty reference"),
+        ([ok[0], "", *ok[2:]], "bill line 3: unknown kind or empty reference"),
+    ]:
+        bill = "\n".join([header, good[1], ",".join(bad), good[2]]) + "\n"
+        response = await _post_bill(client, w, sunset, bill)
+        assert response.status_code == 422, bad
+        assert response.json()["detail"] == message
+    response = await _post_bill(client, w, sunset, header + ",extra\n" + good[0] + ",1\n")
+    assert response.status_code == 422
+    assert "once each" in response.json()["detail"]
+    # the columns in another order, a time with its zone written out: the same report
+    reordered = io.StringIO()
+    writer = csv.writer(reordered)
+    writer.writerow(list(reversed(rec.CSV_FIELDS)))
+    for line in lines:
+        at = line.at.astimezone(timezone(timedelta(hours=8))).isoformat()
+        writer.writerow(
+            [at, line.channel_ref, line.amount_fen, line.out_trade_no, line.reference, "refund"]
+        )
+    response = await _post_bill(client, w, sunset, reordered.getvalue())
+    assert response.status_code == 200, response.text
+    assert response.json()["counts"] == {"matched": 3}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
@@ -20,7 +21,6 @@ from redcard.config import get_settings
 from redcard.db import Database
 from redcard.kit.money import format_fen
 from redcard.payments.channels import Channels, build_channels
-from redcard.payments.port import BillLine
 from redcard.sunset import reconcile as rec
 from redcard.sunset import repository as repo
 from redcard.sunset import service
@@ -108,14 +108,14 @@ def reconcile(
 ) -> None:
     """Classify every bill line and every refund of ours: matched / 长款 / 短款 / 单边账."""
 
-    def lines() -> Iterator[BillLine]:
-        for path in bill_file:
-            yield from rec.read_csv_file(path)
-
     async def go(db: Database, _: Channels) -> rec.ReconcileReport:
         cid = await _campaign_id(db, campaign)
-        async with db.session_scope() as session:
-            return await rec.reconcile(session, lines(), campaign_id=cid)
+        with contextlib.ExitStack() as files:
+            sources = [
+                files.enter_context(path.open(encoding="utf-8", newline="")) for path in bill_file
+            ]
+            async with db.session_scope() as session:
+                return await rec.reconcile_csv(session, sources, campaign_id=cid)
 
     report = _run(go)
     if as_json:

@@ -119,8 +119,7 @@ async def reconcile(
 ) -> schemas.ReconcileReport:
     """Classify a channel bill (CSV) against the campaign's refunds. Reads only."""
     await service.get_campaign(session, campaign_id)
-    lines = rec.read_csv(io.StringIO(body.bill_csv))
-    report = await rec.reconcile(session, lines, campaign_id=campaign_id)
+    report = await rec.reconcile_csv(session, [io.StringIO(body.bill_csv)], campaign_id=campaign_id)
     return schemas.ReconcileReport.model_validate(report.as_dict())
 
 
