@@ -129,3 +129,19 @@ async def test_a_bad_line_is_refused_with_its_number(
     response = await _post_bill(client, w, sunset, reordered.getvalue())
     assert response.status_code == 200, response.text
     assert response.json()["counts"] == {"matched": 3}
+
+
+async def test_the_bill_file_holds_the_channels_bill_line_for_line(
+    client, db, sandbox, settings, channels, world_factory
+):
+    """`redcard sunset bill` writes the channel's file (COPY on PostgreSQL) or its streamed
+    lines (SQLite): either way, the same lines as the channel's bill."""
+    await _finished_campaign(client, db, sandbox, settings, channels, world_factory)
+    day = utc_now().date()
+    out = io.StringIO()
+    n = await rec.write_bill_csv(sandbox, day, out)
+    out.seek(0)
+    written = sorted(rec.read_csv(out), key=lambda line: line.reference)
+    billed = sorted(await sandbox.bill(day), key=lambda line: line.reference)
+    assert n == len(billed) == 6  # three payments, three refunds
+    assert written == billed

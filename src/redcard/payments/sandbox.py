@@ -12,6 +12,7 @@ effect) or send a notification twice. The core only ever sees it through `port.P
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import hashlib
 import hmac
@@ -23,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 from sqlalchemy import (
@@ -93,6 +94,18 @@ refunds = Table(
     C("created_at", UTCDateTime(), nullable=False),
     C("settled_at", UTCDateTime()),
 )
+
+
+# the sandbox's bill file (`download_bill`): BillLine's fields in order, `at` in UTC
+_BILL_AT = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+_BILL_FILE = {
+    "payment": "SELECT 'payment', out_trade_no, out_trade_no, amount_fen, trade_no, "
+    + _BILL_AT.format("paid_at")
+    + " FROM sandbox_trades WHERE status = 'succeeded' AND paid_at >= $1 AND paid_at < $2",
+    "refund": "SELECT 'refund', out_refund_no, out_trade_no, amount_fen, refund_no, "
+    + _BILL_AT.format("settled_at")
+    + " FROM sandbox_refunds WHERE status = 'succeeded' AND settled_at >= $1 AND settled_at < $2",
+}
 
 
 class Fault(StrEnum):
@@ -452,6 +465,32 @@ class SandboxChannel:
                 result = await conn.stream(queries[kind])
                 async for rows in result.partitions(batch):
                     yield [BillLine(kind, *row) for row in rows]
+
+    async def download_bill(self, day: date, out: TextIO, kinds: Iterable[str]) -> int | None:
+        """The day's bill as the channel's file: one CSV line per bill line, `BillLine`'s
+        fields in order, no header, written to `out` by the database (COPY ... TO STDOUT) on
+        PostgreSQL. None where the sandbox has no such file (SQLite): use `bill_batches`."""
+        await self.ensure_ready()
+        if self.engine.dialect.name != "postgresql":
+            return None
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        n = 0
+
+        async def sink(data: bytes) -> None:
+            nonlocal n
+            n += data.count(b"\n")
+            out.write(decoder.decode(data))
+
+        async with self.engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            for kind in kinds:
+                await raw.copy_from_query(
+                    _BILL_FILE[kind], start, start + timedelta(days=1), output=sink, format="csv"
+                )
+        out.write(decoder.decode(b"", final=True))
+        return n
 
     # -- notifications ------------------------------------------------------------------------
     def sign(self, timestamp: str, nonce: str, body: bytes) -> str:

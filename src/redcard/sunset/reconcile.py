@@ -86,10 +86,16 @@ def write_csv(lines: Iterable[BillLine], out: TextIO, *, header: bool = True) ->
 
 
 async def write_bill_csv(channel: Any, day: date, out: TextIO, kinds: Sequence[str] = ()) -> int:
-    """Download a day's bill through the channel port into `out`: in batches when the channel
-    streams its bill (`bill_batches`), else as the port's one list. `kinds` keeps only those
-    lines (all when empty)."""
+    """Download a day's bill through the channel port into `out`: the channel's own file when
+    it has one in our columns (`download_bill`), in batches when it streams its bill
+    (`bill_batches`), else as the port's one list. `kinds` keeps only those lines (all when
+    empty)."""
     write_csv([], out)
+    download = getattr(channel, "download_bill", None)
+    if download is not None:  # the channel's own file, in these columns
+        downloaded = await download(day, out, kinds or ("payment", "refund"))
+        if downloaded is not None:
+            return int(downloaded)
     n = 0
     stream = getattr(channel, "bill_batches", None)
     if stream is not None:
@@ -215,8 +221,8 @@ _STAGED = "reconcile_staged"
 
 
 async def _copy_csv(session: AsyncSession, sources: Sequence[TextIO]) -> tuple[int, set[str]]:
-    """PostgreSQL: COPY each file into a staging table of text columns (numbered lines), check
-    every line in one query, then fill `reconcile_bill` from it."""
+    """PostgreSQL: COPY each file into a staging table of text columns (numbered lines), then
+    fill `reconcile_bill` from it with the lines that pass read_csv's checks, in one pass."""
     import asyncpg
 
     conn = await session.connection()
@@ -227,6 +233,7 @@ async def _copy_csv(session: AsyncSession, sources: Sequence[TextIO]) -> tuple[i
     await conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE {_STAGED} (file int, n bigserial, {columns})"
     )
+    copied = 0
     for number, source in enumerate(sources):
         header = next(csv.reader([source.readline()]), [])
         _check_columns(header)
@@ -238,27 +245,21 @@ async def _copy_csv(session: AsyncSession, sources: Sequence[TextIO]) -> tuple[i
 
         try:
             async with session.begin_nested():
-                await raw.copy_to_table(_STAGED, source=chunks(), columns=header, format="csv")
+                status = await raw.copy_to_table(
+                    _STAGED, source=chunks(), columns=header, format="csv"
+                )
+            copied += int(status.split()[-1])  # "COPY <rows>"
         except asyncpg.PostgresError as exc:
             where = getattr(exc, "context", None) or ""
             raise InvalidInput(f"the bill is not CSV the way we read it: {exc} {where}") from exc
-    # the first bad line, numbered as read_csv numbers them (the header is line 1)
+    # one pass fills the bill with the good lines; if any is missing, the first bad line is
+    # refused with its number, as read_csv numbers them (the header is line 1)
+    patterns = {"amount": f"^{_AMOUNT}$", "time": f"^{_TIME}$", "zoned": _ZONED}
     bad_amount_or_time = "coalesce(amount_fen, '') !~ :amount OR coalesce(at, '') !~ :time"
-    bad = (
-        await conn.execute(
-            text(
-                f"SELECT file, n - (SELECT min(n) FROM {_STAGED} f WHERE f.file = s.file) + 2, "
-                f"{bad_amount_or_time} FROM {_STAGED} s WHERE {bad_amount_or_time} "
-                "OR coalesce(kind, '') NOT IN ('payment', 'refund') "
-                "OR coalesce(reference, '') = '' ORDER BY file, n LIMIT 1"
-            ),
-            {"amount": f"^{_AMOUNT}$", "time": f"^{_TIME}$"},
-        )
-    ).first()
-    if bad is not None:
-        what = "bad amount or time" if bad[2] else "unknown kind or empty reference"
-        where = f"bill {bad[0] + 1}, line {bad[1]}" if len(sources) > 1 else f"bill line {bad[1]}"
-        raise InvalidInput(f"{where}: {what}")
+    bad_line = (
+        f"{bad_amount_or_time} OR coalesce(kind, '') NOT IN ('payment', 'refund') "
+        "OR coalesce(reference, '') = ''"
+    )
     await conn.run_sync(lambda c: bill_table.drop(c, checkfirst=True))
     await conn.run_sync(lambda c: bill_table.create(c))
     try:
@@ -270,13 +271,27 @@ async def _copy_csv(session: AsyncSession, sources: Sequence[TextIO]) -> tuple[i
                         "SELECT kind, reference, CAST(amount_fen AS bigint), to_char(CASE "
                         "WHEN at ~ :zoned THEN CAST(CAST(at AS timestamptz) AT TIME ZONE 'UTC' "
                         "AS date) ELSE CAST(CAST(at AS timestamp) AS date) END, 'YYYY-MM-DD') "
-                        f"FROM {_STAGED}"
+                        f"FROM {_STAGED} WHERE NOT ({bad_line})"
                     ),
-                    {"zoned": _ZONED},
+                    patterns,
                 )
             )
     except DBAPIError as exc:
         raise InvalidInput("the bill has a time that is not a date and time") from exc
+    if n != copied:
+        bad = (
+            await conn.execute(
+                text(
+                    f"SELECT file, n - (SELECT min(n) FROM {_STAGED} f WHERE f.file = s.file) "
+                    f"+ 2, {bad_amount_or_time} FROM {_STAGED} s WHERE {bad_line} "
+                    "ORDER BY file, n LIMIT 1"
+                ),
+                patterns,
+            )
+        ).one()
+        what = "bad amount or time" if bad[2] else "unknown kind or empty reference"
+        where = f"bill {bad[0] + 1}, line {bad[1]}" if len(sources) > 1 else f"bill line {bad[1]}"
+        raise InvalidInput(f"{where}: {what}")
     await conn.exec_driver_sql(f"DROP TABLE {_STAGED}")
     await conn.exec_driver_sql("CREATE INDEX ON reconcile_bill (reference)")
     await conn.exec_driver_sql("ANALYZE reconcile_bill")
