@@ -33,6 +33,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    func,
     select,
     update,
 )
@@ -275,22 +276,32 @@ class SandboxChannel:
                     ).where(one_of(conn, refunds.c.out_refund_no, refs))
                 )
             }
+            # each trade with what is already refunded of it, in one read
+            trade_nos = {r.out_trade_no for r in requests}
+            already = (
+                select(refunds.c.out_trade_no, func.sum(refunds.c.amount_fen).label("fen"))
+                .where(
+                    one_of(conn, refunds.c.out_trade_no, trade_nos), refunds.c.status != "failed"
+                )
+                .group_by(refunds.c.out_trade_no)
+                .subquery()
+            )
             trade_rows = {
                 row.out_trade_no: row
                 for row in await conn.execute(
-                    select(trades.c.out_trade_no, trades.c.amount_fen, trades.c.status).where(
-                        one_of(conn, trades.c.out_trade_no, {r.out_trade_no for r in requests})
+                    select(
+                        trades.c.out_trade_no,
+                        trades.c.amount_fen,
+                        trades.c.status,
+                        func.coalesce(already.c.fen, 0).label("refunded"),
                     )
+                    .outerjoin(already, already.c.out_trade_no == trades.c.out_trade_no)
+                    .where(one_of(conn, trades.c.out_trade_no, trade_nos))
                 )
             }
-            refunded: dict[str, int] = defaultdict(int)
-            for row in await conn.execute(
-                select(refunds.c.out_trade_no, refunds.c.amount_fen, refunds.c.status).where(
-                    one_of(conn, refunds.c.out_trade_no, trade_rows)
-                )
-            ):
-                if row.status != "failed":
-                    refunded[row.out_trade_no] += row.amount_fen
+            refunded: dict[str, int] = defaultdict(
+                int, {no: int(row.refunded) for no, row in trade_rows.items()}
+            )
             new_rows = []
             for request in requests:
                 fault = self._take(
