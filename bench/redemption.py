@@ -2,7 +2,9 @@
 
 1. Creates a fresh PostgreSQL database (redcard_bench), migrates it, seeds synthetic data
    (source='synthetic'): 32 merchants/stores/terminals and N members with active cards.
-2. Starts the app with uvicorn (loopback only) and drives prepare+commit with 32 concurrent
+2. Starts the app as a server runs it (uvicorn, `redcard.app:serve_app`: the collector tuned
+   for serving; one worker by default, since the app, PostgreSQL and this client share the
+   machine's 2 cores), loopback only, and drives prepare+commit with 32 concurrent
    clients (a minimal keep-alive HTTP/1.1 client on asyncio streams, so the load generator
    costs little CPU on the shared machine) for a bounded time.
 3. In the same run, pgbench replays the same reads and writes (the statements the app issues
@@ -13,7 +15,7 @@
    hardly depends on what else the shared machine is doing.
 
 Targets: committed redemptions/s >= 25% of pgbench's rate; p99 < 50 ms at 32 clients.
-Usage: .venv/bin/python bench/redemption.py [--seconds 15] [--clients 32] [--workers 2]
+Usage: .venv/bin/python bench/redemption.py [--seconds 15] [--clients 32] [--workers 1]
        .venv/bin/python bench/redemption.py --cpu-only [--cpu-pairs 300] [--profile FILE]
 """
 
@@ -225,7 +227,7 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         sys.executable,
         "-m",
         "uvicorn",
-        "redcard.app:create_app",
+        "redcard.app:serve_app",
         "--factory",
         "--host",
         "127.0.0.1",
@@ -481,7 +483,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--members", type=int, default=30_000)
     parser.add_argument("--cpu-pairs", type=int, default=300)
     parser.add_argument(

