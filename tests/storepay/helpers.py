@@ -11,7 +11,6 @@ import httpx
 from sqlalchemy import select
 
 from redcard.db import Database
-from redcard.membership import service as membership
 from redcard.models import (
     Merchant,
     MerchantStatus,
@@ -23,7 +22,8 @@ from redcard.models import (
     User,
 )
 from redcard.payments.sandbox import SandboxChannel
-from tests.fixtures.factories import create_member, idem, seed_plans
+from tests.fixtures.factories import create_member, idem
+from tests.redemption.factories import new_card_holder as new_card_holder  # trial card
 
 
 @dataclass
@@ -87,15 +87,6 @@ async def new_shop(
             shop.staff.append(staff)
         await session.flush()
         return shop
-
-
-async def new_card_holder(db: Database, name: str = "小红") -> User:
-    """A member with a (free trial) card: trial cards get the discount too."""
-    async with db.session_scope() as session:
-        plans = await seed_plans(session)
-        member = await create_member(session, name=name)
-        await membership.start_trial(session, member, plans.trial.id)
-        return member
 
 
 def out_trade_no(pay_url: str) -> str:
