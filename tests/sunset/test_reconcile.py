@@ -107,6 +107,8 @@ async def test_a_bad_line_is_refused_with_its_number(
         ([*ok[:3], "12.5", *ok[4:]], "bill line 3: bad amount or time"),
         ([*ok[:3], "１２", *ok[4:]], "bill line 3: bad amount or time"),
         ([*ok[:5], "yesterday"], "bill line 3: bad amount or time"),
+        ([*ok[:5], "2026-13-01T00:00:00+00:00"], "bill line 3: bad amount or time"),
+        ([*ok[:5], "2026-11-25T10"], "bill line 3: bad amount or time"),
         (["rebate", *ok[1:]], "bill line 3: unknown kind or empty reference"),
         ([ok[0], "", *ok[2:]], "bill line 3: unknown kind or empty reference"),
     ]:

@@ -47,7 +47,10 @@ MATCHED, LONG, SHORT, ONE_SIDED = "matched", "长款", "短款", "单边账"
 CSV_FIELDS = ["kind", "reference", "out_trade_no", "amount_fen", "channel_ref", "at"]
 # a bill's amounts and times, as read_csv and the database (a COPY'd bill) both check them
 _AMOUNT = r"[+-]?[0-9]{1,18}"
-_TIME = r"\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?"
+_TIME = (  # a date, or a date and time to the minute or finer, with or without its zone
+    r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?"
+)
 _ZONED = r"[T ].*(Z|[+-]\d{2}(:?\d{2})?)$"  # a time with its zone (else UTC)
 _AMOUNT_RE, _TIME_RE = re.compile(_AMOUNT), re.compile(_TIME)
 CHUNK = 10_000
