@@ -86,9 +86,7 @@ def create_app(
         if settings.run_worker:  # the demo: one process serves and does the background work
             from redcard.worker import Worker
 
-            background = asyncio.create_task(
-                Worker(settings, db, channels, batch=settings.worker_batch).run_forever()
-            )
+            background = asyncio.create_task(Worker(settings, db, channels).run_forever())
         yield
         if background is not None:
             background.cancel()

@@ -27,11 +27,9 @@ console = Console()
 
 
 def _serve(host: str, port: int) -> None:
-    from redcard.app import create_app, tune_gc_for_serving
+    from redcard.app import serve_app
 
-    app = create_app(get_settings())
-    tune_gc_for_serving()
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(serve_app(), host=host, port=port, log_level="info")
 
 
 def _base_url(host: str, port: int) -> None:
@@ -114,7 +112,7 @@ def worker(once: bool = typer.Option(False, help="one pass, then exit")) -> None
     async def _run() -> None:
         db = Database(settings.database_url)
         channels = build_channels(settings)
-        w = Worker(settings, db, channels, batch=settings.worker_batch)
+        w = Worker(settings, db, channels)
         try:
             if once:
                 console.print(await w.run_once())

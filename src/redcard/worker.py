@@ -38,8 +38,12 @@ class Worker:
     settings: Settings
     db: Database
     channels: Channels
-    batch: int = 500
+    batch: int | None = None  # rows a step claims; settings.worker_batch when not given
     extra_steps: list[tuple[str, Step]] = field(default_factory=list)
+
+    @property
+    def claim(self) -> int:
+        return self.batch or self.settings.worker_batch
 
     async def _sync_stale_payments(self, session: AsyncSession) -> int:
         """Payments still pending after a minute: ask the channel (callbacks can be lost)."""
@@ -52,7 +56,7 @@ class Worker:
                     Payment.created_at > utc_now() - timedelta(days=2),
                 )
                 .order_by(Payment.created_at)
-                .limit(self.batch)
+                .limit(self.claim)
                 .with_for_update(**for_update_kwargs(session, skip_locked=True))
             )
         ).all()
@@ -61,13 +65,13 @@ class Worker:
         return len(stale)
 
     async def _refunds(self, session: AsyncSession) -> int:
-        return await refunds.process_due(session, self.channels, self.settings.base_url, self.batch)
+        return await refunds.process_due(session, self.channels, self.settings.base_url, self.claim)
 
     async def _expire(self, session: AsyncSession) -> int:
         return await membership_repo.expire_lapsed(session)
 
     async def _notify(self, session: AsyncSession) -> int:
-        return await send_pending(session, self.batch)
+        return await send_pending(session, self.claim)
 
     def steps(self) -> list[tuple[str, Step]]:
         return [

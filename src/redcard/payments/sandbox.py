@@ -97,7 +97,8 @@ refunds = Table(
 )
 
 
-# the sandbox's bill file (`download_bill`): BillLine's fields in order, `at` in UTC
+# the sandbox's bill file (`download_bill`): the lines `bill_batches` streams (a test holds
+# both to the same bill), BillLine's fields in order, `at` in UTC
 _BILL_AT = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
 _BILL_FILE = {
     "payment": "SELECT 'payment', out_trade_no, out_trade_no, amount_fen, trade_no, "

@@ -36,7 +36,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from redcard.errors import InvalidInput
 from redcard.kit.sql import dialect_name, rowcount
@@ -194,10 +194,21 @@ def _chunks(lines: Iterable[BillLine], days: set[str]) -> Iterator[list[dict[str
         yield chunk
 
 
-async def _load(session: AsyncSession, lines: Iterable[BillLine]) -> tuple[int, set[str]]:
-    conn = await session.connection()
+async def _new_bill(conn: AsyncConnection) -> None:
     await conn.run_sync(lambda c: bill_table.drop(c, checkfirst=True))
     await conn.run_sync(lambda c: bill_table.create(c))
+
+
+async def _index_bill(conn: AsyncConnection) -> None:
+    """Once the bill is loaded: its index for the joins, and statistics on PostgreSQL."""
+    await conn.exec_driver_sql("CREATE INDEX reconcile_bill_ref ON reconcile_bill (reference)")
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql("ANALYZE reconcile_bill")
+
+
+async def _load(session: AsyncSession, lines: Iterable[BillLine]) -> tuple[int, set[str]]:
+    conn = await session.connection()
+    await _new_bill(conn)
     days: set[str] = set()
     n = 0
     pg = dialect_name(session) == "postgresql"
@@ -212,11 +223,7 @@ async def _load(session: AsyncSession, lines: Iterable[BillLine]) -> tuple[int, 
             )
         else:
             await conn.execute(bill_table.insert(), chunk)
-    if pg:
-        await conn.exec_driver_sql("CREATE INDEX ON reconcile_bill (reference)")
-        await conn.exec_driver_sql("ANALYZE reconcile_bill")
-    else:
-        await conn.exec_driver_sql("CREATE INDEX reconcile_bill_ref ON reconcile_bill (reference)")
+    await _index_bill(conn)
     return n, days
 
 
@@ -263,8 +270,7 @@ async def _copy_csv(session: AsyncSession, sources: Sequence[TextIO]) -> tuple[i
         f"{bad_amount_or_time} OR coalesce(kind, '') NOT IN ('payment', 'refund') "
         "OR coalesce(reference, '') = ''"
     )
-    await conn.run_sync(lambda c: bill_table.drop(c, checkfirst=True))
-    await conn.run_sync(lambda c: bill_table.create(c))
+    await _new_bill(conn)
     try:
         async with session.begin_nested():
             n = rowcount(
@@ -296,8 +302,7 @@ async def _copy_csv(session: AsyncSession, sources: Sequence[TextIO]) -> tuple[i
         where = f"bill {bad[0] + 1}, line {bad[1]}" if len(sources) > 1 else f"bill line {bad[1]}"
         raise InvalidInput(f"{where}: {what}")
     await conn.exec_driver_sql(f"DROP TABLE {_STAGED}")
-    await conn.exec_driver_sql("CREATE INDEX ON reconcile_bill (reference)")
-    await conn.exec_driver_sql("ANALYZE reconcile_bill")
+    await _index_bill(conn)
     days = {day for (day,) in await conn.exec_driver_sql("SELECT DISTINCT day FROM reconcile_bill")}
     return n, days
 
