@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from redcard.kit import time as clock
+from redcard.ledger.savings import savings_entry
 from redcard.ledger.service import post
 from redcard.membership import repository as membership_repo
 from redcard.models import (
@@ -24,7 +25,6 @@ from redcard.models import (
 from redcard.redemption.service import Till, UndoRefused
 from redcard.redemption.service import undo as till_undo
 from redcard.settlement import service as settlement
-from redcard.storepay.service import savings_entry
 from tests.fixtures.factories import login
 from tests.helpers import assert_ledger_ok
 from tests.settlement.helpers import at

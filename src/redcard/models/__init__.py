@@ -15,7 +15,13 @@ from redcard.models.notification import Notification
 from redcard.models.order import Order, OrderKind, OrderStatus
 from redcard.models.payment import Payment, PaymentStatus
 from redcard.models.plan import Plan, PlanKind, PlanStatus, RefundPolicy
-from redcard.models.redemption import CodeBurn, Redemption, RedemptionKind, RedemptionStatus
+from redcard.models.redemption import (
+    UNDO_WINDOW,
+    CodeBurn,
+    Redemption,
+    RedemptionKind,
+    RedemptionStatus,
+)
 from redcard.models.refund import Refund, RefundStatus
 from redcard.models.statement import (
     Statement,
@@ -70,6 +76,7 @@ __all__ = [
     "PlanStatus",
     "ProgramState",
     "RefundPolicy",
+    "UNDO_WINDOW",
     "Redemption",
     "RedemptionKind",
     "RedemptionStatus",

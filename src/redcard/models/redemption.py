@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redcard.models.base import Base, Fen, IdMixin, str_enum
+
+# Staff may undo a committed redemption (a code or a 买单) this long after it, and only
+# before its day is settled; settlement therefore waits this long after each day ends.
+UNDO_WINDOW = timedelta(hours=1)
 
 
 class RedemptionKind(StrEnum):

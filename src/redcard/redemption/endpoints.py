@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select
 
 from redcard.deps import Ctx, Member, Session, get_ctx
 from redcard.kit.idempotency import run_idempotent
+from redcard.models import UNDO_WINDOW
 from redcard.redemption import member as member_service
 from redcard.redemption import service
 from redcard.redemption.codes import code_key
@@ -42,7 +43,7 @@ def to_schema(
         prepared_at=r.prepared_at,
         committed_at=r.committed_at,
         undone_at=r.undone_at,
-        undo_until=(r.committed_at + service.UNDO_WINDOW) if r.committed_at else None,
+        undo_until=(r.committed_at + UNDO_WINDOW) if r.committed_at else None,
         settled=r.statement_id is not None,
     )
 

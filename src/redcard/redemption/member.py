@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import NotFound
 from redcard.kit.time import utc_now
-from redcard.ledger.accounts import Account
-from redcard.ledger.service import balance
+from redcard.ledger import savings
 from redcard.models import Membership, MembershipStatus, Plan, Redemption, RedemptionStatus, User
 from redcard.redemption import codes
 from redcard.redemption.schemas import MemberCodeOut, MemberRedemption
@@ -20,11 +19,6 @@ from redcard.redemption.service import get_or_create_code, list_for_member
 
 def qr_svg(code: str) -> str:
     return str(segno.make(code, micro=False, error="m").svg_inline(scale=6, border=2))
-
-
-async def savings_fen(session: AsyncSession, member: User) -> int:
-    """Savings counter: the member's credit balance on the member_savings memo account."""
-    return -await balance(session, Account.member_savings, str(member.id))
 
 
 def member_view(r: Redemption, store_name: str) -> MemberRedemption:
@@ -72,7 +66,7 @@ async def current_code(
         step_seconds=codes.STEP_SECONDS,
         expires_in=round((step + 1) * codes.STEP_SECONDS - ts, 3),
         qr_svg=qr_svg(code),
-        savings_fen=await savings_fen(session, member),
+        savings_fen=await savings.savings_fen(session, member.id),
         card_price_fen=int(row[1]),
         last=last,
     )

@@ -48,9 +48,10 @@ from redcard.kit.ids import new_id
 from redcard.kit.money import MoneyError, card_discount, parse_yuan
 from redcard.kit.sql import dialect_name, rowcount
 from redcard.kit.time import as_utc, utc_now
-from redcard.ledger.accounts import Account
-from redcard.ledger.service import Entry, Line, post, post_one
+from redcard.ledger.savings import savings_entry
+from redcard.ledger.service import post, post_one
 from redcard.models import (
+    UNDO_WINDOW,
     CodeBurn,
     CodeFailure,
     CodeLock,
@@ -83,14 +84,11 @@ _BURN = {
 }
 _BURN_PG = rawpg.Statement(_BURN["postgresql"])
 PREPARE_TTL = timedelta(minutes=5)
-UNDO_WINDOW = timedelta(hours=1)
 FAILURE_WINDOW = timedelta(minutes=10)
 LOCK_FOR = timedelta(minutes=5)
 TILL_FAILURE_LIMIT = 10
 STORE_FAILURE_LIMIT = 30
 IP_FAILURE_LIMIT = 30
-ENTRY_KIND = "redemption"
-UNDO_ENTRY_KIND = "redemption_undo"
 
 
 class InvalidCode(InvalidInput):
@@ -539,19 +537,6 @@ async def _burned(session: AsyncSession, member_id: uuid.UUID, step: int) -> boo
     return found is not None
 
 
-def savings_entry(r: Redemption | RedemptionRow, kind: str = ENTRY_KIND, sign: int = 1) -> Entry:
-    """Memo entry: the member's savings (credit, owner = member) funded by the merchant
-    (debit, owner = merchant). The undo posts the same lines reversed as a new entry."""
-    return Entry(
-        kind=kind,
-        ref=str(r.id),
-        lines=[
-            Line(Account.member_savings, -sign * r.discount_fen, str(r.member_id)),
-            Line(Account.merchant_discounts_funded, sign * r.discount_fen, str(r.merchant_id)),
-        ],
-    )
-
-
 async def _visible(session: AsyncSession, till: Till, redemption_id: uuid.UUID) -> Redemption:
     found = await session.scalar(
         select(Redemption).where(Redemption.id == redemption_id, _store_scope(till))
@@ -697,7 +682,7 @@ async def undo(session: AsyncSession, till: Till, redemption_id: uuid.UUID) -> R
             raise UndoRefused("this redemption is already settled; it can no longer be undone")
         raise UndoRefused("the 1-hour undo window has passed")
     if undone.discount_fen:
-        await post(session, savings_entry(undone, UNDO_ENTRY_KIND, -1))
+        await post(session, savings_entry(undone, undo=True))
     return undone
 
 

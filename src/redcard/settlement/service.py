@@ -42,8 +42,10 @@ from redcard.kit.ids import new_id
 from redcard.kit.money import BASIS_POINTS, fee_fen, format_fen
 from redcard.kit.time import utc_now
 from redcard.ledger.accounts import Account
+from redcard.ledger.savings import SAVINGS_KIND
 from redcard.ledger.service import Entry, Line, post
 from redcard.models import (
+    UNDO_WINDOW,
     Merchant,
     Redemption,
     RedemptionKind,
@@ -55,7 +57,6 @@ from redcard.models import (
     User,
 )
 from redcard.settlement import repository as repo
-from redcard.storepay.service import SAVINGS_KIND, UNDO_WINDOW
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FEE_KIND = "settlement_fee"

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,9 +29,11 @@ from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from redcard.kit.money import MoneyError, parse_yuan
 from redcard.kit.time import utc_now
 from redcard.ledger.accounts import Account
-from redcard.ledger.service import Entry, Line, post
+from redcard.ledger.savings import savings_entry
+from redcard.ledger.service import post
 from redcard.membership import repository as membership_repo
 from redcard.models import (
+    UNDO_WINDOW,
     Membership,
     Merchant,
     MerchantStatus,
@@ -53,9 +54,6 @@ from redcard.payments.channels import Channels
 from redcard.payments.refunds import request_refund
 from redcard.storepay import repository as repo
 
-UNDO_WINDOW = timedelta(hours=1)
-SAVINGS_KIND = "redemption"  # the same memo entry kinds as the till's code redemptions
-SAVINGS_UNDO_KIND = "redemption_undo"
 REFUND_REASON = "store_bill_undo"
 
 
@@ -213,18 +211,6 @@ async def create_bill(
     return Bill(redemption, order, payment)
 
 
-def savings_entry(r: Redemption, kind: str = SAVINGS_KIND, sign: int = 1) -> Entry:
-    """Memo: the member's savings (credit, owner = member) funded by the merchant (debit)."""
-    return Entry(
-        kind=kind,
-        ref=str(r.id),
-        lines=[
-            Line(Account.member_savings, -sign * r.discount_fen, str(r.member_id)),
-            Line(Account.merchant_discounts_funded, sign * r.discount_fen, str(r.merchant_id)),
-        ],
-    )
-
-
 async def _locked_by_order(session: AsyncSession, order_id: uuid.UUID) -> Redemption | None:
     return await session.scalar(
         select(Redemption)
@@ -262,7 +248,7 @@ async def _mark_undone(session: AsyncSession, redemption: Redemption) -> None:
     redemption.status = RedemptionStatus.undone
     redemption.undone_at = utc_now()
     if redemption.discount_fen:
-        await post(session, savings_entry(redemption, SAVINGS_UNDO_KIND, -1))
+        await post(session, savings_entry(redemption, undo=True))
     await session.flush()
 
 

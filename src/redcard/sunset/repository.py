@@ -10,10 +10,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redcard.ledger.accounts import Account
+from redcard.ledger.savings import savings_by_member
 from redcard.models import (
     CampaignStatus,
-    LedgerAccount,
     Membership,
     MembershipStatus,
     Order,
@@ -91,7 +90,7 @@ async def iter_candidates(
         rows = (await session.execute(stmt)).all()
         if not rows:
             return
-        savings = await member_savings(session, {r[1] for r in rows})
+        savings = await savings_by_member(session, {r[1] for r in rows})
         yield [
             Candidate(
                 membership_id=r[0],
@@ -112,20 +111,6 @@ async def iter_candidates(
         after = rows[-1][0]
         if len(rows) < batch:
             return
-
-
-async def member_savings(session: AsyncSession, member_ids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """What each member saved with the card, from the ledger (0 when the account is empty)."""
-    if not member_ids:
-        return {}
-    by_key = {str(m): m for m in member_ids}
-    rows = await session.execute(
-        select(LedgerAccount.owner_key, LedgerAccount.balance_fen).where(
-            LedgerAccount.code == Account.member_savings,
-            LedgerAccount.owner_key.in_(list(by_key)),
-        )
-    )
-    return {by_key[owner]: abs(int(balance)) for owner, balance in rows}
 
 
 async def get_running(session: AsyncSession) -> SunsetCampaign | None:

@@ -39,6 +39,7 @@ from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from redcard.kit.ids import new_id
 from redcard.kit.sql import analyze, dialect_name, rowcount
 from redcard.kit.time import utc_now
+from redcard.ledger.savings import savings_by_member
 from redcard.membership import program
 from redcard.models import (
     CampaignStatus,
@@ -824,7 +825,7 @@ async def _self_refund_context(
     )
     if payment is None:
         raise NoPaidCard("your card has no completed payment")
-    savings = await repo.member_savings(session, {member.id})
+    savings = await savings_by_member(session, [member.id])
     now = utc_now()
     quote = self_service_quote(
         plan.refund_policy,

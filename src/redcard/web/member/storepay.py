@@ -13,8 +13,7 @@ from pydantic import BaseModel
 from redcard.deps import Ctx, Session
 from redcard.errors import AppError
 from redcard.kit.ids import new_token
-from redcard.ledger.accounts import Account
-from redcard.ledger.service import balance
+from redcard.ledger.savings import savings_fen
 from redcard.models import RedemptionStatus, Role, Store, User
 from redcard.storepay import repository as repo
 from redcard.storepay import service
@@ -124,7 +123,7 @@ async def bill_page(
     """Where the cashier sends the member back: ask the channel, then show the outcome."""
     bill = await service.refresh_member_bill(session, ctx.channels, member, order_id)
     store = await session.get_one(Store, bill.store_id)
-    saved_fen = -await balance(session, Account.member_savings, str(member.id))
+    saved_fen = await savings_fen(session, member.id)
     return render(
         request,
         "storepay/bill.html",

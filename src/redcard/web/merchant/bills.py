@@ -15,7 +15,15 @@ from redcard.deps import Ctx, Session
 from redcard.errors import AppError, NotFound
 from redcard.kit.ids import new_token
 from redcard.kit.time import utc_now
-from redcard.models import Merchant, RedemptionStatus, Role, StatementLineKind, Store, User
+from redcard.models import (
+    UNDO_WINDOW,
+    Merchant,
+    RedemptionStatus,
+    Role,
+    StatementLineKind,
+    Store,
+    User,
+)
 from redcard.settlement import repository as settlement_repo
 from redcard.settlement import service as settlement
 from redcard.settlement.endpoints import csv_response
@@ -46,7 +54,7 @@ async def _bills_page(
         if row.redemption.status == RedemptionStatus.committed
         and row.redemption.statement_id is None
         and row.redemption.committed_at is not None
-        and now - row.redemption.committed_at <= service.UNDO_WINDOW
+        and now - row.redemption.committed_at <= UNDO_WINDOW
     }
     return render(
         request,
