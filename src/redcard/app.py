@@ -26,6 +26,8 @@ from redcard.events.endpoints import router as events_api
 from redcard.ledger.endpoints import router as ledger_api
 from redcard.membership.endpoints import router as membership_api
 from redcard.merchants.endpoints import router as merchants_api
+from redcard.ops.endpoints import router as ops_router
+from redcard.ops.middleware import RequestContext
 from redcard.payments.channels import Channels, build_channels
 from redcard.payments.endpoints import router as payments_api
 from redcard.payments.sandbox_pages import router as sandbox_pages
@@ -76,7 +78,12 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     owns_db = db is None
-    db = db or Database(settings.database_url, pool_size=settings.db_pool_size)
+    db = db or Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        replica_url=settings.replica_url,
+        replica_max_lag_seconds=settings.replica_max_lag_seconds,
+    )
     channels = channels or build_channels(settings)
     ctx = AppContext(settings=settings, db=db, channels=channels)
 
@@ -105,6 +112,8 @@ def create_app(
         docs_url="/docs",
     )
     app.state.ctx = ctx
+    app.add_middleware(RequestContext)
+    app.include_router(ops_router)
 
     # the till's calls first: routes are matched in order, and these are the hot path
     api_routers = (

@@ -20,7 +20,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
+config_app = typer.Typer(help="Settings (REDCARD_* environment variables).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(sunset_app, name="sunset")
 console = Console()
@@ -160,6 +162,14 @@ def settle(
     except AppError as exc:
         console.print(f"[red]{exc.message}[/red]")
         sys.exit(1)
+
+
+@config_app.command("docs")
+def config_docs() -> None:
+    """Print docs/configuration.md: every setting with its default (generated)."""
+    from redcard.ops.configdoc import configuration_markdown
+
+    sys.stdout.write(configuration_markdown())
 
 
 @ledger_app.command("check")

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRETS = {
+    "secret_key": "dev-only-secret-change-me",
+    "sandbox_secret": "sandbox-shared-secret",
+}
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REDCARD_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="production refuses demo secrets and the SQLite default",
+    )
 
     database_url: str = Field(
         default="sqlite:///redcard.db",
@@ -20,15 +31,24 @@ class Settings(BaseSettings):
         default=None,
         description="Where the sandbox channel keeps its own books; derived from database_url",
     )
-    secret_key: str = "dev-only-secret-change-me"
-    base_url: str = "http://127.0.0.1:8000"
-    sandbox_secret: str = "sandbox-shared-secret"
-    default_locale: str = "zh_CN"
-    session_days: int = 14
-    login_max_failures: int = 5
-    login_window_seconds: int = 900
-    secure_cookies: bool = False
-    db_pool_size: int = 10
+    secret_key: str = Field(
+        default=DEMO_SECRETS["secret_key"], description="signs sessions and CSRF tokens"
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000", description="the public URL: callbacks and return links"
+    )
+    sandbox_secret: str = Field(
+        default=DEMO_SECRETS["sandbox_secret"],
+        description="the sandbox channel's signing key (demo and tests)",
+    )
+    default_locale: str = Field(default="zh_CN", description="zh_CN or en: the pages' language")
+    session_days: int = Field(default=14, ge=1, description="how long a login lasts")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failed logins per phone within the window before a lockout"
+    )
+    login_window_seconds: int = Field(default=900, ge=1, description="the failed-login window")
+    secure_cookies: bool = Field(default=False, description="mark cookies Secure (behind HTTPS)")
+    db_pool_size: int = Field(default=10, ge=1, description="connections per process")
     worker_batch: int = Field(
         default=500,
         ge=1,
@@ -37,6 +57,31 @@ class Settings(BaseSettings):
     run_worker: bool = Field(
         default=False, description="run the background worker inside the web process (demo)"
     )
+    replica_url: str | None = Field(
+        default=None,
+        description="a PostgreSQL streaming standby for reports and discovery; unset: the primary",
+    )
+    replica_max_lag_seconds: float = Field(
+        default=30.0, ge=0, description="reports fall back to the primary beyond this replay lag"
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_json: bool = Field(
+        default=True, description="one JSON object per log line (false: readable console lines)"
+    )
+
+    @model_validator(mode="after")
+    def _no_demo_secrets_in_production(self) -> Self:
+        if self.environment != "production":
+            return self
+        demo = [name for name, value in DEMO_SECRETS.items() if getattr(self, name) == value]
+        problems = [f"REDCARD_{name.upper()} is the demo value" for name in demo]
+        if len(self.secret_key) < 32:
+            problems.append("REDCARD_SECRET_KEY must be at least 32 characters")
+        if self.database_url.startswith("sqlite"):
+            problems.append("REDCARD_DATABASE_URL must point at PostgreSQL")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
 
     def resolved_sandbox_url(self) -> str:
         """The sandbox is a separate party: on SQLite it gets its own file, so its writes never

@@ -23,5 +23,5 @@ def upgrade(database_url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
-async def upgrade_async(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, database_url)
+async def upgrade_async(database_url: str, revision: str = "heads") -> None:
+    await asyncio.to_thread(upgrade, database_url, revision)

@@ -30,6 +30,7 @@ class LogSink:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
+        self.name = "log" if path is None else "file"
 
     def send(self, notifications: Sequence[Notification]) -> None:
         lines = [
@@ -53,6 +54,11 @@ _sink: Sink = LogSink()
 def use_sink(sink: Sink) -> None:
     global _sink
     _sink = sink
+
+
+def sink_name() -> str:
+    """The configured sink, as metrics label it (`log`, `file`, `smtp`, …)."""
+    return str(getattr(_sink, "name", type(_sink).__name__))
 
 
 def enqueue(

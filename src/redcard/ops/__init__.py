@@ -1,0 +1,1 @@
+"""Operations: structured logs, metrics, health and readiness."""

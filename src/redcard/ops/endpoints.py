@@ -1,0 +1,150 @@
+"""/healthz, /readyz and /metrics: for the load balancer, the orchestrator and Prometheus.
+
+- `/healthz`: the process is up and serving (no database call).
+- `/readyz`: the database answers and its schema is at the migrations' head. A replica that is
+  down or lagging is reported, but does not fail readiness: reports fall back to the primary.
+- `/metrics`: Prometheus exposition (see `ops/metrics.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from alembic.script import ScriptDirectory
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcard.deps import Public
+from redcard.kit.time import as_utc, utc_now
+from redcard.migrate import alembic_config
+from redcard.models import Notification, Payment, PaymentStatus, Refund, RefundStatus
+from redcard.notifications import sink_name
+from redcard.ops import metrics
+
+router = APIRouter(include_in_schema=False, dependencies=[Public])
+
+
+@lru_cache(maxsize=1)
+def migration_heads() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config("")).get_heads())
+
+
+async def _schema_revisions(session: AsyncSession) -> frozenset[str]:
+    rows = await session.execute(text("SELECT version_num FROM alembic_version"))
+    return frozenset(str(r[0]) for r in rows)
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> Response:
+    db = request.app.state.ctx.db
+    body: dict[str, Any] = {"status": "ready"}
+    ready = True
+    try:
+        async with db.sessionmaker() as session:
+            current = await _schema_revisions(session)
+        heads = migration_heads()
+        body["database"] = "ok"
+        if current != heads:
+            ready = False
+            body["migrations"] = {
+                "status": "pending",
+                "database": sorted(current),
+                "code": sorted(heads),
+            }
+        else:
+            body["migrations"] = "current"
+    except Exception as exc:  # any failure to answer is "not ready", with its kind
+        ready = False
+        body["database"] = f"unavailable: {type(exc).__name__}"
+    replica = await db.replica_status()
+    if replica.configured:
+        body["replica"] = {
+            "usable": replica.usable,
+            "lag_seconds": replica.lag_seconds,
+            "error": replica.error,
+        }
+    if not ready:
+        body["status"] = "not ready"
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _age(now: datetime, oldest: datetime | None) -> float:
+    return max(0.0, (now - as_utc(oldest)).total_seconds()) if oldest is not None else 0.0
+
+
+async def database_gauges(session: AsyncSession) -> metrics.Gauges:
+    """Queue depth and the age of the oldest due row per queue, refunds by status and the
+    outbox backlog, read once per scrape."""
+    now = utc_now()
+    gauges = metrics.Gauges()
+    depth: list[tuple[str, float]] = []
+    oldest: list[tuple[str, float]] = []
+
+    due_refunds = Refund.status.in_([RefundStatus.pending, RefundStatus.processing]) & (
+        Refund.next_attempt_at <= now
+    )
+    count, first = (
+        await session.execute(
+            select(func.count(), func.min(Refund.next_attempt_at)).where(due_refunds)
+        )
+    ).one()
+    depth.append(("refunds", count))
+    oldest.append(("refunds", _age(now, first)))
+
+    unsent = Notification.sent_at.is_(None)
+    count, first = (
+        await session.execute(select(func.count(), func.min(Notification.created_at)).where(unsent))
+    ).one()
+    depth.append(("notifications", count))
+    oldest.append(("notifications", _age(now, first)))
+    gauges.add(
+        "redcard_outbox_backlog",
+        "Notifications written and not yet handed to their sink",
+        "sink",
+        [(sink_name(), count)],
+    )
+
+    pending = Payment.status == PaymentStatus.pending
+    count, first = (
+        await session.execute(select(func.count(), func.min(Payment.created_at)).where(pending))
+    ).one()
+    depth.append(("payments", count))
+    oldest.append(("payments", _age(now, first)))
+
+    gauges.add("redcard_queue_depth", "Rows due for a worker step", "queue", depth)
+    gauges.add(
+        "redcard_queue_oldest_age_seconds",
+        "How long the oldest due row of each queue has waited",
+        "queue",
+        oldest,
+    )
+    by_status = await session.execute(select(Refund.status, func.count()).group_by(Refund.status))
+    counts = {str(s): n for s, n in by_status}
+    gauges.add(
+        "redcard_refunds_by_status",
+        "Refunds in each status",
+        "status",
+        [(s.value, counts.get(s.value, 0)) for s in RefundStatus],
+    )
+    return gauges
+
+
+@router.get("/metrics")
+async def metrics_endpoint(request: Request) -> Response:
+    db = request.app.state.ctx.db
+    gauges: metrics.Gauges | None
+    try:
+        async with db.report_scope() as session:
+            gauges = await database_gauges(session)
+    except Exception:  # the process's own counters are still worth scraping
+        gauges = None
+    return Response(metrics.render(gauges), media_type=metrics.CONTENT_TYPE)
