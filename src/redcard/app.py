@@ -27,6 +27,7 @@ from redcard.ledger.endpoints import router as ledger_api
 from redcard.membership.endpoints import router as membership_api
 from redcard.merchants.endpoints import router as merchants_api
 from redcard.ops.endpoints import router as ops_router
+from redcard.ops.logs import configure_logging
 from redcard.ops.middleware import RequestContext
 from redcard.payments.channels import Channels, build_channels
 from redcard.payments.endpoints import router as payments_api
@@ -177,6 +178,8 @@ def tune_gc_for_serving() -> None:
 
 def serve_app() -> FastAPI:
     """The app as a server process runs it: `uvicorn --factory redcard.app:serve_app`."""
-    app = create_app()
+    settings = get_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    app = create_app(settings)
     tune_gc_for_serving()
     return app

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -28,10 +30,38 @@ app.add_typer(sunset_app, name="sunset")
 console = Console()
 
 
-def _serve(host: str, port: int) -> None:
+@app.callback()
+def main() -> None:
+    """Every command: settings are checked (production refuses demo secrets), and logs are
+    structured JSON lines on stderr (REDCARD_LOG_JSON=false for readable ones)."""
+    from redcard.ops.logs import configure_logging
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        console.print(f"[red]{exc.errors()[0]['msg']}[/red]")
+        raise typer.Exit(2) from None
+    configure_logging(level=settings.log_level, json=settings.log_json)
+
+
+def _serve(host: str, port: int, workers: int = 1) -> None:
+    if workers > 1:
+        # each process counts for itself; /metrics sums them through this shared directory
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="redcard-metrics-")
+        )
+        uvicorn.run(
+            "redcard.app:serve_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+        )
+        return
     from redcard.app import serve_app
 
-    uvicorn.run(serve_app(), host=host, port=port, log_level="info")
+    uvicorn.run(serve_app(), host=host, port=port, log_config=None)
 
 
 def _base_url(host: str, port: int) -> None:
@@ -42,10 +72,14 @@ def _base_url(host: str, port: int) -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = typer.Option(1, min=1, help="app processes (they share the port)"),
+) -> None:
     """Serve the app (API, pages, sandbox channel)."""
     _base_url(host, port)
-    _serve(host, port)
+    _serve(host, port, workers)
 
 
 @app.command()

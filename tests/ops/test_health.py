@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from redcard.app import create_app
 from redcard.config import Settings
@@ -71,3 +72,19 @@ async def test_every_response_carries_a_request_id(client, db) -> None:  # type:
     assert len(made.headers["x-request-id"]) == 32
     hostile = await client.get("/healthz", headers={"X-Request-ID": 'a b"<script>'})
     assert hostile.headers["x-request-id"] != 'a b"<script>'
+
+
+async def test_still_ready_when_the_database_is_ahead_of_this_code(
+    make_client, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """During a release the new migration runs before old processes are replaced."""
+    url = f"sqlite:///{tmp_path / 'ahead.db'}"
+    await upgrade_async(url)
+    database = Database(url)
+    async with database.session_scope() as session:
+        await session.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    await database.dispose()
+    client = await make_client(url)
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["migrations"]["status"] == "database ahead of this code"

@@ -84,6 +84,13 @@ def mask_personal_data(
     return event_dict
 
 
+def _drop_console_extras(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    event_dict.pop("color_message", None)  # uvicorn's ANSI-coloured copy of the message
+    return event_dict
+
+
 def _add_request_id(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
@@ -149,6 +156,7 @@ def configure_logging(*, level: str = "INFO", json: bool = True, stream: Any = N
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            _drop_console_extras,
             mask_personal_data,
             renderer,
         ],
@@ -166,6 +174,7 @@ def configure_logging(*, level: str = "INFO", json: bool = True, stream: Any = N
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     _configured["handler"] = handler
 
 
