@@ -1,6 +1,10 @@
 """The notification outbox. Business code writes rows with `enqueue()` in its own
 transaction; the worker sends them through the configured sink (console/file by default;
-SMS and e-mail adapters plug in behind `Sink`)."""
+SMS and e-mail adapters plug in behind `Sink`).
+
+Delivery is at least once: a worker killed after the sink took a batch and before it
+committed sends that batch again, so a sink de-duplicates by the notification's id. A message
+the sink refuses is set aside (kit/retry) without holding up the others."""
 
 from __future__ import annotations
 
@@ -8,12 +12,14 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from redcard.kit.retry import MAX_ATTEMPTS, backoff, error_text, is_transient
 from redcard.kit.sql import for_update_kwargs
 from redcard.kit.time import utc_now
 from redcard.models import Notification
@@ -35,7 +41,12 @@ class LogSink:
     def send(self, notifications: Sequence[Notification]) -> None:
         lines = [
             json.dumps(
-                {"to": str(n.user_id), "template": n.template, "params": n.params},
+                {
+                    "id": str(n.id),
+                    "to": str(n.user_id),
+                    "template": n.template,
+                    "params": n.params,
+                },
                 ensure_ascii=False,
             )
             for n in notifications
@@ -70,20 +81,71 @@ def enqueue(
 
 
 async def send_pending(session: AsyncSession, limit: int = 500) -> int:
-    """Claim unsent notifications, hand them to the sink, mark them sent (at-least-once)."""
+    """Claim due notifications, hand them to the sink, mark them sent (at least once).
+
+    If the sink refuses the batch, each message is tried alone, so one bad message is set
+    aside and the rest go out. Returns how many were sent."""
+    now = utc_now()
     batch = (
         await session.scalars(
             select(Notification)
-            .where(Notification.sent_at.is_(None))
-            .order_by(Notification.created_at)
+            .where(
+                Notification.sent_at.is_(None),
+                Notification.failed_at.is_(None),
+                Notification.next_attempt_at <= now,
+            )
+            .order_by(Notification.next_attempt_at, Notification.id)
             .limit(limit)
             .with_for_update(**for_update_kwargs(session, skip_locked=True))
         )
     ).all()
-    if batch:
+    if not batch:
+        return 0
+    try:
         _sink.send(batch)
-        now = utc_now()
+        sent = list(batch)
+    except Exception:
+        sent = []
         for note in batch:
-            note.sent_at = now
-        await session.flush()
-    return len(batch)
+            try:
+                _sink.send([note])
+                sent.append(note)
+            except Exception as exc:  # this message only: the others still go
+                _set_aside(note, exc, now)
+    for note in sent:
+        note.sent_at = now
+    await session.flush()
+    return len(sent)
+
+
+def _set_aside(note: Notification, exc: Exception, now: datetime) -> None:
+    note.attempts += 1
+    note.last_error = error_text(exc)
+    if is_transient(exc) and note.attempts < MAX_ATTEMPTS:
+        note.next_attempt_at = now + backoff(note.attempts)
+        log.warning(
+            "notification %s will be retried: %s",
+            note.id,
+            note.last_error,
+            extra={"request_id": note.request_id},
+        )
+        return
+    note.failed_at = now
+    log.error(
+        "notification %s moved to the exceptions queue: %s",
+        note.id,
+        note.last_error,
+        extra={"request_id": note.request_id},
+    )
+
+
+async def list_failed(session: AsyncSession, limit: int = 100) -> Sequence[Notification]:
+    """The notifications' exceptions queue, newest first."""
+    return (
+        await session.scalars(
+            select(Notification)
+            .where(Notification.failed_at.is_not(None))
+            .order_by(Notification.failed_at.desc())
+            .limit(limit)
+        )
+    ).all()

@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redcard.models.base import Base, CreatedAtMixin, Fen, IdMixin, str_enum
+from redcard.ops.logs import current_request_id
 
 
 class RefundStatus(StrEnum):
@@ -65,3 +66,5 @@ class Refund(IdMixin, CreatedAtMixin, Base):
     # (ref = out_refund_no) or its batch's (payments/refunds._batch_entries)
     reserve_entry_ref: Mapped[str | None] = mapped_column(String(64))
     settle_entry_ref: Mapped[str | None] = mapped_column(String(64))
+    # the request that asked for it (none for a sunset's bulk reservation), for the logs
+    request_id: Mapped[str | None] = mapped_column(String(64), default=current_request_id)

@@ -115,17 +115,25 @@ async def database_gauges(session: AsyncSession) -> metrics.Gauges:
     depth.append(("refunds", count))
     oldest.append(("refunds", _age(now, first)))
 
-    unsent = Notification.sent_at.is_(None)
+    waiting = Notification.sent_at.is_(None) & Notification.failed_at.is_(None)
     count, first = (
-        await session.execute(select(func.count(), func.min(Notification.created_at)).where(unsent))
+        await session.execute(
+            select(func.count(), func.min(Notification.next_attempt_at)).where(
+                waiting & (Notification.next_attempt_at <= now)
+            )
+        )
     ).one()
     depth.append(("notifications", count))
     oldest.append(("notifications", _age(now, first)))
+    backlog = await session.scalar(select(func.count()).where(waiting))
     gauges.add(
         "redcard_outbox_backlog",
-        "Notifications written and not yet handed to their sink",
+        "Notifications written and not yet handed to their sink (due or waiting to retry)",
         "sink",
-        [(sink_name(), count)],
+        [(sink_name(), backlog or 0)],
+    )
+    failed_notes = await session.scalar(
+        select(func.count()).where(Notification.failed_at.is_not(None))
     )
 
     pending = Payment.status == PaymentStatus.pending
@@ -149,6 +157,15 @@ async def database_gauges(session: AsyncSession) -> metrics.Gauges:
         "Refunds in each status",
         "status",
         [(s.value, counts.get(s.value, 0)) for s in RefundStatus],
+    )
+    gauges.add(
+        "redcard_exceptions",
+        "Rows moved to a queue's exceptions for a person to look at",
+        "queue",
+        [
+            ("refunds", counts.get(RefundStatus.failed.value, 0)),
+            ("notifications", failed_notes or 0),
+        ],
     )
     return gauges
 
