@@ -137,21 +137,37 @@ def db_upgrade() -> None:
 
 
 @app.command()
-def worker(once: bool = typer.Option(False, help="one pass, then exit")) -> None:
-    """Run background work: refunds, payment status queries, expiry, notifications."""
+def worker(
+    once: bool = typer.Option(False, help="one pass over every step, then exit"),
+    until_idle: bool = typer.Option(
+        False, help="work until nothing is due, then exit 0 (for cron, scripts and tests)"
+    ),
+    metrics_port: int | None = typer.Option(
+        None, help="serve this worker's Prometheus metrics on this port"
+    ),
+) -> None:
+    """Run background work: refunds, payment status queries, expiry, notifications, the
+    sunset and settlement. Runs until SIGTERM or SIGINT, then finishes its batch and exits."""
     from redcard.db import Database
     from redcard.payments.channels import build_channels
     from redcard.worker import Worker
 
     settings = get_settings()
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port)
 
     async def _run() -> None:
         db = Database(settings.database_url)
         channels = build_channels(settings)
         w = Worker(settings, db, channels)
+        w.stop_on_signals()
         try:
             if once:
                 console.print(await w.run_once())
+            elif until_idle:
+                console.print(f"{await w.run_until_idle()} rows done; nothing is due")
             else:
                 await w.run_forever()
         finally:

@@ -1,11 +1,19 @@
 """The background worker: advances refunds, confirms stale payments by status query, expires
-lapsed cards and sends queued notifications. Every step re-reads rows by id inside its own
-unit of work, so the process can be killed at any instant and restarted."""
+lapsed cards, sends queued notifications, settles finished days and runs the sunset.
+
+Faults stay where they happen. Every step runs in its own unit of work: a step that raises is
+rolled back, logged and counted, and the other steps run on. Inside a step, a row that fails
+is set aside (its attempts counted, a backoff set, the exceptions queue once retrying cannot
+help) and the rest of the batch proceeds. Every step re-reads rows by id and claims them with
+`FOR UPDATE SKIP LOCKED`, so any number of workers can run and any can be killed at any
+instant: a killed worker's claims end with its transaction."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,12 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from redcard.config import Settings
 from redcard.db import Database
 from redcard.events import tasks as events_tasks
+from redcard.kit.isolation import each_in_savepoint
+from redcard.kit.retry import error_text
 from redcard.kit.sql import for_update_kwargs
 from redcard.kit.time import utc_now
 from redcard.membership import repository as membership_repo
 from redcard.membership import service as _membership  # noqa: F401 - registers its order kind
 from redcard.models import Payment, PaymentStatus
 from redcard.notifications import send_pending
+from redcard.ops import metrics
 from redcard.payments import refunds
 from redcard.payments import service as payments
 from redcard.payments.channels import Channels
@@ -40,6 +51,7 @@ class Worker:
     channels: Channels
     batch: int | None = None  # rows a step claims; settings.worker_batch when not given
     extra_steps: list[tuple[str, Step]] = field(default_factory=list)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def claim(self) -> int:
@@ -60,9 +72,15 @@ class Worker:
                 .with_for_update(**for_update_kwargs(session, skip_locked=True))
             )
         ).all()
-        for payment in stale:
+
+        async def sync(payment: Payment) -> None:
             await payments.sync_payment(session, self.channels, payment)
-        return len(stale)
+
+        async def set_aside(payment: Payment, exc: Exception) -> None:
+            # the payment stays pending: its callback, or a later pass, confirms it
+            log.warning("payment %s status query failed: %s", payment.id, error_text(exc))
+
+        return await each_in_savepoint(session, stale, sync, set_aside)
 
     async def _refunds(self, session: AsyncSession) -> int:
         return await refunds.process_due(session, self.channels, self.settings.base_url, self.claim)
@@ -85,32 +103,61 @@ class Worker:
             *self.extra_steps,
         ]
 
+    async def run_step(self, name: str, step: Step) -> int:
+        """One run of one step in its own unit of work. A step that raises is rolled back,
+        logged and counted, and reports no rows done; it never stops the other steps."""
+        done = 0
+        with metrics.Timer() as timer:
+            try:
+                async with self.db.session_scope() as session:
+                    done = await step(session)
+            except Exception:
+                metrics.WORKER_FAILURES.labels(name).inc()
+                log.exception("worker step %s failed; the other steps run on", name)
+        metrics.WORKER_RUNS.labels(name).inc()
+        metrics.WORKER_DURATION.labels(name).observe(timer.seconds)
+        if done:
+            metrics.WORKER_ROWS.labels(name).inc(done)
+        return done
+
     async def run_once(self) -> dict[str, int]:
-        """One pass over every step, each in its own unit of work."""
+        """One pass over every step. After a stop request, the step in hand finishes its
+        batch and the pass ends."""
         done: dict[str, int] = {}
         for name, step in self.steps():
-            async with self.db.session_scope() as session:
-                done[name] = await step(session)
+            if self.stopping.is_set():
+                break
+            done[name] = await self.run_step(name, step)
         return done
 
     async def run_until_idle(self, max_passes: int = 1000) -> int:
+        """Pass after pass until nothing is due (or a stop is requested); rows done in all."""
         total = 0
         for _ in range(max_passes):
             done = await self.run_once()
             total += sum(done.values())
-            if not any(done.values()):
+            if not any(done.values()) or self.stopping.is_set():
                 break
         return total
 
     async def run_forever(self, idle_sleep: float = 1.0) -> None:
-        while True:
-            try:
-                done = await self.run_once()
-            except Exception:  # keep the worker alive; the step's unit of work rolled back
-                log.exception("worker pass failed")
-                done = {}
+        """Until a stop is requested (SIGTERM, SIGINT): then the batch in hand finishes."""
+        log.info("worker started")
+        while not self.stopping.is_set():
+            done = await self.run_once()
             if not any(done.values()):
-                await asyncio.sleep(idle_sleep)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), idle_sleep)
+        log.info("worker stopped")
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+
+    def stop_on_signals(self) -> None:
+        """SIGTERM and SIGINT ask for a graceful stop (call inside the running loop)."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
 
 
 __all__ = ["Worker"]

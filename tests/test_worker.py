@@ -1,0 +1,126 @@
+"""The worker keeps faults where they happen: a step that raises, or a row that fails, never
+stops the other steps or the other rows; it stops gracefully on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcard import notifications
+from redcard.models import Notification
+from redcard.ops import metrics
+from redcard.worker import Worker
+from tests.fixtures.factories import new_user
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class PoisonSink:
+    name = "poison"
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+
+    def send(self, batch: Sequence[Notification]) -> None:
+        if any(n.template == "poison" for n in batch):
+            raise ValueError("cannot render 'poison'")
+        self.delivered.extend(n.template for n in batch)
+
+
+@pytest.fixture
+def sink() -> Iterator[PoisonSink]:
+    poison = PoisonSink()
+    notifications.use_sink(poison)
+    yield poison
+    notifications.use_sink(notifications.LogSink())
+
+
+def _value(counter: object, *labels: str) -> float:
+    return float(counter.labels(*labels)._value.get())  # type: ignore[attr-defined]
+
+
+async def test_a_raising_step_and_a_poison_row_stop_nothing_else(
+    db, settings, channels, sink
+) -> None:  # type: ignore[no-untyped-def]
+    member = await new_user(db)
+    async with db.session_scope() as session:
+        for template in ["welcome", "poison", "card_expiring", "event_reminder"]:
+            notifications.enqueue(session, member.id, template)
+    ran_after: list[str] = []
+
+    async def boom(session: AsyncSession) -> int:
+        raise RuntimeError("a bug in one step")
+
+    async def later(session: AsyncSession) -> int:
+        ran_after.append("later")
+        return 0
+
+    # the failing step runs FIRST, before notifications, so a stall would show
+    worker = Worker(settings, db, channels)
+    worker.steps = lambda: [("boom", boom), *Worker.steps(worker), ("later", later)]  # type: ignore[method-assign]
+    failures = _value(metrics.WORKER_FAILURES, "boom")
+    runs = _value(metrics.WORKER_RUNS, "notifications")
+
+    done = await worker.run_until_idle()
+
+    assert done == 3
+    assert sorted(sink.delivered) == ["card_expiring", "event_reminder", "welcome"]
+    assert ran_after  # the steps after the failing ones ran too
+    assert _value(metrics.WORKER_FAILURES, "boom") >= failures + 1
+    assert _value(metrics.WORKER_RUNS, "notifications") >= runs + 1
+    async with db.session_scope() as session:
+        poison = (
+            await session.scalars(select(Notification).where(Notification.template == "poison"))
+        ).one()
+        left = await session.scalar(
+            select(func.count()).where(
+                Notification.sent_at.is_(None), Notification.failed_at.is_(None)
+            )
+        )
+    assert poison.failed_at is not None
+    assert poison.last_error == "ValueError: cannot render 'poison'"
+    assert left == 0
+
+
+def _cli(*args: str, url: str) -> subprocess.Popen[str]:
+    env = os.environ | {"REDCARD_DATABASE_URL": url, "REDCARD_LOG_JSON": "true"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "redcard.cli", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+async def test_until_idle_exits_zero_and_sigterm_stops_gracefully(db, settings) -> None:  # type: ignore[no-untyped-def]
+    member = await new_user(db)
+    async with db.session_scope() as session:
+        notifications.enqueue(session, member.id, "welcome")
+
+    idle = _cli("worker", "--until-idle", url=settings.database_url)
+    out, err = idle.communicate(timeout=120)
+    assert idle.returncode == 0, err
+    assert "1 rows done; nothing is due" in out
+    async with db.session_scope() as session:
+        assert await session.scalar(select(Notification.sent_at)) is not None
+
+    forever = _cli("worker", url=settings.database_url)
+    # waits on the real process: its JSON log says when it has started its first pass
+    assert forever.stderr is not None
+    for line in forever.stderr:
+        if '"event": "worker started"' in line:
+            break
+    forever.send_signal(signal.SIGTERM)
+    _, err = forever.communicate(timeout=60)
+    assert forever.returncode == 0, err
+    assert '"event": "worker stopped"' in err
