@@ -9,7 +9,7 @@ from datetime import timedelta, timezone
 
 from redcard.kit.time import utc_now
 from redcard.sunset import reconcile as rec
-from tests.sunset.conftest import drain, run_sunset
+from tests.fixtures.factories import drain, run_sunset
 
 
 async def _finished_campaign(client, db, sandbox, settings, channels, world_factory):  # type: ignore[no-untyped-def]
