@@ -12,9 +12,8 @@ from playwright.async_api import Page, expect
 from redcard.kit.time import utc_now
 from redcard.web.render import SHANGHAI
 from tests.fixtures.browser import screenshot_path
-from tests.fixtures.factories import PASSWORD
+from tests.fixtures.factories import PASSWORD, drain
 from tests.helpers import assert_ledger_ok
-from tests.sunset.conftest import drain
 
 pytestmark = pytest.mark.browser
 

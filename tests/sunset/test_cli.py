@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from redcard.kit.time import utc_now
-from tests.sunset.conftest import drain, run_sunset
+from tests.fixtures.factories import drain, run_sunset
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,7 +23,7 @@ from redcard.db import Database
 from redcard.kit.time import utc_now
 from redcard.models import CampaignStatus, Refund, RefundStatus, Role, SunsetCampaign, SunsetItem
 from redcard.payments.sandbox import refunds as sandbox_refunds
-from redcard.sunset import service
+from redcard.sunset import dryrun, service
 from tests.fixtures.factories import new_user, setup_plans
 from tests.helpers import assert_ledger_ok
 from tests.sunset.population import add_paying_members
@@ -79,7 +79,7 @@ async def test_worker_killed_at_random_refunds_each_order_exactly_once(db, sandb
         campaign = await service.prepare(
             session, preparer, cutoff_at=utc_now(), notice="停止服务，全额退款"
         )
-        dry = await service.dry_run(session, campaign.policy, campaign.cutoff_at)
+        dry = await dryrun.dry_run(session, campaign.policy, campaign.cutoff_at)
     async with db.session_scope() as session:
         await service.approve(session, campaign.id, approver)
     assert dry.count == CARDS

@@ -15,9 +15,8 @@ from redcard.ledger.service import balance
 from redcard.models import Membership, Notification, Refund
 from redcard.payments.sandbox import refunds as sandbox_refunds
 from redcard.sunset import reconcile as rec
-from tests.fixtures.factories import idem
+from tests.fixtures.factories import drain, idem
 from tests.helpers import assert_ledger_ok
-from tests.sunset.conftest import drain
 
 
 async def test_sunset_end_to_end(client, db, sandbox, settings, channels, world_factory):

@@ -15,9 +15,8 @@ from redcard.payments.sandbox import Fault
 from redcard.payments.sandbox import refunds as sandbox_refunds
 from redcard.sunset import tasks
 from redcard.worker import Worker
-from tests.fixtures.factories import idem
+from tests.fixtures.factories import drain, idem, run_sunset
 from tests.helpers import assert_ledger_ok, settled_refunds_fen
-from tests.sunset.conftest import drain, run_sunset
 
 
 async def _channel_refunds_per_trade(sandbox) -> list[int]:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from datetime import timedelta
 from redcard.kit import time as clock
 from redcard.kit.time import utc_now
 from redcard.web.render import SHANGHAI
-from tests.sunset.conftest import drain
+from tests.fixtures.factories import drain
 
 CSRF = {"redcard_csrf": "test-csrf-token"}
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import timedelta, timezone
 
 from redcard.kit.time import utc_now
 from redcard.sunset import reconcile as rec
-from tests.sunset.conftest import drain, run_sunset
+from redcard.sunset import service
+from tests.fixtures.factories import drain, run_sunset
 
 
 async def _finished_campaign(client, db, sandbox, settings, channels, world_factory):  # type: ignore[no-untyped-def]
@@ -147,3 +149,24 @@ async def test_the_bill_file_holds_the_channels_bill_line_for_line(
     billed = sorted(await sandbox.bill(day), key=lambda line: line.reference)
     assert n == len(billed) == 6  # three payments, three refunds
     assert written == billed
+
+
+async def test_the_page_and_the_api_reconcile_through_one_call(
+    client, db, sandbox, settings, channels, world_factory
+):
+    """The console fetches the bill from the channel, the API is given it as CSV: both are
+    `service.reconcile`, and the same bill gives the same report."""
+    w, sunset, lines = await _finished_campaign(
+        client, db, sandbox, settings, channels, world_factory
+    )
+    uploaded = io.StringIO()
+    rec.write_csv(lines, uploaded)
+    uploaded.seek(0)
+    campaign_id = uuid.UUID(str(sunset["id"]))
+    async with db.session_scope() as session:
+        given = await service.reconcile(session, campaign_id, [uploaded])
+        fetched = await service.reconcile(session, campaign_id, channel=sandbox)
+    assert fetched.as_dict() == given.as_dict()
+    assert fetched.counts == {"matched": 3}
+    assert fetched.our_refunds == 3
+    assert (await _reconcile(client, w, sunset, lines)) == given.as_dict()

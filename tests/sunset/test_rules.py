@@ -26,9 +26,8 @@ from redcard.models import (
     User,
 )
 from redcard.sunset import service, tasks
-from tests.fixtures.factories import buy_card, idem, login, new_user
+from tests.fixtures.factories import buy_card, drain, idem, login, new_user, run_sunset
 from tests.helpers import assert_ledger_ok
-from tests.sunset.conftest import drain, run_sunset
 
 
 async def test_preparer_cannot_approve_and_members_cannot_prepare(

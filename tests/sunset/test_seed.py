@@ -1,5 +1,5 @@
 """Approval's two ways of writing campaign items, their refunds and the notices agree:
-`_seed_each` (the policy in Python, `_decide`) and `_seed_full` (the `full` policy as
+`_seed_each` (the policy in Python, `decide`) and `_seed_full` (the `full` policy as
 INSERT ... SELECT); so do the dry run's two ways of adding them up."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from redcard.models import (
 )
 from redcard.models import Refund as RefundRow
 from redcard.payments.refunds import subledger_differences
-from redcard.sunset import service
+from redcard.sunset import dryrun, seed
 from tests.fixtures.factories import new_user, setup_plans
 from tests.sunset.population import add_paying_members
 
@@ -140,18 +140,18 @@ async def test_sql_seed_agrees_with_the_python_policy(db, sandbox):
     async with db.session_scope() as session:
         at = utc_now()
         # the dry run adds up the same selection: in the database under `full`
-        by_sql_dry = await service._dry_run_full(session, at)
-        assert by_sql_dry == await service._dry_run_each(session, RefundPolicy.full, at)
+        by_sql_dry = await dryrun._dry_run_full(session, at)
+        assert by_sql_dry == await dryrun._dry_run_each(session, RefundPolicy.full, at)
         assert (by_sql_dry.count, by_sql_dry.skipped_count, by_sql_dry.manual_count) == (4, 1, 1)
-        assert [m.reason for m in by_sql_dry.manual] == [service.PAST_WINDOW]
+        assert [m.reason for m in by_sql_dry.manual] == [dryrun.PAST_WINDOW]
         # each way in turn reserves the same refunds, so the first is rolled back
         savepoint = await session.begin_nested()
         by_python = await _campaign(session, preparer, at)
-        await service._seed_each(session, by_python, at)
+        await seed._seed_each(session, by_python, at)
         seeded = [await _seeded(session, by_python)]
         await savepoint.rollback()
         by_sql = await _campaign(session, preparer, at)
-        await service._seed_full(session, by_sql, at)
+        await seed._seed_full(session, by_sql, at)
         seeded.append(await _seeded(session, by_sql))
         assert seeded[0] == seeded[1]
         # the refunds table agrees with the one reservation entry (the fixture's own refunds

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from redcard.ledger.service import check
 from redcard.models import JournalEntry, Refund, RefundStatus
-from tests.sunset.conftest import drain, run_sunset
+from tests.fixtures.factories import drain, run_sunset
 
 
 async def test_a_batch_is_one_entry_and_the_refunds_are_its_subledger(

@@ -8,15 +8,18 @@ from fastapi.responses import JSONResponse
 from redcard.deps import Ctx, Member, Operator, Public, Session
 from redcard.errors import NotFound
 from redcard.kit.idempotency import run_idempotent
+from redcard.membership import refunds, service
 from redcard.membership import repository as repo
-from redcard.membership import service
 from redcard.membership.schemas import (
+    MemberRefund,
     Membership,
     Order,
     OrderCreate,
     Plan,
     PlanCreate,
     PlanUpdate,
+    RefundQuote,
+    RefundRef,
     Terms,
     TermsCreate,
     TrialCreate,
@@ -146,5 +149,30 @@ async def start_trial(
 
     async def action() -> Membership:
         return Membership.model_validate(await service.start_trial(session, member, body.plan_id))
+
+    return await run_idempotent(session, request, f"user:{member.id}", action, 201)
+
+
+# -- the card's own refund --------------------------------------------------------------------
+@router.get("/refunds", response_model=list[MemberRefund])
+async def my_refunds(session: Session, member: Member) -> list[MemberRefund]:
+    """Your refunds: amount, status and timeline."""
+    rows = await refunds.member_refunds(session, member)
+    return [MemberRefund.model_validate(r) for r in rows]
+
+
+@router.get("/refunds/quote", response_model=RefundQuote)
+async def quote(session: Session, member: Member) -> RefundQuote:
+    """What a refund of your card would give back now, before you confirm."""
+    ctx = await refunds.quote_self_refund(session, member)
+    return RefundQuote.model_validate(ctx.quote)
+
+
+@router.post("/refunds", status_code=201, response_model=RefundRef)
+async def request_refund(request: Request, session: Session, member: Member) -> JSONResponse:
+    """Give your card back for the quoted refund (cooling-off period, plan policy)."""
+
+    async def action() -> RefundRef:
+        return RefundRef.model_validate(await refunds.request_self_refund(session, member))
 
     return await run_idempotent(session, request, f"user:{member.id}", action, 201)

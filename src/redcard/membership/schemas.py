@@ -103,3 +103,33 @@ class TrialCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     plan_id: uuid.UUID
+
+
+class TimelineStep(Schema):
+    label: str
+    at: datetime | None
+
+
+class MemberRefund(Schema):
+    refund_id: uuid.UUID
+    order_id: uuid.UUID
+    amount_fen: int
+    status: str
+    reason: str
+    requested_at: datetime
+    succeeded_at: datetime | None
+    timeline: list[TimelineStep]
+
+
+class RefundQuote(Schema):
+    allowed: bool
+    amount_fen: int
+    policy: RefundPolicy
+    reason: str
+    cooling_off_ends_at: datetime
+
+
+class RefundRef(Schema):
+    id: uuid.UUID
+    amount_fen: int
+    status: str

@@ -1,5 +1,5 @@
-"""Sunset API: operators prepare, approve, follow and reconcile; members follow their refunds
-and, while the programme runs and policy allows, ask for one."""
+"""Sunset API: operators prepare, approve, follow and reconcile a campaign, and work its
+exceptions queue. (A member's own refunds are membership's: membership/endpoints.py.)"""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from redcard.deps import Member, Operator, Session
+from redcard.deps import Operator, Session
 from redcard.kit.idempotency import run_idempotent
+from redcard.membership.schemas import RefundRef
 from redcard.models import SunsetCampaign
-from redcard.sunset import reconcile as rec
-from redcard.sunset import schemas, service
+from redcard.sunset import dryrun, schemas, service
 
 router = APIRouter(tags=["sunset"])
 
@@ -23,7 +23,7 @@ async def _view(
 ) -> schemas.Sunset:
     view = schemas.Sunset.model_validate(campaign)
     if with_dry_run:
-        dry = await service.dry_run(session, campaign.policy, campaign.cutoff_at)
+        dry = await dryrun.dry_run(session, campaign.policy, campaign.cutoff_at)
         view.dry_run = schemas.DryRun.model_validate(dry)
     progress = await service.progress(session, campaign)
     view.progress = schemas.Progress.model_validate(progress)
@@ -84,19 +84,19 @@ async def list_exceptions(
     return [schemas.ExceptionRow.model_validate(r) for r in rows]
 
 
-@router.post("/operator/refunds/{refund_id}/retry", response_model=schemas.RefundRef)
+@router.post("/operator/refunds/{refund_id}/retry", response_model=RefundRef)
 async def retry_refund(
     refund_id: uuid.UUID, request: Request, session: Session, operator: Operator
 ) -> JSONResponse:
     """Exceptions queue: try a failed refund again, with the same refund number."""
 
-    async def action() -> schemas.RefundRef:
-        return schemas.RefundRef.model_validate(await service.retry_refund(session, refund_id))
+    async def action() -> RefundRef:
+        return RefundRef.model_validate(await service.retry_refund(session, refund_id))
 
     return await run_idempotent(session, request, f"user:{operator.id}", action)
 
 
-@router.post("/operator/refunds/{refund_id}/offline", response_model=schemas.RefundRef)
+@router.post("/operator/refunds/{refund_id}/offline", response_model=RefundRef)
 async def settle_offline(
     refund_id: uuid.UUID,
     body: schemas.OfflineSettlement,
@@ -106,9 +106,9 @@ async def settle_offline(
 ) -> JSONResponse:
     """Exceptions queue: the money went back outside the channel; record its reference."""
 
-    async def action() -> schemas.RefundRef:
+    async def action() -> RefundRef:
         refund = await service.settle_offline(session, refund_id, body.reference)
-        return schemas.RefundRef.model_validate(refund)
+        return RefundRef.model_validate(refund)
 
     return await run_idempotent(session, request, f"user:{operator.id}", action)
 
@@ -118,32 +118,5 @@ async def reconcile(
     campaign_id: uuid.UUID, body: schemas.ReconcileRequest, session: Session, _: Operator
 ) -> schemas.ReconcileReport:
     """Classify a channel bill (CSV) against the campaign's refunds. Reads only."""
-    await service.get_campaign(session, campaign_id)
-    report = await rec.reconcile_csv(session, [io.StringIO(body.bill_csv)], campaign_id=campaign_id)
+    report = await service.reconcile(session, campaign_id, [io.StringIO(body.bill_csv)])
     return schemas.ReconcileReport.model_validate(report.as_dict())
-
-
-# -- members ----------------------------------------------------------------------------------
-@router.get("/refunds", response_model=list[schemas.MemberRefund])
-async def my_refunds(session: Session, member: Member) -> list[schemas.MemberRefund]:
-    """Your refunds: amount, status and timeline."""
-    rows = await service.member_refunds(session, member)
-    return [schemas.MemberRefund.model_validate(r) for r in rows]
-
-
-@router.get("/refunds/quote", response_model=schemas.RefundQuote)
-async def quote(session: Session, member: Member) -> schemas.RefundQuote:
-    """What a refund of your card would give back now, before you confirm."""
-    ctx = await service.quote_self_refund(session, member)
-    return schemas.RefundQuote.model_validate(ctx.quote)
-
-
-@router.post("/refunds", status_code=201, response_model=schemas.RefundRef)
-async def request_refund(request: Request, session: Session, member: Member) -> JSONResponse:
-    """Give your card back for the quoted refund (cooling-off period, plan policy)."""
-
-    async def action() -> schemas.RefundRef:
-        refund = await service.request_self_refund(session, member)
-        return schemas.RefundRef.model_validate(refund)
-
-    return await run_idempotent(session, request, f"user:{member.id}", action, 201)

@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from redcard.deps import Session
 from redcard.errors import AppError
+from redcard.membership import refunds
+from redcard.membership.schemas import RefundRef
 from redcard.models import Role, User
-from redcard.sunset import schemas, service
 from redcard.web.common import require
 from redcard.web.forms import submit_once
 from redcard.web.render import check_csrf, redirect, render
@@ -23,18 +24,18 @@ MemberPage = Annotated[User, require(Role.member)]
 async def _page(
     request: Request, session: Session, user: User, status_code: int = 200, **extra: object
 ) -> Response:
-    refunds = await service.member_refunds(session, user)
+    mine = await refunds.member_refunds(session, user)
     try:
-        quote = (await service.quote_self_refund(session, user)).quote
+        quote = (await refunds.quote_self_refund(session, user)).quote
     except AppError:
         quote = None
     return render(
         request,
         "sunset/refunds.html",
         status_code=status_code,
-        refunds=refunds,
+        refunds=mine,
         quote=quote,
-        idempotency_key=f"refund-{user.id.hex}-{len(refunds)}",
+        idempotency_key=f"refund-{user.id.hex}-{len(mine)}",
         **extra,
     )
 
@@ -51,9 +52,9 @@ async def give_back(request: Request, session: Session, user: MemberPage) -> Res
     if form.get("confirm") != "yes":
         return await _page(request, session, user, 422, error="Tick the box to confirm.")
 
-    async def action() -> schemas.RefundRef:
-        refund = await service.request_self_refund(session, user)
-        return schemas.RefundRef.model_validate(refund)
+    async def action() -> RefundRef:
+        refund = await refunds.request_self_refund(session, user)
+        return RefundRef.model_validate(refund)
 
     try:
         await submit_once(session, user, form, "self-refund", action)

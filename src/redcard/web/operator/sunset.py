@@ -12,11 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from redcard.deps import Ctx, Session
 from redcard.errors import AppError, InvalidInput
-from redcard.kit.time import utc_now
-from redcard.models import CampaignStatus, RefundPolicy, Role, SunsetCampaign, User
-from redcard.payments.port import BillLine
-from redcard.sunset import reconcile as rec
-from redcard.sunset import repository as repo
+from redcard.models import CampaignStatus, RefundPolicy, Role, User
 from redcard.sunset import service
 from redcard.web.common import require
 from redcard.web.render import SHANGHAI, check_csrf, redirect, render
@@ -32,17 +28,20 @@ async def _page(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    campaigns = await repo.list_campaigns(session, 10)
-    campaign: SunsetCampaign | None = campaigns[0] if campaigns else None
-    ctx: dict[str, Any] = {"campaign": campaign, "history": campaigns[1:], "me": user}
-    if campaign is not None:
-        if campaign.status == CampaignStatus.prepared:
-            ctx["dry"] = await service.dry_run(session, campaign.policy, campaign.cutoff_at)
-        ctx["progress"] = await service.progress(session, campaign)
-        if campaign.status in (CampaignStatus.approved, CampaignStatus.completed):
-            ctx["exceptions"] = await service.exceptions(session, campaign.id)
-        ctx["refresh"] = campaign.status == CampaignStatus.approved
-    return render(request, "sunset/console.html", status_code=status_code, **ctx, **extra)
+    view = await service.console(session)
+    return render(
+        request,
+        "sunset/console.html",
+        status_code=status_code,
+        campaign=view.campaign,
+        history=view.history,
+        dry=view.dry,
+        progress=view.progress,
+        exceptions=view.exceptions,
+        refresh=view.campaign is not None and view.campaign.status == CampaignStatus.approved,
+        me=user,
+        **extra,
+    )
 
 
 @router.get("", response_class=HTMLResponse)
@@ -141,17 +140,11 @@ async def offline(
 async def reconcile(
     campaign_id: uuid.UUID, request: Request, session: Session, ctx: Ctx, user: OperatorPage
 ) -> Response:
-    """Fetch the channel's bill for every day since approval (through the port) and classify."""
+    """Classify the channel's bill for every day since approval (fetched through the port)."""
     await check_csrf(request)
     try:
         async with session.begin_nested():
-            campaign = await service.get_campaign(session, campaign_id)
-            lines: list[BillLine] = []
-            for day in rec.days_of(campaign.approved_at or campaign.created_at, utc_now()):
-                lines.extend(
-                    line for line in await ctx.channels.default.bill(day) if line.kind == "refund"
-                )
-            report = await rec.reconcile(session, lines, campaign_id=campaign.id)
+            report = await service.reconcile(session, campaign_id, channel=ctx.channels.default)
     except AppError as exc:
         return await _page(request, session, user, exc.status_code, error=exc.message)
     return await _page(request, session, user, report=report)

@@ -1,4 +1,6 @@
-"""Refund policies as pure functions: how much of a paid card goes back, at a given moment.
+"""A plan's refund policy as pure functions: how much of a paid card goes back, at a given
+moment. The member's own refund (membership/refunds.py) and a sunset's refunds
+(sunset/dryrun.py, sunset/seed.py) both use it.
 
 - full: everything paid.
 - pro_rata: the unused share of the card's term, rounded DOWN to the fen.

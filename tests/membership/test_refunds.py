@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 from redcard.kit import time as clock
 from redcard.kit.time import utc_now
 from redcard.models import Refund
-from tests.fixtures.factories import idem
+from tests.fixtures.factories import drain, idem, run_sunset
 from tests.helpers import assert_ledger_ok
-from tests.sunset.conftest import drain, run_sunset
 
 
 async def test_member_previews_then_refunds_within_cooling_off(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from redcard.membership.refund_policy import amount_for, self_service_quote
 from redcard.models import RefundPolicy
-from redcard.sunset.policy import amount_for, self_service_quote
 
 START = datetime(2025, 9, 1, tzinfo=UTC)
 END = START + timedelta(days=365)

@@ -1,0 +1,176 @@
+"""A member's refunds: giving the card back within its plan's cooling-off period (a preview of
+the amount first, then the refund), and the member's view of every refund of theirs, their
+own or a sunset's, with its timeline.
+
+The amount is the plan's refund policy (membership/refund_policy.py); the money goes back
+through the one refund path (payments/refunds).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcard.errors import Conflict, NotFound
+from redcard.kit.time import utc_now
+from redcard.ledger.savings import savings_by_member
+from redcard.membership import program
+from redcard.membership.refund_policy import SelfServiceQuote, self_service_quote
+from redcard.models import (
+    Membership,
+    MembershipStatus,
+    Order,
+    Payment,
+    PaymentStatus,
+    Plan,
+    PlanKind,
+    Refund,
+    RefundStatus,
+    User,
+)
+from redcard.payments import refunds as refund_path
+
+
+class SelfRefundNotAllowed(Conflict):
+    pass
+
+
+class NoPaidCard(NotFound):
+    pass
+
+
+# -- the member's view ------------------------------------------------------------------------
+@dataclass
+class TimelineStep:
+    label: str
+    at: datetime | None
+
+
+@dataclass
+class MemberRefund:
+    refund_id: uuid.UUID
+    order_id: uuid.UUID
+    amount_fen: int
+    status: str
+    reason: str
+    requested_at: datetime
+    succeeded_at: datetime | None
+    timeline: list[TimelineStep]
+
+
+async def member_refunds(session: AsyncSession, member: User) -> list[MemberRefund]:
+    """Every refund of the member's orders, newest first, whatever asked for it."""
+    rows = await session.execute(
+        select(Refund, Order.id)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .join(Order, Order.id == Payment.order_id)
+        .where(Order.member_id == member.id)
+        .order_by(Refund.created_at.desc())
+    )
+    out = []
+    for refund, order_id in rows:
+        steps = [TimelineStep("Refund requested", refund.created_at)]
+        if refund.status in (RefundStatus.processing, RefundStatus.succeeded):
+            steps.append(TimelineStep("Sent to the payment channel", None))
+        if refund.status == RefundStatus.failed:
+            steps.append(TimelineStep("Needs attention: our team is handling it", None))
+        if refund.status == RefundStatus.succeeded:
+            steps.append(TimelineStep("Refunded to your payment account", refund.succeeded_at))
+        if refund.status == RefundStatus.offline:
+            steps.append(TimelineStep("Refunded by bank transfer", refund.succeeded_at))
+        out.append(
+            MemberRefund(
+                refund.id,
+                order_id,
+                refund.amount_fen,
+                "refunded" if refund.status == RefundStatus.offline else refund.status.value,
+                refund.reason,
+                refund.created_at,
+                refund.succeeded_at,
+                steps,
+            )
+        )
+    return out
+
+
+# -- giving the card back ---------------------------------------------------------------------
+@dataclass
+class SelfRefundContext:
+    card: Membership
+    plan: Plan
+    payment: Payment
+    quote: SelfServiceQuote
+
+
+async def _self_refund_context(
+    session: AsyncSession, member: User, *, lock: bool
+) -> SelfRefundContext:
+    card = await session.scalar(
+        select(Membership)
+        .where(
+            Membership.member_id == member.id,
+            Membership.status == MembershipStatus.active,
+            Membership.kind == PlanKind.paid,
+        )
+        .with_for_update(of=Membership)
+        if lock
+        else select(Membership).where(
+            Membership.member_id == member.id,
+            Membership.status == MembershipStatus.active,
+            Membership.kind == PlanKind.paid,
+        )
+    )
+    if card is None or card.order_id is None:
+        raise NoPaidCard("you have no active paid card")
+    plan = await session.get_one(Plan, card.plan_id)
+    payment = await session.scalar(
+        select(Payment).where(
+            Payment.order_id == card.order_id, Payment.status == PaymentStatus.succeeded
+        )
+    )
+    if payment is None:
+        raise NoPaidCard("your card has no completed payment")
+    savings = await savings_by_member(session, [member.id])
+    now = utc_now()
+    quote = self_service_quote(
+        plan.refund_policy,
+        plan.cooling_off_days,
+        paid_fen=payment.amount_fen - payment.refunded_fen,
+        starts_at=card.starts_at,
+        ends_at=card.ends_at,
+        at=now,
+        benefits_fen=savings.get(member.id, 0),
+    )
+    if not await program.sales_open(session):
+        quote = SelfServiceQuote(
+            False,
+            0,
+            plan.refund_policy,
+            "the programme is closing: every card is refunded automatically",
+            quote.cooling_off_ends_at,
+        )
+    return SelfRefundContext(card, plan, payment, quote)
+
+
+async def quote_self_refund(session: AsyncSession, member: User) -> SelfRefundContext:
+    """The preview a member sees before confirming."""
+    return await _self_refund_context(session, member, lock=False)
+
+
+async def request_self_refund(session: AsyncSession, member: User) -> Refund:
+    """The member gives the card back; benefits stop now and the refund goes through the one
+    refund path. The card row is locked, so two clicks cannot refund twice."""
+    ctx = await _self_refund_context(session, member, lock=True)
+    if not ctx.quote.allowed:
+        raise SelfRefundNotAllowed(ctx.quote.reason)
+    refund = await refund_path.request_refund(
+        session, ctx.payment.id, ctx.quote.amount_fen, reason="self_service"
+    )
+    ctx.card.status = MembershipStatus.refunded
+    ctx.card.ended_at = utc_now()
+    await session.flush()
+    return refund
