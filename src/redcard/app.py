@@ -26,6 +26,7 @@ from redcard.events.endpoints import router as events_api
 from redcard.ledger.endpoints import router as ledger_api
 from redcard.membership.endpoints import router as membership_api
 from redcard.merchants.endpoints import router as merchants_api
+from redcard.order_kinds import register_all
 from redcard.payments.channels import Channels, build_channels
 from redcard.payments.endpoints import router as payments_api
 from redcard.payments.sandbox_pages import router as sandbox_pages
@@ -74,6 +75,7 @@ def create_app(
     db: Database | None = None,
     channels: Channels | None = None,
 ) -> FastAPI:
+    register_all()
     settings = settings or get_settings()
     owns_db = db is None
     db = db or Database(settings.database_url, pool_size=settings.db_pool_size)

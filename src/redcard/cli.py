@@ -26,6 +26,14 @@ app.add_typer(sunset_app, name="sunset")
 console = Console()
 
 
+@app.callback()
+def _start() -> None:
+    """Every command may confirm a payment or settle a refund: the order kinds come first."""
+    from redcard.order_kinds import register_all
+
+    register_all()
+
+
 def _serve(host: str, port: int) -> None:
     from redcard.app import serve_app
 
