@@ -49,9 +49,11 @@ from redcard.membership import service as membership
 from redcard.membership.schemas import PlanCreate
 from redcard.migrate import upgrade
 from redcard.models import PlanKind, Refund, RefundPolicy, RefundStatus, Role, SunsetCampaign
+from redcard.order_kinds import register_all
 from redcard.payments import refunds
 from redcard.payments.channels import Channels
 from redcard.payments.port import NotificationKind
+from redcard.payments.refunds import due as refund_worker
 from redcard.payments.sandbox import SandboxChannel
 from redcard.sunset import dryrun, service, tasks
 from redcard.sunset import reconcile as rec
@@ -289,7 +291,8 @@ def worker_process(url: str, batch: int) -> None:
         settings = Settings(database_url=url, base_url="http://127.0.0.1:1")
         db = Database(url, pool_size=2)
         channels = sandbox_for(url, settings)
-        refunds.POLL_AFTER = timedelta(0)
+        refund_worker.POLL_AFTER = timedelta(0)
+        register_all()
         try:
             await work(db, channels, settings, batch, [0], time.perf_counter())
         finally:
@@ -307,7 +310,8 @@ async def run(
     stats = profile_statements(db.engine) if profile else None
     channels = sandbox_for(url, settings)
     sandbox = cast(SandboxChannel, channels.default)
-    refunds.POLL_AFTER = timedelta(0)
+    refund_worker.POLL_AFTER = timedelta(0)
+    register_all()
     figures: dict[str, object] = {"n": n, "batch": batch, "workers": workers}
 
     t = time.perf_counter()

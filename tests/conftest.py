@@ -25,6 +25,7 @@ from redcard.config import Settings
 from redcard.db import Database
 from redcard.kit import time as clock
 from redcard.migrate import upgrade
+from redcard.order_kinds import register_all
 from redcard.payments.channels import Channels
 from redcard.payments.sandbox import SandboxChannel
 from redcard.payments.sandbox import meta as sandbox_meta
@@ -90,6 +91,13 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     upgrade(url)
     yield url
     drop_pg_database(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _order_kinds() -> None:
+    """The start-up registration `create_app` and the worker do, for tests that call services
+    without either."""
+    register_all()
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ from redcard.merchants.endpoints import router as merchants_api
 from redcard.ops.endpoints import router as ops_router
 from redcard.ops.logs import configure_logging
 from redcard.ops.middleware import RequestContext
+from redcard.order_kinds import register_all
 from redcard.payments.channels import Channels, build_channels
 from redcard.payments.endpoints import router as payments_api
 from redcard.payments.sandbox_pages import router as sandbox_pages
@@ -77,6 +78,7 @@ def create_app(
     db: Database | None = None,
     channels: Channels | None = None,
 ) -> FastAPI:
+    register_all()
     settings = settings or get_settings()
     owns_db = db is None
     db = db or Database(

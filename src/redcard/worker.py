@@ -29,10 +29,10 @@ from redcard.kit.retry import error_text
 from redcard.kit.sql import for_update_kwargs
 from redcard.kit.time import utc_now
 from redcard.membership import repository as membership_repo
-from redcard.membership import service as _membership  # noqa: F401 - registers its order kind
 from redcard.models import Payment, PaymentStatus
 from redcard.notifications import send_pending
 from redcard.ops import metrics
+from redcard.order_kinds import register_all
 from redcard.payments import refunds
 from redcard.payments import service as payments
 from redcard.payments.channels import Channels
@@ -52,6 +52,9 @@ class Worker:
     batch: int | None = None  # rows a step claims; settings.worker_batch when not given
     extra_steps: list[tuple[str, Step]] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        register_all()  # the steps confirm payments and settle refunds of every order kind
 
     @property
     def claim(self) -> int:

@@ -10,9 +10,9 @@ from datetime import timedelta
 
 from redcard.config import Settings
 from redcard.db import Database
-from redcard.payments import refunds
-from redcard.payments import service as payments
+from redcard.payments import callbacks
 from redcard.payments.channels import Channels
+from redcard.payments.refunds import due as refund_worker
 from redcard.payments.sandbox import SandboxChannel
 from redcard.worker import Worker
 
@@ -23,7 +23,7 @@ async def main() -> None:
         sandbox_secret="test-sandbox-secret",
         base_url="http://test",
     )
-    refunds.POLL_AFTER = timedelta(0)
+    refund_worker.POLL_AFTER = timedelta(0)
     db = Database(settings.database_url)
     sandbox = SandboxChannel(
         database_url=settings.resolved_sandbox_url(),
@@ -34,7 +34,7 @@ async def main() -> None:
 
     async def deliver(url: str, headers: dict[str, str], body: bytes) -> int:
         async with db.session_scope() as session:
-            await payments.handle_notification(session, channels, sandbox.name, headers, body)
+            await callbacks.handle_notification(session, channels, sandbox.name, headers, body)
         return 200
 
     sandbox.deliver = deliver

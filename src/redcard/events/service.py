@@ -45,6 +45,7 @@ from redcard.models.event_registration import LIVE_STATUSES, SEAT_STATUSES
 from redcard.payments import refunds
 from redcard.payments import service as payments
 from redcard.payments.channels import Channels
+from redcard.payments.orders import OrderHandler
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud at the door
 CODE_LENGTH = 8
@@ -560,11 +561,9 @@ async def _on_refunded(session: AsyncSession, order: Order) -> None:
         await release(session, registration, "order_refunded", "event_registration_released")
 
 
-payments.register_order_kind(
-    OrderKind.event,
-    payments.OrderHandler(
-        credit_account=Account.deferred_event_revenue,
-        on_paid=_on_paid,
-        on_refunded=_on_refunded,
-    ),
+# what payments does with paid event seats; registered at start-up by redcard.order_kinds
+ORDER_HANDLER = OrderHandler(
+    credit_account=Account.deferred_event_revenue,
+    on_paid=_on_paid,
+    on_refunded=_on_refunded,
 )

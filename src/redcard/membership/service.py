@@ -30,6 +30,7 @@ from redcard.models import (
 )
 from redcard.payments import service as payments
 from redcard.payments.channels import Channels
+from redcard.payments.orders import OrderHandler
 
 MEMBERSHIP_TERMS = "membership"
 
@@ -244,14 +245,12 @@ async def _on_refunded_many(session: AsyncSession, order_ids: Sequence[uuid.UUID
     )
 
 
-payments.register_order_kind(
-    OrderKind.membership,
-    payments.OrderHandler(
-        credit_account=Account.deferred_membership_revenue,
-        on_paid=_activate,
-        on_refunded=_on_refunded,
-        on_refunded_many=_on_refunded_many,
-    ),
+# what payments does with card orders; registered at start-up by redcard.order_kinds
+ORDER_HANDLER = OrderHandler(
+    credit_account=Account.deferred_membership_revenue,
+    on_paid=_activate,
+    on_refunded=_on_refunded,
+    on_refunded_many=_on_refunded_many,
 )
 
 

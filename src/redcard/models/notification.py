@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, text
+from sqlalchemy import JSON, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redcard.kit.time import utc_now
@@ -34,8 +34,11 @@ class Notification(IdMixin, CreatedAtMixin, Base):
     template: Mapped[str] = mapped_column(String(48))
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utc_now)
-    attempts: Mapped[int] = mapped_column(default=0)
+    # server defaults too: the sunset writes its notices with one INSERT … SELECT
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        default=utc_now, server_default=func.current_timestamp()
+    )
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(String(500))
     failed_at: Mapped[datetime | None]
     # the request that wrote it, so the worker's lines about it carry the same id

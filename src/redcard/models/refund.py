@@ -63,7 +63,7 @@ class Refund(IdMixin, CreatedAtMixin, Base):
     offline_reference: Mapped[str | None] = mapped_column(String(200))
     succeeded_at: Mapped[datetime | None]
     # the journal entries that cover this refund's reservation and its settlement: its own
-    # (ref = out_refund_no) or its batch's (payments/refunds._batch_entries)
+    # (ref = out_refund_no) or its batch's (payments/refunds/reserve._batch_entries)
     reserve_entry_ref: Mapped[str | None] = mapped_column(String(64))
     settle_entry_ref: Mapped[str | None] = mapped_column(String(64))
     # the request that asked for it (none for a sunset's bulk reservation), for the logs

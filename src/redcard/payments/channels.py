@@ -25,9 +25,12 @@ class Channels:
 
     async def close(self) -> None:
         for channel in self._channels.values():
-            close = getattr(channel, "close", None)
-            if close is not None:
-                await close()
+            await channel.close()
+
+
+def notify_url(base_url: str, channel: str) -> str:
+    """Where `channel` posts its notifications to us."""
+    return f"{base_url}/api/v1/payments/notify/{channel}"
 
 
 def build_channels(settings: Settings) -> Channels:

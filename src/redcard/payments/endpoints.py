@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
 from redcard.deps import Ctx, Public, Session
-from redcard.payments import service
+from redcard.payments import callbacks
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
@@ -14,4 +14,4 @@ async def channel_notification(channel: str, request: Request, session: Session,
     """Asynchronous notifications from a payment channel. Verified on the raw body; a non-2xx
     answer makes the channel retry later."""
     raw = await request.body()
-    return await service.handle_notification(session, ctx.channels, channel, request.headers, raw)
+    return await callbacks.handle_notification(session, ctx.channels, channel, request.headers, raw)

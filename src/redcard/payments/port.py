@@ -4,11 +4,11 @@ retried: `out_trade_no` for a payment, `out_refund_no` for a refund."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TextIO, runtime_checkable
 
 
 class ChannelError(Exception):
@@ -120,3 +120,47 @@ class PaymentChannel(Protocol):
         ...
 
     async def bill(self, day: date) -> Sequence[BillLine]: ...
+
+    async def close(self) -> None:
+        """Release what the adapter holds (connections, clients)."""
+        ...
+
+
+# Optional abilities. A channel that has one says so by having its methods; the core asks
+# with `isinstance(channel, BulkRefunds)` and falls back on the one-at-a-time port otherwise.
+
+
+@runtime_checkable
+class BulkRefunds(Protocol):
+    """Many refunds, and many refund status queries, in one round trip each (the refund worker
+    submits and polls thousands at a time)."""
+
+    async def refund_many(
+        self, requests: Sequence[RefundRequest]
+    ) -> Sequence[RefundAccepted | Exception]:
+        """`refund` for each request, in order; a request's ChannelTimeout or ChannelRejected
+        is returned in its place, not raised."""
+        ...
+
+    async def query_refunds(self, out_refund_nos: Sequence[str]) -> Mapping[str, TradeQuery]:
+        """`query_refund` for each number; raises ChannelTimeout for the whole call."""
+        ...
+
+
+@runtime_checkable
+class StreamedBill(Protocol):
+    """A day's bill in batches, so a million-line day never sits in memory at once."""
+
+    def bill_batches(
+        self, day: date, batch: int = ..., kinds: Iterable[str] = ...
+    ) -> AsyncIterator[list[BillLine]]: ...
+
+
+@runtime_checkable
+class BillFile(Protocol):
+    """A day's bill as the channel's own CSV file, in `BillLine`'s fields (no header)."""
+
+    async def download_bill(self, day: date, out: TextIO, kinds: Iterable[str]) -> int | None:
+        """Write the file to `out` and return its line count, or None when the channel has
+        no such file today (then use `StreamedBill` or `bill`)."""
+        ...

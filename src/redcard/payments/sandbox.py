@@ -1,9 +1,10 @@
 """The sandbox channel: behaves like Alipay / WeChat Pay, in-process, with its own books.
 
-It is a separate party. It keeps its trades and refunds in its own tables on its own
-connection (its own SQLite file by default), commits independently of our transactions, signs
-asynchronous notifications with HMAC-SHA256 over `timestamp.nonce.raw_body`, answers status
-queries, refunds idempotently by the caller's refund number, and serves a daily bill.
+It is a separate party. It keeps its trades and refunds in its own tables (`sandbox_books`)
+on its own connection (its own SQLite file by default), commits independently of our
+transactions, signs asynchronous notifications with HMAC-SHA256 over
+`timestamp.nonce.raw_body`, answers status queries, refunds idempotently by the caller's
+refund number, and serves a daily bill.
 
 Tests and demos steer it through `inject()`: delay, fail, time out (before or after taking
 effect) or send a notification twice. The core only ever sees it through `port.PaymentChannel`.
@@ -12,7 +13,6 @@ effect) or send a notification twice. The core only ever sees it through `port.P
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import hashlib
 import hmac
@@ -27,24 +27,14 @@ from enum import StrEnum
 from typing import Any, TextIO
 
 import httpx
-from sqlalchemy import (
-    BigInteger,
-    MetaData,
-    String,
-    Table,
-    and_,
-    func,
-    select,
-    update,
-)
-from sqlalchemy import Column as C
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from redcard.db import make_engine
 from redcard.kit import time as clock
 from redcard.kit.ids import new_id
 from redcard.kit.sql import insert_rows, one_of
-from redcard.models.base import UTCDateTime
+from redcard.payments import sandbox_books as books
 from redcard.payments.port import (
     BillLine,
     ChannelRejected,
@@ -60,6 +50,7 @@ from redcard.payments.port import (
     TradeQuery,
     TradeStatus,
 )
+from redcard.payments.sandbox_books import meta, refunds, trades
 
 log = logging.getLogger(__name__)
 
@@ -69,45 +60,6 @@ HEADER_TS, HEADER_NONCE, HEADER_SIG = (
     "x-sandbox-nonce",
     "x-sandbox-signature",
 )
-
-meta = MetaData()
-trades = Table(
-    "sandbox_trades",
-    meta,
-    C("out_trade_no", String(64), primary_key=True),
-    C("trade_no", String(64), nullable=False),
-    C("amount_fen", BigInteger, nullable=False),
-    C("subject", String(200), nullable=False),
-    C("notify_url", String(500), nullable=False),
-    C("status", String(16), nullable=False),
-    C("created_at", UTCDateTime(), nullable=False),
-    C("paid_at", UTCDateTime()),
-)
-refunds = Table(
-    "sandbox_refunds",
-    meta,
-    C("out_refund_no", String(64), primary_key=True),
-    C("refund_no", String(64), nullable=False),
-    C("out_trade_no", String(64), nullable=False, index=True),
-    C("amount_fen", BigInteger, nullable=False),
-    C("notify_url", String(500), nullable=False),
-    C("status", String(16), nullable=False),
-    C("created_at", UTCDateTime(), nullable=False),
-    C("settled_at", UTCDateTime()),
-)
-
-
-# the sandbox's bill file (`download_bill`): the lines `bill_batches` streams (a test holds
-# both to the same bill), BillLine's fields in order, `at` in UTC
-_BILL_AT = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
-_BILL_FILE = {
-    "payment": "SELECT 'payment', out_trade_no, out_trade_no, amount_fen, trade_no, "
-    + _BILL_AT.format("paid_at")
-    + " FROM sandbox_trades WHERE status = 'succeeded' AND paid_at >= $1 AND paid_at < $2",
-    "refund": "SELECT 'refund', out_refund_no, out_trade_no, amount_fen, refund_no, "
-    + _BILL_AT.format("settled_at")
-    + " FROM sandbox_refunds WHERE status = 'succeeded' AND settled_at >= $1 AND settled_at < $2",
-}
 
 
 class Fault(StrEnum):
@@ -439,70 +391,15 @@ class SandboxChannel:
     async def bill_batches(
         self, day: date, batch: int = 10_000, kinds: Iterable[str] = ("payment", "refund")
     ) -> AsyncIterator[list[BillLine]]:
-        """The day's bill, `batch` lines at a time, read with a server-side cursor: a
-        million-line day never sits in memory at once."""
+        """The day's bill, `batch` lines at a time (`sandbox_books.bill_batches`)."""
         await self.ensure_ready()
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        end = start + timedelta(days=1)
-        queries = {
-            "payment": select(
-                trades.c.out_trade_no,
-                trades.c.out_trade_no,
-                trades.c.amount_fen,
-                trades.c.trade_no,
-                trades.c.paid_at,
-            ).where(
-                and_(
-                    trades.c.status == "succeeded",
-                    trades.c.paid_at >= start,
-                    trades.c.paid_at < end,
-                )
-            ),
-            "refund": select(
-                refunds.c.out_refund_no,
-                refunds.c.out_trade_no,
-                refunds.c.amount_fen,
-                refunds.c.refund_no,
-                refunds.c.settled_at,
-            ).where(
-                and_(
-                    refunds.c.status == "succeeded",
-                    refunds.c.settled_at >= start,
-                    refunds.c.settled_at < end,
-                )
-            ),
-        }
-        async with self.engine.connect() as conn:
-            for kind in kinds:
-                result = await conn.stream(queries[kind])
-                async for rows in result.partitions(batch):
-                    yield [BillLine(kind, *row) for row in rows]
+        async for lines in books.bill_batches(self.engine, day, batch, kinds):
+            yield lines
 
     async def download_bill(self, day: date, out: TextIO, kinds: Iterable[str]) -> int | None:
-        """The day's bill as the channel's file: one CSV line per bill line, `BillLine`'s
-        fields in order, no header, written to `out` by the database (COPY ... TO STDOUT) on
-        PostgreSQL. None where the sandbox has no such file (SQLite): use `bill_batches`."""
+        """The day's bill as the channel's CSV file (`sandbox_books.download_bill`)."""
         await self.ensure_ready()
-        if self.engine.dialect.name != "postgresql":
-            return None
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        n = 0
-
-        async def sink(data: bytes) -> None:
-            nonlocal n
-            n += data.count(b"\n")
-            out.write(decoder.decode(data))
-
-        async with self.engine.connect() as conn:
-            raw = (await conn.get_raw_connection()).driver_connection
-            assert raw is not None
-            for kind in kinds:
-                await raw.copy_from_query(
-                    _BILL_FILE[kind], start, start + timedelta(days=1), output=sink, format="csv"
-                )
-        out.write(decoder.decode(b"", final=True))
-        return n
+        return await books.download_bill(self.engine, day, out, kinds)
 
     # -- notifications ------------------------------------------------------------------------
     def sign(self, timestamp: str, nonce: str, body: bytes) -> str:

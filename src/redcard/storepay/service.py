@@ -51,6 +51,7 @@ from redcard.models import (
 )
 from redcard.payments import service as payments
 from redcard.payments.channels import Channels
+from redcard.payments.orders import OrderHandler
 from redcard.payments.refunds import request_refund
 from redcard.storepay import repository as repo
 
@@ -260,14 +261,12 @@ async def _on_refunded(session: AsyncSession, order: Order) -> None:
         await _mark_undone(session, redemption)
 
 
-payments.register_order_kind(
-    OrderKind.store_bill,
-    payments.OrderHandler(
-        credit_account=Account.merchant_payable,
-        on_paid=_on_paid,
-        on_refunded=_on_refunded,
-        credit_owner=_merchant_of,
-    ),
+# what payments does with 买单 orders; registered at start-up by redcard.order_kinds
+ORDER_HANDLER = OrderHandler(
+    credit_account=Account.merchant_payable,
+    on_paid=_on_paid,
+    on_refunded=_on_refunded,
+    credit_owner=_merchant_of,
 )
 
 

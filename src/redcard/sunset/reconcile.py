@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from redcard.errors import InvalidInput
 from redcard.kit.sql import dialect_name, rowcount
 from redcard.models import Payment, PaymentStatus, Refund, RefundStatus
-from redcard.payments.port import BillLine
+from redcard.payments.port import BillFile, BillLine, PaymentChannel, StreamedBill
 
 MATCHED, LONG, SHORT, ONE_SIDED = "matched", "长款", "短款", "单边账"
 CSV_FIELDS = ["kind", "reference", "out_trade_no", "amount_fen", "channel_ref", "at"]
@@ -88,21 +88,21 @@ def write_csv(lines: Iterable[BillLine], out: TextIO, *, header: bool = True) ->
     return n
 
 
-async def write_bill_csv(channel: Any, day: date, out: TextIO, kinds: Sequence[str] = ()) -> int:
+async def write_bill_csv(
+    channel: PaymentChannel, day: date, out: TextIO, kinds: Sequence[str] = ()
+) -> int:
     """Download a day's bill through the channel port into `out`: the channel's own file when
-    it has one in our columns (`download_bill`), in batches when it streams its bill
-    (`bill_batches`), else as the port's one list. `kinds` keeps only those lines (all when
+    it has one in our columns (`BillFile`), in batches when it streams its bill
+    (`StreamedBill`), else as the port's one list. `kinds` keeps only those lines (all when
     empty)."""
     write_csv([], out)
-    download = getattr(channel, "download_bill", None)
-    if download is not None:  # the channel's own file, in these columns
-        downloaded = await download(day, out, kinds or ("payment", "refund"))
+    if isinstance(channel, BillFile):  # the channel's own file, in these columns
+        downloaded = await channel.download_bill(day, out, kinds or ("payment", "refund"))
         if downloaded is not None:
             return int(downloaded)
     n = 0
-    stream = getattr(channel, "bill_batches", None)
-    if stream is not None:
-        async for batch in stream(day, kinds=kinds or ("payment", "refund")):
+    if isinstance(channel, StreamedBill):
+        async for batch in channel.bill_batches(day, kinds=kinds or ("payment", "refund")):
             n += write_csv(batch, out, header=False)
         return n
     lines = await channel.bill(day)

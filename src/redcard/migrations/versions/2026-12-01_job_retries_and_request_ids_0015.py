@@ -32,9 +32,11 @@ def upgrade() -> None:
     op.execute("UPDATE notifications SET next_attempt_at = created_at")
     with op.batch_alter_table("notifications") as batch:
         batch.alter_column(
-            "next_attempt_at", existing_type=sa.DateTime(timezone=True), nullable=False
+            "next_attempt_at",
+            existing_type=sa.DateTime(timezone=True),
+            nullable=False,
+            server_default=sa.func.current_timestamp(),
         )
-        batch.alter_column("attempts", server_default=None, existing_type=sa.Integer())
     op.create_index(
         "ix_notifications_due",
         "notifications",
