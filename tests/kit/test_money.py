@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,6 +13,8 @@ from redcard.kit.money import (
     discount_fen,
     fee_fen,
     format_fen,
+    parse_fixed,
+    parse_percent_bp,
     parse_yuan,
 )
 
@@ -26,6 +30,12 @@ from redcard.kit.money import (
         (" 12 ", 1200),
         ("99999999.99", MAX_BILL_FEN),
         ("0", 0),
+        ("1,250", 125000),  # "," between groups of three digits: thousands
+        ("1,250.5", 125050),
+        ("99,999,999.99", MAX_BILL_FEN),
+        ("１，２５０．５０", 125050),  # full-width comma and point
+        ("007.10", 710),
+        ("\u00a012.5\u3000", 1250),  # no-break and ideographic spaces around it
     ],
 )
 def test_parse_yuan(text, fen):
@@ -36,6 +46,101 @@ def test_parse_yuan(text, fen):
 def test_parse_yuan_refuses(text):
     with pytest.raises(MoneyError):
         parse_yuan(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("12,50", "ambiguous"),  # ¥12.50 with a decimal comma, or ¥1,250?
+        (",5", "ambiguous"),
+        ("5,", "ambiguous"),
+        ("1,2345", "ambiguous"),
+        ("1234,567", "ambiguous"),
+        ("1,234,56", "ambiguous"),
+        ("1.234,56", "ambiguous"),
+        ("1,250.5,0", "ambiguous"),
+        ("1.234", "at most 2 decimals"),  # "." is never a thousands separator
+        ("12.345", "at most 2 decimals"),
+        ("5.", "both sides of the decimal point"),
+        (".5", "both sides of the decimal point"),
+        ("-5", "negative"),
+        ("-0.5", "negative"),
+        ("--5", "digits"),
+        ("+5", "digits"),
+        ("¥", "digits"),
+        ("¥12", "digits"),
+        ("1 000", "digits"),
+        ("1e3", "digits"),
+        ("1.2.3", "digits"),
+        ("nan", "digits"),
+        ("inf", "digits"),
+        ("١٢", "digits"),  # other scripts' digits are not read as 0-9
+        ("", "enter the amount"),
+        ("   ", "enter the amount"),
+        ("100000000", "too large"),
+        ("100,000,000", "too large"),
+        ("9" * 5000, "too large"),
+    ],
+)
+def test_parse_yuan_says_what_is_wrong(text, reason):
+    with pytest.raises(MoneyError, match=reason):
+        parse_yuan(text)
+
+
+def test_parse_yuan_reads_long_leading_zeros_exactly():
+    assert parse_yuan("0" * 5000 + "1.5") == 150
+
+
+@pytest.mark.parametrize(
+    ("text", "bp"),
+    [("12", 1200), ("12.5", 1250), ("12.25", 1225), ("１２．５", 1250), ("0", 0), ("100", 10000)],
+)
+def test_parse_percent_bp(text, bp):
+    assert parse_percent_bp(text) == bp
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("12,5", "not allowed"),
+        ("1,000", "not allowed"),
+        ("12.345", "at most 2 decimals"),
+        ("100.01", "too large"),
+        ("-5", "negative"),
+        ("12%", "digits"),
+        ("1e1", "digits"),
+        ("", "enter the percentage"),
+    ],
+)
+def test_parse_percent_bp_refuses(text, reason):
+    with pytest.raises(MoneyError, match=reason):
+        parse_percent_bp(text)
+
+
+def test_parse_fixed_with_no_decimals():
+    assert parse_fixed("24", 0, maximum=100, what="the hours", example="24") == 24
+    with pytest.raises(MoneyError, match="no decimals"):
+        parse_fixed("1.5", 0, maximum=100, what="the hours", example="24")
+    with pytest.raises(MoneyError, match="too large"):
+        parse_fixed("101", 0, maximum=100, what="the hours", example="24")
+
+
+@given(st.integers(0, MAX_BILL_FEN))
+def test_format_fen_reads_back(fen):
+    assert parse_yuan(format_fen(fen, symbol="")) == fen
+
+
+@given(st.text(alphabet="0123456789.,-+e ¥１，．", max_size=16))
+def test_an_accepted_amount_is_its_decimal_value_exactly(text):
+    try:
+        fen = parse_yuan(text)
+    except MoneyError:
+        return
+    assert fen == Decimal(text.strip().translate(_ASCII).replace(",", "")) * 100
+    assert 0 <= fen <= MAX_BILL_FEN
+
+
+_ASCII = str.maketrans("１，．", "1,.")
 
 
 def test_discount_rounds_down_and_caps():

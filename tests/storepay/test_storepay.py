@@ -284,3 +284,37 @@ async def test_the_discount_skips_the_stores_excluded_categories(client, db, san
             headers=headers,
         )
         assert refused.status_code == 422, refused.text
+
+
+@pytest.mark.parametrize(
+    ("bill", "excluded"),
+    [("12,50", None), (",5", None), ("5,", None), ("1 000", None), ("128", "30,5")],
+)
+async def test_an_ambiguous_amount_is_refused_and_changes_nothing(
+    client, db, sandbox, bill, excluded
+):
+    """ "12,50" could be ¥12.50 with a decimal comma or ¥1,250: the member is asked again."""
+    shop = await new_shop(db, discount_bp=1000, excluded_categories="烟酒")
+    headers = await login(client, await new_card_holder(db))
+    for path in ("preview", "bills"):
+        response = await client.post(
+            f"/api/v1/pay/{shop.store.pay_code}/{path}",
+            json={"bill": bill, "excluded": excluded},
+            headers=headers | idem(),
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == "InvalidInput"
+        assert response.json()["detail"]
+    assert await count(db, Order) == 0
+    assert await count(db, Redemption) == 0
+    assert await count(db, JournalEntry) == 0
+
+
+async def test_a_bill_with_thousands_separators_is_read_exactly(client, db, sandbox):
+    shop = await new_shop(db, discount_bp=1000)
+    headers = await login(client, await new_card_holder(db))
+    quote = await client.post(
+        f"/api/v1/pay/{shop.store.pay_code}/preview", json={"bill": "1,250.50"}, headers=headers
+    )
+    assert quote.status_code == 200, quote.text
+    assert (quote.json()["discount_fen"], quote.json()["charged_fen"]) == (12505, 112545)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from redcard.deps import Member, Operator, Session
-from redcard.kit.idempotency import run_idempotent
+from redcard.http.idempotency import run_idempotent
 from redcard.models import SunsetCampaign
 from redcard.sunset import reconcile as rec
 from redcard.sunset import schemas, service
