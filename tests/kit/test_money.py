@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import astuple
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -8,6 +11,8 @@ from hypothesis import strategies as st
 
 from redcard.kit.money import (
     MAX_BILL_FEN,
+    PERCENT_WORDS,
+    YUAN_WORDS,
     MoneyError,
     card_discount,
     discount_fen,
@@ -17,6 +22,8 @@ from redcard.kit.money import (
     parse_percent_bp,
     parse_yuan,
 )
+from redcard.kit.time import HOURS_WORDS, parse_hours
+from redcard.web.i18n import translations
 
 
 @pytest.mark.parametrize(
@@ -48,43 +55,48 @@ def test_parse_yuan_refuses(text):
         parse_yuan(text)
 
 
+def _refusal(parse: Callable[[str], object], text: str) -> str:
+    with pytest.raises(MoneyError) as refused:
+        parse(text)
+    return str(refused.value)
+
+
 @pytest.mark.parametrize(
-    ("text", "reason"),
+    ("text", "fault"),
     [
-        ("12,50", "ambiguous"),  # ¥12.50 with a decimal comma, or ¥1,250?
-        (",5", "ambiguous"),
-        ("5,", "ambiguous"),
-        ("1,2345", "ambiguous"),
-        ("1234,567", "ambiguous"),
-        ("1,234,56", "ambiguous"),
-        ("1.234,56", "ambiguous"),
-        ("1,250.5,0", "ambiguous"),
-        ("1.234", "at most 2 decimals"),  # "." is never a thousands separator
-        ("12.345", "at most 2 decimals"),
-        ("5.", "both sides of the decimal point"),
-        (".5", "both sides of the decimal point"),
+        ("12,50", "comma"),  # ¥12.50 with a decimal comma, or ¥1,250?
+        (",5", "comma"),
+        ("5,", "comma"),
+        ("1,2345", "comma"),
+        ("1234,567", "comma"),
+        ("1,234,56", "comma"),
+        ("1.234,56", "comma"),
+        ("1,250.5,0", "comma"),
+        ("1.234", "malformed"),  # "." is never a thousands separator: too many decimals
+        ("12.345", "malformed"),
+        ("5.", "point"),
+        (".5", "point"),
         ("-5", "negative"),
         ("-0.5", "negative"),
-        ("--5", "digits"),
-        ("+5", "digits"),
-        ("¥", "digits"),
-        ("¥12", "digits"),
-        ("1 000", "digits"),
-        ("1e3", "digits"),
-        ("1.2.3", "digits"),
-        ("nan", "digits"),
-        ("inf", "digits"),
-        ("١٢", "digits"),  # other scripts' digits are not read as 0-9
-        ("", "enter the amount"),
-        ("   ", "enter the amount"),
-        ("100000000", "too large"),
-        ("100,000,000", "too large"),
-        ("9" * 5000, "too large"),
+        ("--5", "malformed"),
+        ("+5", "malformed"),
+        ("¥", "malformed"),
+        ("¥12", "malformed"),
+        ("1 000", "malformed"),
+        ("1e3", "malformed"),
+        ("1.2.3", "malformed"),
+        ("nan", "malformed"),
+        ("inf", "malformed"),
+        ("١٢", "malformed"),  # other scripts' digits are not read as 0-9
+        ("", "malformed"),
+        ("   ", "malformed"),
+        ("100000000", "too_large"),
+        ("100,000,000", "too_large"),
+        ("9" * 5000, "too_large"),
     ],
 )
-def test_parse_yuan_says_what_is_wrong(text, reason):
-    with pytest.raises(MoneyError, match=reason):
-        parse_yuan(text)
+def test_parse_yuan_says_what_is_wrong(text, fault):
+    assert _refusal(parse_yuan, text) == getattr(YUAN_WORDS, fault)
 
 
 def test_parse_yuan_reads_long_leading_zeros_exactly():
@@ -100,29 +112,67 @@ def test_parse_percent_bp(text, bp):
 
 
 @pytest.mark.parametrize(
-    ("text", "reason"),
+    ("text", "fault"),
     [
-        ("12,5", "not allowed"),
-        ("1,000", "not allowed"),
-        ("12.345", "at most 2 decimals"),
-        ("100.01", "too large"),
+        ("12,5", "comma"),
+        ("1,000", "comma"),  # a percentage has no thousands
+        ("12.345", "malformed"),
+        ("12%", "malformed"),
+        ("1e1", "malformed"),
+        ("", "malformed"),
         ("-5", "negative"),
-        ("12%", "digits"),
-        ("1e1", "digits"),
-        ("", "enter the percentage"),
+        ("100.01", "too_large"),
     ],
 )
-def test_parse_percent_bp_refuses(text, reason):
-    with pytest.raises(MoneyError, match=reason):
-        parse_percent_bp(text)
+def test_parse_percent_bp_says_what_is_wrong(text, fault):
+    assert _refusal(parse_percent_bp, text) == getattr(PERCENT_WORDS, fault)
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [
+        ("2", timedelta(hours=2)),
+        ("1.75", timedelta(hours=1, minutes=45)),
+        ("0.01", timedelta(seconds=36)),
+        ("８７８４", timedelta(days=366)),
+    ],
+)
+def test_parse_hours_is_exact(text, hours):
+    assert parse_hours(text) == hours
+
+
+@pytest.mark.parametrize(
+    ("text", "fault"),
+    [
+        ("1e3", "malformed"),
+        ("inf", "malformed"),
+        ("nan", "malformed"),
+        ("1.255", "malformed"),
+        ("2,5", "comma"),
+        ("-2", "negative"),
+        ("8784.01", "too_large"),
+        ("9" * 5000, "too_large"),
+    ],
+)
+def test_parse_hours_says_what_is_wrong(text, fault):
+    assert _refusal(parse_hours, text) == getattr(HOURS_WORDS, fault)
 
 
 def test_parse_fixed_with_no_decimals():
-    assert parse_fixed("24", 0, maximum=100, what="the hours", example="24") == 24
-    with pytest.raises(MoneyError, match="no decimals"):
-        parse_fixed("1.5", 0, maximum=100, what="the hours", example="24")
-    with pytest.raises(MoneyError, match="too large"):
-        parse_fixed("101", 0, maximum=100, what="the hours", example="24")
+    assert parse_fixed("24", 0, maximum=100, words=YUAN_WORDS) == 24
+    assert _refusal(lambda t: parse_fixed(t, 0, maximum=100, words=YUAN_WORDS), "1.5") == (
+        YUAN_WORDS.malformed
+    )
+    assert _refusal(lambda t: parse_fixed(t, 0, maximum=100, words=YUAN_WORDS), "101") == (
+        YUAN_WORDS.too_large
+    )
+
+
+@pytest.mark.parametrize("words", [YUAN_WORDS, PERCENT_WORDS, HOURS_WORDS])
+def test_every_sentence_of_the_parsers_has_a_chinese_translation(words):
+    zh = translations("zh_CN")
+    for sentence in astuple(words):
+        assert zh.gettext(sentence) != sentence, sentence
 
 
 @given(st.integers(0, MAX_BILL_FEN))

@@ -116,7 +116,7 @@ async def test_the_plan_pages_refuse_an_ambiguous_price_and_write_nothing(client
             f"/operator/plans/{plans.annual.id}", data=form | {"price_yuan": price}, headers=headers
         )
         assert changed.status_code == 422, (price, changed.text)
-        assert "ambiguous" in created.text or "digits" in created.text, price
+        assert "有歧义" in created.text or "最多两位小数" in created.text, price
     assert await count(db, Plan) == before
     async with db.session_scope() as session:
         assert (await session.get_one(Plan, plans.annual.id)).price_fen == plans.annual.price_fen

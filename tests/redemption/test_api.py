@@ -285,7 +285,7 @@ async def test_a_store_without_excluded_categories_refuses_an_excluded_part(clie
 
 
 async def test_an_ambiguous_bill_is_refused_and_changes_nothing(client, db):
-    """ "12,50" could be ¥12.50 with a decimal comma or ¥1,250: the till asks again."""
+    """A bill of "12,50" may be ¥12.50 with a decimal comma or ¥1,250: the till asks again."""
     clock.freeze(NOON)
     shop = await new_shop(db)
     member = await new_card_holder(db)
