@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from redcard.kit import time as clock
-from redcard.models import Role
+from redcard.models import Event, Role
 from tests.events.conftest import card_holders, make_event, new_operator, registration_of
 from tests.fixtures.factories import login, new_user
+from tests.helpers import count
 
 CSRF = "csrf-token-for-tests"
 
@@ -155,3 +158,32 @@ async def test_full_event_offers_the_waitlist_and_shows_the_place_in_line(client
     assert "您在候补名单中 · 前面还有 0 人" in waiting.text
     assert "退出候补" in waiting.text
     assert "<svg" not in waiting.text  # no code until a seat is held
+
+
+async def test_the_event_form_refuses_ambiguous_numbers_and_writes_nothing(client, db):
+    """Price and hours are read exactly (never through float); a typo gets a 422 saying why."""
+    headers = await login(client, await new_operator(db))
+    client.cookies.set("redcard_csrf", CSRF)
+    start = (clock.utc_now() + timedelta(days=7)).astimezone().strftime("%Y-%m-%dT19:00")
+    good = {"title": "夜跑", "venue": "滨江步道", "starts_at": start, "capacity": "30"}
+    for change, reason in (  # the pages speak Chinese by default
+        ({"price_yuan": "12,50"}, "“,”有歧义"),
+        ({"price_yuan": ",5"}, "“,”有歧义"),
+        ({"duration_hours": "1e3"}, "最多两位小数"),
+        ({"duration_hours": "inf"}, "最多两位小数"),
+        ({"duration_hours": "1.255"}, "最多两位小数"),
+        ({"duration_hours": "2,5"}, "小时数请用“.”作小数点"),
+        ({"duration_hours": "99999999999"}, "最多填写 8784 小时"),
+        ({"cancel_hours_before": "99999999999"}, "最多填写 8784 小时"),
+    ):
+        bad = await client.post("/manage/events", data=form(**good, **change), headers=headers)
+        assert bad.status_code == 422, change
+        assert reason in bad.text, change
+    assert await count(db, Event) == 0
+    done = await client.post(
+        "/manage/events", data=form(**good, duration_hours="1.75"), headers=headers
+    )
+    assert done.status_code == 303, done.text
+    async with db.session_scope() as session:
+        (event,) = await session.scalars(select(Event))
+        assert event.ends_at - event.starts_at == timedelta(hours=1, minutes=45)

@@ -1,18 +1,29 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import astuple
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from redcard.kit.money import (
     MAX_BILL_FEN,
+    PERCENT_WORDS,
+    YUAN_WORDS,
     MoneyError,
     card_discount,
     discount_fen,
     fee_fen,
     format_fen,
+    parse_fixed,
+    parse_percent_bp,
     parse_yuan,
 )
+from redcard.kit.time import HOURS_WORDS, parse_hours
+from redcard.web.i18n import translations
 
 
 @pytest.mark.parametrize(
@@ -26,6 +37,12 @@ from redcard.kit.money import (
         (" 12 ", 1200),
         ("99999999.99", MAX_BILL_FEN),
         ("0", 0),
+        ("1,250", 125000),  # "," between groups of three digits: thousands
+        ("1,250.5", 125050),
+        ("99,999,999.99", MAX_BILL_FEN),
+        ("１，２５０．５０", 125050),  # full-width comma and point
+        ("007.10", 710),
+        ("\u00a012.5\u3000", 1250),  # no-break and ideographic spaces around it
     ],
 )
 def test_parse_yuan(text, fen):
@@ -36,6 +53,144 @@ def test_parse_yuan(text, fen):
 def test_parse_yuan_refuses(text):
     with pytest.raises(MoneyError):
         parse_yuan(text)
+
+
+def _refusal(parse: Callable[[str], object], text: str) -> str:
+    with pytest.raises(MoneyError) as refused:
+        parse(text)
+    return str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "fault"),
+    [
+        ("12,50", "comma"),  # ¥12.50 with a decimal comma, or ¥1,250?
+        (",5", "comma"),
+        ("5,", "comma"),
+        ("1,2345", "comma"),
+        ("1234,567", "comma"),
+        ("1,234,56", "comma"),
+        ("1.234,56", "comma"),
+        ("1,250.5,0", "comma"),
+        ("1.234", "malformed"),  # "." is never a thousands separator: too many decimals
+        ("12.345", "malformed"),
+        ("5.", "point"),
+        (".5", "point"),
+        ("-5", "negative"),
+        ("-0.5", "negative"),
+        ("--5", "malformed"),
+        ("+5", "malformed"),
+        ("¥", "malformed"),
+        ("¥12", "malformed"),
+        ("1 000", "malformed"),
+        ("1e3", "malformed"),
+        ("1.2.3", "malformed"),
+        ("nan", "malformed"),
+        ("inf", "malformed"),
+        ("١٢", "malformed"),  # other scripts' digits are not read as 0-9
+        ("", "malformed"),
+        ("   ", "malformed"),
+        ("100000000", "too_large"),
+        ("100,000,000", "too_large"),
+        ("9" * 5000, "too_large"),
+    ],
+)
+def test_parse_yuan_says_what_is_wrong(text, fault):
+    assert _refusal(parse_yuan, text) == getattr(YUAN_WORDS, fault)
+
+
+def test_parse_yuan_reads_long_leading_zeros_exactly():
+    assert parse_yuan("0" * 5000 + "1.5") == 150
+
+
+@pytest.mark.parametrize(
+    ("text", "bp"),
+    [("12", 1200), ("12.5", 1250), ("12.25", 1225), ("１２．５", 1250), ("0", 0), ("100", 10000)],
+)
+def test_parse_percent_bp(text, bp):
+    assert parse_percent_bp(text) == bp
+
+
+@pytest.mark.parametrize(
+    ("text", "fault"),
+    [
+        ("12,5", "comma"),
+        ("1,000", "comma"),  # a percentage has no thousands
+        ("12.345", "malformed"),
+        ("12%", "malformed"),
+        ("1e1", "malformed"),
+        ("", "malformed"),
+        ("-5", "negative"),
+        ("100.01", "too_large"),
+    ],
+)
+def test_parse_percent_bp_says_what_is_wrong(text, fault):
+    assert _refusal(parse_percent_bp, text) == getattr(PERCENT_WORDS, fault)
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [
+        ("2", timedelta(hours=2)),
+        ("1.75", timedelta(hours=1, minutes=45)),
+        ("0.01", timedelta(seconds=36)),
+        ("８７８４", timedelta(days=366)),
+    ],
+)
+def test_parse_hours_is_exact(text, hours):
+    assert parse_hours(text) == hours
+
+
+@pytest.mark.parametrize(
+    ("text", "fault"),
+    [
+        ("1e3", "malformed"),
+        ("inf", "malformed"),
+        ("nan", "malformed"),
+        ("1.255", "malformed"),
+        ("2,5", "comma"),
+        ("-2", "negative"),
+        ("8784.01", "too_large"),
+        ("9" * 5000, "too_large"),
+    ],
+)
+def test_parse_hours_says_what_is_wrong(text, fault):
+    assert _refusal(parse_hours, text) == getattr(HOURS_WORDS, fault)
+
+
+def test_parse_fixed_with_no_decimals():
+    assert parse_fixed("24", 0, maximum=100, words=YUAN_WORDS) == 24
+    assert _refusal(lambda t: parse_fixed(t, 0, maximum=100, words=YUAN_WORDS), "1.5") == (
+        YUAN_WORDS.malformed
+    )
+    assert _refusal(lambda t: parse_fixed(t, 0, maximum=100, words=YUAN_WORDS), "101") == (
+        YUAN_WORDS.too_large
+    )
+
+
+@pytest.mark.parametrize("words", [YUAN_WORDS, PERCENT_WORDS, HOURS_WORDS])
+def test_every_sentence_of_the_parsers_has_a_chinese_translation(words):
+    zh = translations("zh_CN")
+    for sentence in astuple(words):
+        assert zh.gettext(sentence) != sentence, sentence
+
+
+@given(st.integers(0, MAX_BILL_FEN))
+def test_format_fen_reads_back(fen):
+    assert parse_yuan(format_fen(fen, symbol="")) == fen
+
+
+@given(st.text(alphabet="0123456789.,-+e ¥１，．", max_size=16))
+def test_an_accepted_amount_is_its_decimal_value_exactly(text):
+    try:
+        fen = parse_yuan(text)
+    except MoneyError:
+        return
+    assert fen == Decimal(text.strip().translate(_ASCII).replace(",", "")) * 100
+    assert 0 <= fen <= MAX_BILL_FEN
+
+
+_ASCII = str.maketrans("１，．", "1,.")
 
 
 def test_discount_rounds_down_and_caps():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy import select
 
 from redcard.models import IdempotencyKey, JournalEntry, Order, Plan, User
 from tests.fixtures.factories import idem, login, new_user, setup_plans
@@ -97,3 +98,32 @@ async def test_phone_numbers_are_unique(client, db):
     assert again.status_code == 409
     assert again.json()["error"] == "PhoneTaken"
     assert await count(db, User) == 1
+
+
+async def test_the_plan_pages_refuse_an_ambiguous_price_and_write_nothing(client, db):
+    """The operator's plan form reads the price with the one amount parser: "12,50" is a 422."""
+    plans = await setup_plans(db)
+    headers = await login(client, await new_user(db, role="operator"))
+    client.cookies.set("redcard_csrf", "csrf-token-for-tests")
+    before = await count(db, Plan)
+    form = {"csrf": "csrf-token-for-tests", "code": "good", "name": "好", "duration_days": "30"}
+    for price in ("12,50", ",5", "5,", "¥", "1e3"):
+        created = await client.post(
+            "/operator/plans", data=form | {"price_yuan": price}, headers=headers
+        )
+        assert created.status_code == 422, (price, created.text)
+        changed = await client.post(
+            f"/operator/plans/{plans.annual.id}", data=form | {"price_yuan": price}, headers=headers
+        )
+        assert changed.status_code == 422, (price, changed.text)
+        assert "有歧义" in created.text or "最多两位小数" in created.text, price
+    assert await count(db, Plan) == before
+    async with db.session_scope() as session:
+        assert (await session.get_one(Plan, plans.annual.id)).price_fen == plans.annual.price_fen
+    good = await client.post(
+        "/operator/plans", data=form | {"price_yuan": "1,250"}, headers=headers
+    )
+    assert good.status_code == 303, good.text
+    async with db.session_scope() as session:
+        plan = (await session.scalars(select(Plan).where(Plan.code == "good"))).one()
+        assert plan.price_fen == 125000

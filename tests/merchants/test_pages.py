@@ -104,3 +104,43 @@ async def test_apply_review_and_run_a_store_through_the_pages(client, db):
     client.cookies.set("redcard_lang", "zh_CN")
     zh = await client.get("/merchant/pos")
     assert "会员码" in zh.text
+
+
+async def test_the_terms_refuse_ambiguous_amounts_and_percentages(client, db):
+    """A decimal comma is refused with a 422 that says why; nothing is written."""
+    client.cookies.clear()
+    csrf = await _csrf(client, "/merchant/apply")
+    form = {
+        "csrf": csrf,
+        "phone": "13711113333",
+        "display_name": "李老板",
+        "password": PASSWORD,
+        "business_name": "李记",
+        "contact_name": "李老板",
+        "contact_phone": "13711113333",
+        "store_name": "李记（淮海路店）",
+        "category": "food",
+        "lat": "31.2200",
+        "lng": "121.4600",
+        "discount_percent": "12.5",
+        "cap_yuan": "",
+        "min_bill_yuan": "",
+    }
+    for change, reason in (  # the pages speak Chinese by default
+        ({"discount_percent": "12,5"}, "百分比请用“.”作小数点"),
+        ({"discount_percent": "12.345"}, "最多两位小数的百分比"),
+        ({"discount_percent": "1e1"}, "最多两位小数的百分比"),
+        ({"cap_yuan": "12,50"}, "“,”有歧义"),
+        ({"min_bill_yuan": ",5"}, "“,”有歧义"),
+        ({"min_bill_yuan": "5,"}, "“,”有歧义"),
+    ):
+        bad = await client.post("/merchant/apply", data=form | change)
+        assert bad.status_code == 422, change
+        assert reason in bad.text, change
+    assert await count(db, Merchant) == 0
+    assert await count(db, Store) == 0
+    done = await client.post("/merchant/apply", data=form | {"cap_yuan": "1,000"})
+    assert done.status_code == 303, done.text
+    async with db.session_scope() as session:
+        store = (await session.execute(select(Store))).scalar_one()
+        assert (store.discount_bp, store.discount_cap_fen) == (1250, 100000)

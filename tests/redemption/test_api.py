@@ -282,3 +282,36 @@ async def test_a_store_without_excluded_categories_refuses_an_excluded_part(clie
     assert response.status_code == 422
     assert response.json()["error"] == "InvalidBill"
     assert await count(db, Redemption) == 0
+
+
+async def test_an_ambiguous_bill_is_refused_and_changes_nothing(client, db):
+    """A bill of "12,50" may be ¥12.50 with a decimal comma or ¥1,250: the till asks again."""
+    clock.freeze(NOON)
+    shop = await new_shop(db)
+    member = await new_card_holder(db)
+    for bill in ("12,50", ",5", "5,", "1.234", "¥", "1e3", "--5", "1 000"):
+        response = await client.post(
+            "/api/v1/redemptions/prepare",
+            json={"code": await code_for(db, member), "bill_yuan": bill},
+            headers=till(shop),
+        )
+        assert response.status_code == 422, (bill, response.text)
+        assert response.json()["error"] == "InvalidBill"
+        assert response.json()["detail"]
+    comma = await client.post(
+        "/api/v1/redemptions/prepare",
+        json={"code": await code_for(db, member), "bill_yuan": "128", "excluded_yuan": "30,5"},
+        headers=till(shop),
+    )
+    assert comma.status_code == 422, comma.text
+    assert "ambiguous" in comma.json()["detail"]
+    assert await count(db, Redemption) == 0
+    assert await count(db, CodeBurn) == 0
+    assert await count(db, JournalEntry) == 0
+    grouped = await client.post(  # "," between groups of three digits is a thousands separator
+        "/api/v1/redemptions/prepare",
+        json={"code": await code_for(db, member), "bill_yuan": "1,250.50"},
+        headers=till(shop),
+    )
+    assert grouped.status_code == 201, grouped.text
+    assert grouped.json()["bill_fen"] == 125050

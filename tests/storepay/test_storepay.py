@@ -94,7 +94,10 @@ async def test_a_status_query_commits_the_bill_when_the_callback_is_lost(client,
 
 @pytest.mark.parametrize(
     "bill",
-    ["0", "0.00", "-5", "1.234", "abc", "", "100000000.00", 12.5, 1000, None, "1e3"],
+    [
+        *("0", "0.00", "-5", "1.234", "abc", "", "100000000.00", 12.5, 1000, None, "1e3"),
+        *("12,50", ",5", "5,", "1 000", "¥", "--5"),  # ambiguous or malformed as typed
+    ],
 )
 async def test_bad_bills_get_a_clear_4xx_and_change_nothing(client, db, sandbox, bill):
     shop = await new_shop(db)
@@ -284,3 +287,27 @@ async def test_the_discount_skips_the_stores_excluded_categories(client, db, san
             headers=headers,
         )
         assert refused.status_code == 422, refused.text
+
+
+async def test_a_comma_only_separates_thousands(client, db, sandbox):
+    """A comma separates thousands ("1,250.50"); "30,5" (a decimal comma?) is refused."""
+    shop = await new_shop(db, discount_bp=1000, excluded_categories="烟酒")
+    headers = await login(client, await new_card_holder(db))
+
+    async def preview(bill: str, excluded: str | None = None):
+        return await client.post(
+            f"/api/v1/pay/{shop.store.pay_code}/preview",
+            json={"bill": bill, "excluded": excluded},
+            headers=headers,
+        )
+
+    grouped = await preview("1,250.50")
+    assert grouped.status_code == 200, grouped.text
+    assert (grouped.json()["discount_fen"], grouped.json()["charged_fen"]) == (12505, 112545)
+    for excluded in ("30,5", ",5", "5,"):
+        refused = await preview("128", excluded)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == "InvalidInput"
+        assert "ambiguous" in refused.json()["detail"]
+    assert await count(db, Order) == 0
+    assert await count(db, Redemption) == 0

@@ -9,7 +9,7 @@ from redcard.accounts import service
 from redcard.accounts.schemas import LogIn, Me, SignUp, Token
 from redcard.deps import Ctx, CurrentUser, Public, Session, allow, bearer_or_cookie
 from redcard.errors import Unauthorized
-from redcard.kit.idempotency import run_idempotent
+from redcard.http.idempotency import run_idempotent
 from redcard.models import Role, SessionKind, User
 
 router = APIRouter(prefix="/auth", tags=["accounts"])

@@ -25,7 +25,7 @@ from redcard.events.schemas import (
     Registration,
     Seats,
 )
-from redcard.kit.idempotency import run_idempotent
+from redcard.http.idempotency import run_idempotent
 from redcard.kit.time import utc_now
 from redcard.models import Role, User
 

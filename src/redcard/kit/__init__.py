@@ -1,1 +1,2 @@
-"""Shared helpers only: money, time, ids, idempotency, pagination."""
+"""Shared helpers only (no HTTP, no tables of their own): money (fen, rounding, typed
+amounts), time (the one clock), ids, sql (dialect bridges), rawpg (the asyncpg fast path)."""

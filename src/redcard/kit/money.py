@@ -7,18 +7,26 @@ than the advertised rate and the amount charged is `bill - discount`, exact by c
 A store's terms (`card_discount`): the rate applies to the part of the bill outside the store's
 excluded categories (e.g. 烟酒, entered at the till); that part must reach the minimum bill;
 the discount is then capped and rounded down as above.
+
+What a person types (an amount, a percentage, hours) is read by `parse_fixed`, the one grammar
+for typed numbers: exact integers of the smallest unit, never through float, and ambiguous
+input such as "12,50" refused with a sentence saying why (`NumberWords`, translated by the page
+catalogs). `parse_yuan`, `parse_percent_bp` and `kit.time.parse_hours` use it.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 FEN_PER_YUAN = 100
 MAX_BILL_FEN = 9_999_999_999  # ¥99,999,999.99
 BASIS_POINTS = 10_000
 
-_AMOUNT = re.compile(r"^(\d{1,8})(?:\.(\d{1,2}))?$")
+_DIGITS = re.compile(r"[0-9]+\Z")  # ASCII only: \d would also take other scripts' digits
+_GROUPS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+\Z")
+_NEGATIVE = re.compile(r"-[0-9.,]")
 
 
 class MoneyError(ValueError):
@@ -59,20 +67,85 @@ def fee_fen(amount_fen: int, rate_bp: int) -> int:
     return (amount_fen * rate_bp + BASIS_POINTS // 2) // BASIS_POINTS
 
 
-def parse_yuan(text: str) -> int:
-    """Parse what a person typed ("168", "99.5", "１６８" full-width) into fen.
+@dataclass(frozen=True, slots=True)
+class NumberWords:
+    """What to tell a person about a number they typed: one whole sentence per fault, so the
+    page catalogs (locale/zh_CN) translate each sentence as it stands."""
 
-    Rejects negatives, more than two decimals, blanks and anything above MAX_BILL_FEN.
+    malformed: str  # blank, not digits with an optional point, or too many decimals
+    negative: str
+    comma: str  # a "," that is not a thousands separator
+    too_large: str
+    point: str = "write digits on both sides of the decimal point, e.g. 0.50"  # "5.", ".5"
+
+
+YUAN_WORDS = NumberWords(
+    malformed="enter an amount in yuan with at most two decimals, e.g. 128.50",
+    negative="the amount must not be negative",
+    comma='"," is ambiguous here: write the decimal point as "." (128.50); '
+    '"," may only separate groups of three digits (1,250.00)',
+    too_large="amount is too large",
+)
+PERCENT_WORDS = NumberWords(
+    malformed="enter a percentage with at most two decimals, e.g. 12.5",
+    negative="a percentage must not be negative",
+    comma='write a percentage with "." as the decimal point, e.g. 12.5',
+    too_large="a percentage must be at most 100",
+)
+
+
+def parse_fixed(
+    text: str, places: int, *, maximum: int, words: NumberWords, grouping: bool = False
+) -> int:
+    """A non-negative number typed by a person, as a whole count of 10**-places units
+    ("12.5" with places=2 -> 1250). Exact: no float on the way, so every accepted string
+    equals its decimal value scaled by 10**places. The one grammar for typed numbers:
+
+    - full-width forms are read as ASCII ("１２．５" is "12.5"); spaces around it are ignored;
+    - digits 0-9, then optionally "." and 1 to `places` digits ("5." and ".5" are refused: a
+      digit missing on either side of the point is more likely a typo than a number);
+    - with `grouping`, "," may separate groups of exactly three digits before the point
+      ("1,250.00"). Any other comma ("12,50", ",5", "5,", "1,2345") is refused as ambiguous,
+      since it may be a decimal comma; a three-digit group after a comma cannot be one, as it
+      would give three decimals (grouping is meant for `places` < 3);
+    - refused: signs ("-5", "+5", "--5"), exponents ("1e3"), currency symbols ("¥5"), inner
+      spaces ("1 000": two numbers or one?), "." as a thousands separator ("1.234" has too
+      many decimals), and anything above `maximum`.
+
+    Raises MoneyError with the sentence of `words` that says what is wrong.
     """
-    normalised = unicodedata.normalize("NFKC", text).strip().replace(",", "")
-    match = _AMOUNT.match(normalised)
-    if match is None:
-        raise MoneyError("enter an amount in yuan with at most two decimals, e.g. 128.50")
-    whole, frac = match.group(1), (match.group(2) or "").ljust(2, "0")
-    amount = int(whole) * FEN_PER_YUAN + int(frac)
-    if amount > MAX_BILL_FEN:
-        raise MoneyError("amount is too large")
-    return amount
+    typed = unicodedata.normalize("NFKC", text).strip()
+    if _NEGATIVE.match(typed):
+        raise MoneyError(words.negative)
+    whole, point, frac = typed.partition(".")
+    if "," in typed:
+        if not (grouping and _GROUPS.match(whole) and "," not in frac):
+            raise MoneyError(words.comma)
+        whole = whole.replace(",", "")
+    if point and (not whole or not frac):
+        raise MoneyError(words.point)
+    if not _DIGITS.match(whole) or (point and not _DIGITS.match(frac)) or len(frac) > places:
+        raise MoneyError(words.malformed)
+    # counting digits first keeps int() away from very long strings (it refuses > 4300 digits)
+    whole = whole.lstrip("0") or "0"
+    too_long = len(whole) + places > len(str(maximum))
+    units = 0 if too_long else int(whole + frac.ljust(places, "0"))
+    if too_long or units > maximum:
+        raise MoneyError(words.too_large)
+    return units
+
+
+def parse_yuan(text: str) -> int:
+    """An amount in yuan as a person typed it ("168", "99.5", "1,250.00", "１６８") in fen,
+    up to MAX_BILL_FEN. Grammar and refusals: `parse_fixed` (two decimals, "," groups)."""
+    return parse_fixed(text, 2, maximum=MAX_BILL_FEN, words=YUAN_WORDS, grouping=True)
+
+
+def parse_percent_bp(text: str) -> int:
+    """A percentage as a person typed it ("12", "12.5") in basis points (1250), at most
+    100% and two decimals; no "," at all (a percentage has no thousands). Callers check
+    their own range. Grammar and refusals: `parse_fixed`."""
+    return parse_fixed(text, 2, maximum=BASIS_POINTS, words=PERCENT_WORDS)
 
 
 def format_fen(amount_fen: int, symbol: str = "¥") -> str:

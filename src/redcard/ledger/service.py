@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from redcard.errors import AppError
 from redcard.kit import rawpg
 from redcard.kit.ids import new_id
-from redcard.kit.sql import dialect_name, insert_rows
+from redcard.kit.sql import dialect_name, insert_ignore, insert_rows
 from redcard.kit.time import utc_now
 from redcard.models import JournalEntry, JournalLine, LedgerAccount
 
@@ -175,11 +175,8 @@ async def _account_ids(
         missing = [k for k in ordered if k not in ids]
         if not missing or attempt:
             break
-        dialect: Any = postgresql if dialect_name(session) == "postgresql" else sqlite
         await session.execute(
-            dialect.insert(LedgerAccount).on_conflict_do_nothing(
-                index_elements=["code", "owner_key"]
-            ),
+            insert_ignore(session, LedgerAccount, ["code", "owner_key"]),
             [{"id": new_id(), "code": c, "owner_key": o, "balance_fen": 0} for c, o in missing],
         )
     return ids

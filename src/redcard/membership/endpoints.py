@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from redcard.deps import Ctx, Member, Operator, Public, Session
 from redcard.errors import NotFound
-from redcard.kit.idempotency import run_idempotent
+from redcard.http.idempotency import run_idempotent
 from redcard.membership import refunds, service
 from redcard.membership import repository as repo
 from redcard.membership.schemas import (

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from redcard.accounts.schemas import Me, SignUp
 from redcard.accounts.service import create_user
 from redcard.deps import Operator, Public, Session, allow
-from redcard.kit.idempotency import run_idempotent
+from redcard.http.idempotency import run_idempotent
 from redcard.merchants import service
 from redcard.merchants.schemas import (
     Merchant,

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import bindparam, select
 
 from redcard.deps import Ctx, Member, Session, get_ctx
-from redcard.kit.idempotency import run_idempotent
+from redcard.http.idempotency import run_idempotent
 from redcard.models import UNDO_WINDOW
 from redcard.redemption import member as member_service
 from redcard.redemption import service

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from redcard.deps import Operator, Session, allow
-from redcard.kit.idempotency import run_idempotent
+from redcard.http.idempotency import run_idempotent
 from redcard.models import Role, User
 from redcard.settlement import repository as repo
 from redcard.settlement import service

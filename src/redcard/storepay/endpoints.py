@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from redcard.deps import Ctx, Member, Session, allow
-from redcard.kit.idempotency import run_idempotent
+from redcard.http.idempotency import run_idempotent
 from redcard.models import Role, User
 from redcard.storepay import repository as repo
 from redcard.storepay import service

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from redcard.deps import Operator, Session
-from redcard.kit.idempotency import run_idempotent
+from redcard.http.idempotency import run_idempotent
 from redcard.membership.schemas import RefundRef
 from redcard.models import SunsetCampaign
 from redcard.sunset import dryrun, schemas, service

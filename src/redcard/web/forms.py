@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redcard.kit import idempotency
+from redcard.http import idempotency
 from redcard.models import User
 
 FIELD = "idempotency_key"

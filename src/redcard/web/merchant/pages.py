@@ -14,7 +14,7 @@ from redcard.accounts import service as accounts
 from redcard.deps import Ctx, CurrentUser, Session
 from redcard.errors import AppError, NotFound
 from redcard.kit.ids import new_token
-from redcard.kit.money import MoneyError, parse_yuan
+from redcard.kit.money import MoneyError, parse_percent_bp, parse_yuan
 from redcard.merchants import service as merchants
 from redcard.merchants.schemas import MerchantApply, StaffCreate, StoreCreate
 from redcard.models import MerchantStatus, Role, User
@@ -43,11 +43,7 @@ def _opt_yuan(value: Any) -> int | None:
 
 
 def _store_from_form(form: dict[str, Any]) -> StoreCreate:
-    percent = str(form.get("discount_percent", "")).strip()
-    try:
-        discount_bp = round(float(percent) * 100)
-    except ValueError as exc:
-        raise AppError("Enter the discount as a percentage, e.g. 12 for 12% off.", 422) from exc
+    discount_bp = parse_percent_bp(str(form.get("discount_percent", "")))
     excluded = [c.strip() for c in str(form.get("excluded", "")).replace("，", ",").split(",")]
     return StoreCreate.model_validate(
         {

@@ -4,7 +4,7 @@ cancel, check-in at the door, CSV export."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -19,6 +19,7 @@ from redcard.events import repository as repo
 from redcard.events.endpoints import csv_response
 from redcard.events.schemas import EventCreate, EventUpdate
 from redcard.kit.money import MoneyError, parse_yuan
+from redcard.kit.time import parse_hours
 from redcard.models import Role, Store, StoreStatus, User
 from redcard.web.common import require
 from redcard.web.render import SHANGHAI, check_csrf, redirect, render
@@ -84,19 +85,19 @@ async def create_submit(request: Request, session: Session, user: StaffPage) -> 
             starts_at = local_datetime(form.get("starts_at"))
             if starts_at is None:
                 raise InvalidInput("give the start time")
-            hours = float(str(form.get("duration_hours") or "2"))
-            deadline_hours = int(str(form.get("cancel_hours_before") or "24"))
+            duration = parse_hours(str(form.get("duration_hours") or "2"))
+            notice = parse_hours(str(form.get("cancel_hours_before") or "24"))
             data = EventCreate(
                 title=str(form.get("title", "")),
                 description=str(form.get("description", "")),
                 venue=str(form.get("venue", "")) or None,
                 store_id=uuid.UUID(str(form["store_id"])) if form.get("store_id") else None,
                 starts_at=starts_at,
-                ends_at=starts_at + timedelta(hours=hours),
+                ends_at=starts_at + duration,
                 capacity=int(str(form.get("capacity") or "0")),
                 price_fen=parse_yuan(str(form.get("price_yuan") or "0")),
                 eligibility=str(form.get("eligibility") or "card"),
-                cancel_deadline=starts_at - timedelta(hours=deadline_hours),
+                cancel_deadline=starts_at - notice,
             )
             event = await service.create_event(session, user, data)
     except (AppError, ValidationError, MoneyError, ValueError) as exc:

@@ -29,13 +29,12 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import AppError, Conflict, InvalidInput
 from redcard.kit import rawpg
 from redcard.kit.ids import new_id
-from redcard.kit.sql import rowcount
+from redcard.kit.sql import insert_ignore, rowcount
 from redcard.kit.time import utc_now
 from redcard.models import IdempotencyKey
 
@@ -67,10 +66,7 @@ class Outcome:
 
 
 _KEYS = cast(Table, IdempotencyKey.__table__)
-_CLAIM = {
-    name: dialect.insert(_KEYS).on_conflict_do_nothing(index_elements=["scope", "key"])
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
+_CLAIM = {name: insert_ignore(name, _KEYS, ["scope", "key"]) for name in ("postgresql", "sqlite")}
 _STORED = select(_KEYS.c.request_hash, _KEYS.c.status_code, _KEYS.c.response_body).where(
     _KEYS.c.scope == bindparam("b_scope"), _KEYS.c.key == bindparam("b_key")
 )
