@@ -456,3 +456,64 @@ async def test_parallel_refund_requests_never_refund_more_than_the_payment(clien
     assert reserved == 3 * share
     assert await _entries(db, "refund_requested") == 3
     await assert_ledger_ok(db)
+
+
+async def test_a_failed_refund_cannot_come_back_once_its_money_is_refunded_otherwise(
+    client, db, sandbox, channels, settings
+):
+    """A failed refund stops counting against its payment; if another refund takes the
+    money, neither a retry nor an offline settlement may refund it a second time."""
+    payment_id = await _paid_card(client, db, sandbox)
+    failed = await _request(db, payment_id, PRICE)
+    sandbox.inject("refund", Fault.reject)
+    await _process(db, channels, settings)
+    assert (await _refund(db, failed.id)).status == RefundStatus.failed
+    replacement = await _request(db, payment_id, PRICE)  # the whole amount, again
+
+    with pytest.raises(refunds.RefundExceedsPayment, match="no longer fits"):
+        async with db.session_scope() as session:
+            await refunds.retry_failed(session, failed.id)
+    with pytest.raises(refunds.RefundExceedsPayment, match="0 fen left"):
+        async with db.session_scope() as session:
+            await refunds.mark_offline(session, failed.id, "bank transfer 7")
+    assert (await _refund(db, failed.id)).status == RefundStatus.failed  # unchanged
+
+    assert await _process(db, channels, settings) == 1
+    assert (await _refund(db, replacement.id)).status == RefundStatus.succeeded
+    assert (await _payment(db, payment_id)).refunded_fen == PRICE
+    await assert_ledger_ok(db)
+
+
+async def _retry_in_own_session(db: Database, refund_id: uuid.UUID) -> str:
+    async with db.sessionmaker() as session:
+        try:
+            await refunds.retry_failed(session, refund_id)
+            await session.commit()
+            return "retried"
+        except Exception as exc:
+            await session.rollback()
+            return type(exc).__name__
+
+
+@pytest.mark.postgres_only
+async def test_a_retry_racing_new_requests_never_refunds_more_than_the_payment(
+    client, db, sandbox, channels, settings
+):
+    payment_id = await _paid_card(client, db, sandbox)
+    failed = await _request(db, payment_id, 10000)
+    sandbox.inject("refund", Fault.reject)
+    await _process(db, channels, settings)
+    assert (await _refund(db, failed.id)).status == RefundStatus.failed
+    racers = [_retry_in_own_session(db, failed.id) for _ in range(4)]
+    racers += [_request_in_own_session(db, payment_id, 10000) for _ in range(4)]
+    results = await asyncio.gather(*racers)
+    # 16800 fits one refund of 10000: the retry or one new request, never both
+    assert results.count("retried") + results.count("ok") == 1, results
+    async with db.session_scope() as session:
+        live = await session.scalar(
+            select(func.sum(Refund.amount_fen)).where(
+                Refund.payment_id == payment_id, Refund.status != RefundStatus.failed
+            )
+        )
+    assert live == 10000
+    await assert_ledger_ok(db)

@@ -36,6 +36,7 @@ from redcard.models import (
 )
 from redcard.payments.orders import handler_for
 from redcard.payments.port import NotificationKind
+from redcard.payments.refunds.reserve import RefundExceedsPayment, refundable_fen
 from redcard.payments.service import AmountMismatch
 
 REFUNDS = cast(Table, Refund.__table__)
@@ -231,13 +232,33 @@ async def _orders_refunded(session: AsyncSession, order_ids: Sequence[uuid.UUID]
     await session.flush()
 
 
+async def _failed_that_still_fits(
+    session: AsyncSession, refund_id: uuid.UUID, action: str
+) -> Refund:
+    """A failed refund, locked, that still fits in what is left of its payment.
+
+    A failed refund no longer counts against its payment, so another refund may have taken
+    its money since; bringing it back (a retry, an offline settlement) must not refund more
+    than was paid. The payment is locked first, in the same order as a new request's."""
+    found = await session.get(Refund, refund_id)
+    if found is None:
+        raise NotFound("no such refund")
+    payment = await session.get_one(Payment, found.payment_id, with_for_update=True)
+    refund = await session.get_one(Refund, refund_id, with_for_update=True)
+    if refund.status != RefundStatus.failed:
+        raise Conflict(f"only a failed refund can be {action}")
+    left_fen = await refundable_fen(session, payment)
+    if refund.amount_fen > left_fen:
+        raise RefundExceedsPayment(
+            f"this refund of {refund.amount_fen} fen no longer fits: other refunds have taken"
+            f" its payment's money since it failed ({left_fen} fen left)"
+        )
+    return refund
+
+
 async def retry_failed(session: AsyncSession, refund_id: uuid.UUID) -> Refund:
     """Operator action on the exceptions queue: try again with the same refund number."""
-    refund = await session.get(Refund, refund_id, with_for_update=True)
-    if refund is None:
-        raise NotFound("no such refund")
-    if refund.status != RefundStatus.failed:
-        raise Conflict("only a failed refund can be retried")
+    refund = await _failed_that_still_fits(session, refund_id, "retried")
     refund.status = RefundStatus.pending
     refund.attempts = 0
     refund.next_attempt_at = utc_now()
@@ -247,13 +268,14 @@ async def retry_failed(session: AsyncSession, refund_id: uuid.UUID) -> Refund:
 
 async def mark_offline(session: AsyncSession, refund_id: uuid.UUID, reference_text: str) -> Refund:
     """Operator action: the money went back outside the channel (bank transfer, cash)."""
-    refund = await session.get(Refund, refund_id, with_for_update=True)
-    if refund is None:
-        raise NotFound("no such refund")
-    if refund.status != RefundStatus.failed:
-        raise Conflict("only a failed refund can be settled offline")
     if not reference_text.strip():
+        found = await session.get(Refund, refund_id)
+        if found is None:
+            raise NotFound("no such refund")
+        if found.status != RefundStatus.failed:
+            raise Conflict("only a failed refund can be settled offline")
         raise Conflict("an offline settlement needs a reference")
+    refund = await _failed_that_still_fits(session, refund_id, "settled offline")
     await _complete(session, refund, None, offline_reference=reference_text.strip())
     return refund
 
