@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,10 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard import notifications
-from redcard.models import Notification
+from redcard.models import Notification, Payment, Refund, RefundStatus
 from redcard.ops import metrics
+from redcard.payments import refunds
 from redcard.worker import Worker
-from tests.fixtures.factories import new_user
+from tests.fixtures.factories import buy_card, login, new_user, setup_plans
+from tests.helpers import assert_ledger_ok
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,3 +128,49 @@ async def test_until_idle_exits_zero_and_sigterm_stops_gracefully(db, settings) 
     _, err = forever.communicate(timeout=60)
     assert forever.returncode == 0, err
     assert '"event": "worker stopped"' in err
+
+
+async def test_a_poison_refund_goes_to_the_exceptions_queue_and_the_rest_settle(  # type: ignore[no-untyped-def]
+    client, db, sandbox, settings, channels, monkeypatch
+) -> None:
+    """The channel reports another amount for one refund (AmountMismatch in the middle of the
+    batch): that refund is set aside with the reason, the others settle, and the steps after
+    the refunds (notifications) still run in the same --until-idle run."""
+    plans = await setup_plans(db)
+    for _ in range(3):
+        await buy_card(client, sandbox, await login(client, await new_user(db)), plans.annual.id)
+    async with db.session_scope() as session:
+        payment_ids = sorted((await session.scalars(select(Payment.id))).all())
+        asked = [
+            await refunds.request_refund(session, pid, plans.annual.price_fen, "test")
+            for pid in payment_ids
+        ]
+        poison_no = asked[1].out_refund_no
+    member = await new_user(db)
+    async with db.session_scope() as session:
+        notifications.enqueue(session, member.id, "welcome")
+
+    honest = sandbox.query_refunds
+
+    async def disputed(out_refund_nos):  # type: ignore[no-untyped-def]
+        answers = await honest(out_refund_nos)
+        if poison_no in answers:
+            answer = answers[poison_no]
+            answers[poison_no] = replace(answer, amount_fen=answer.amount_fen - 1)
+        return answers
+
+    monkeypatch.setattr(sandbox, "query_refunds", disputed)
+    monkeypatch.setattr(refunds.due, "POLL_AFTER", timedelta(0))  # poll at once, in this run
+    worker = Worker(settings, db, channels)
+    await worker.run_until_idle()
+
+    async with db.session_scope() as session:
+        rows = {r.out_refund_no: r for r in await session.scalars(select(Refund))}
+        unsent = await session.scalar(select(func.count()).where(Notification.sent_at.is_(None)))
+    poison = rows.pop(poison_no)
+    assert poison.status == RefundStatus.failed
+    assert poison.last_error is not None
+    assert poison.last_error.startswith("AmountMismatch: channel reports 16799 fen")
+    assert {r.status for r in rows.values()} == {RefundStatus.succeeded}
+    assert unsent == 0  # the notifications step ran in the same run
+    await assert_ledger_ok(db)

@@ -18,6 +18,8 @@ class ChannelError(Exception):
 class ChannelTimeout(ChannelError):
     """No answer. The request may or may not have taken effect: query before deciding."""
 
+    transient = True  # kit/retry: worth another attempt later
+
 
 class ChannelRejected(ChannelError):
     """A definitive no (e.g. refund window closed, insufficient balance)."""

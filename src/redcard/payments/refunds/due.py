@@ -3,10 +3,15 @@ Pending refunds are submitted with their fixed `out_refund_no`, processing ones 
 Killing the process at any point loses nothing: uncommitted work is redone with the same
 numbers, which the channel treats as the same refunds. A refund that keeps failing to reach
 the channel goes to the exceptions queue after MAX_ATTEMPTS.
+
+One bad refund never holds up the rest: when a batch raises (say the channel reports a
+different amount for one refund), its refunds are advanced again one by one, each in a
+savepoint, and the one that raises is set aside with the reason (kit/retry).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +21,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from redcard.kit.isolation import each_in_savepoint
+from redcard.kit.retry import MAX_ATTEMPTS, backoff, error_text, is_transient
 from redcard.kit.sql import core_rows, for_update_kwargs, update_rows
 from redcard.kit.time import utc_now
 from redcard.models import Payment, Refund, RefundStatus
@@ -34,12 +41,8 @@ from redcard.payments.port import (
 from redcard.payments.refunds.settle import REFUNDS, Settled, apply_channel_verdict, settle_many
 from redcard.payments.service import AmountMismatch
 
-MAX_ATTEMPTS = 8
 POLL_AFTER = timedelta(seconds=30)
-
-
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(3600, 15 * 2 ** max(0, attempts - 1)))
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,45 @@ async def process_due(
     due = await claim_due(session, limit)
     if not due:
         return 0
+    try:
+        async with session.begin_nested():
+            await _advance(session, channels, base_url, due)
+    except Exception as exc:  # one refund spoiled the batch: find it, let the others through
+        log.warning("refund batch failed (%s); advancing its refunds one by one", error_text(exc))
+
+        async def advance_one(refund: DueRefund) -> None:
+            await _advance(session, channels, base_url, [refund])
+
+        async def set_aside(refund: DueRefund, error: Exception) -> None:
+            await _set_aside(session, refund, error)
+
+        await each_in_savepoint(session, due, advance_one, set_aside)
+    await session.flush()
+    return len(due)
+
+
+async def _set_aside(session: AsyncSession, due_refund: DueRefund, exc: Exception) -> None:
+    """A refund whose advance raised: counted, and retried later if the failure may pass;
+    otherwise (our records and the channel's disagree, a bug) into the exceptions queue."""
+    refund = await session.get_one(Refund, due_refund.id, populate_existing=True)
+    refund.attempts += 1
+    if is_transient(exc):
+        _retry_later(refund, error_text(exc))
+    else:
+        refund.status = RefundStatus.failed
+        refund.last_error = error_text(exc)
+    log.error(
+        "refund %s set aside (%s): %s",
+        refund.out_refund_no,
+        refund.status.value,
+        refund.last_error,
+        extra={"request_id": refund.request_id},
+    )
+
+
+async def _advance(
+    session: AsyncSession, channels: Channels, base_url: str, due: Sequence[DueRefund]
+) -> None:
     now = utc_now()
     by_channel: dict[str, list[DueRefund]] = {}
     for refund in due:
@@ -141,7 +183,6 @@ async def process_due(
             for due_refund in to_query:
                 await _query(session, channel, await session.get_one(Refund, due_refund.id))
     await session.flush()
-    return len(due)
 
 
 async def _submit(
