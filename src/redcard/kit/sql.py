@@ -29,11 +29,15 @@ def dialect_name(db: Executor) -> str:
     return db.get_bind().dialect.name
 
 
-def insert_ignore(session: AsyncSession, model: Any, conflict_columns: Sequence[str]) -> Insert:
-    """INSERT ... ON CONFLICT (cols) DO NOTHING for the session's dialect."""
-    if dialect_name(session) == "postgresql":
-        return postgresql.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
-    return sqlite.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
+def insert_ignore(
+    db: Executor | str, model: Any, conflict_columns: Sequence[str] | None = None
+) -> Insert:
+    """INSERT ... ON CONFLICT (cols) DO NOTHING in the dialect of `db`: a session, a connection,
+    or a dialect name ("postgresql", "sqlite") for statements built once at import. Without
+    `conflict_columns`, a conflict on any unique constraint is ignored."""
+    name = db if isinstance(db, str) else dialect_name(db)
+    dialect: Any = postgresql if name == "postgresql" else sqlite
+    return dialect.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
 
 
 async def core_rows(session: AsyncSession, stmt: Any) -> Sequence[Any]:

@@ -1,0 +1,1 @@
+"""The HTTP edge: helpers shared by API endpoints and pages."""
