@@ -105,20 +105,24 @@ def format_code(code: str) -> str:
 
 
 # -- who may manage ---------------------------------------------------------------------------
+def _may_manage(user: User) -> None:
+    if user.role not in (Role.operator, Role.merchant_staff):
+        raise Forbidden("your account may not manage events")
+
+
 async def managed_store_ids(session: AsyncSession, user: User) -> list[uuid.UUID] | None:
     """None for an operator (every event); for merchant staff, the stores they may act on
     (`merchants.access`: stores they are staff of and every store of a merchant they own)."""
-    if user.role not in (Role.operator, Role.merchant_staff):
-        raise Forbidden("your account may not manage events")
+    _may_manage(user)
     return await access.store_ids_for(session, user)
 
 
 async def stores_to_host(session: AsyncSession, user: User) -> Sequence[Store]:
     """The stores a new event may take place at: an operator picks among live stores, merchant
     staff among their own."""
+    _may_manage(user)
     if user.role == Role.operator:
         return await repo.live_stores(session)
-    await managed_store_ids(session, user)  # refuses anyone else
     return await access.stores_for(session, user)
 
 

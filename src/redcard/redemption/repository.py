@@ -284,18 +284,24 @@ async def names_of(session: AsyncSession, redemption: Redemption) -> Any:
     return (await (await session.connection()).execute(_NAMES, params)).mappings().one()
 
 
+def _used(*entities: Any) -> Any:
+    """Committed and undone redemptions (what was used, and what was taken back), newest
+    first."""
+    return (
+        select(*entities)
+        .where(Redemption.status.in_([RedemptionStatus.committed, RedemptionStatus.undone]))
+        .order_by(Redemption.committed_at.desc())
+    )
+
+
 async def list_for_store(
     session: AsyncSession, store_id: uuid.UUID, limit: int
 ) -> list[tuple[Redemption, User]]:
-    """Recent committed and undone redemptions at a store, with their members."""
+    """Recent redemptions at a store, with their members."""
     rows = await session.execute(
-        select(Redemption, User)
+        _used(Redemption, User)
         .join(User, User.id == Redemption.member_id)
-        .where(
-            Redemption.store_id == store_id,
-            Redemption.status.in_([RedemptionStatus.committed, RedemptionStatus.undone]),
-        )
-        .order_by(Redemption.committed_at.desc())
+        .where(Redemption.store_id == store_id)
         .limit(limit)
     )
     return [(r, u) for r, u in rows]
@@ -304,14 +310,11 @@ async def list_for_store(
 async def list_for_member(
     session: AsyncSession, member_id: uuid.UUID, limit: int = 50, since: datetime | None = None
 ) -> list[tuple[Redemption, str]]:
+    """A member's recent redemptions, with their stores' names."""
     stmt = (
-        select(Redemption, Store.name)
+        _used(Redemption, Store.name)
         .join(Store, Store.id == Redemption.store_id)
-        .where(
-            Redemption.member_id == member_id,
-            Redemption.status.in_([RedemptionStatus.committed, RedemptionStatus.undone]),
-        )
-        .order_by(Redemption.committed_at.desc())
+        .where(Redemption.member_id == member_id)
         .limit(limit)
     )
     if since is not None:
