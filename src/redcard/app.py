@@ -45,6 +45,7 @@ from redcard.web.member.refunds import router as refund_pages
 from redcard.web.member.storepay import router as storepay_pages
 from redcard.web.merchant.bills import router as bills_pages
 from redcard.web.merchant.pages import router as merchant_pages
+from redcard.web.merchant.statements import router as merchant_statements_pages
 from redcard.web.operator.events import router as event_manage_pages
 from redcard.web.operator.pages import router as operator_pages
 from redcard.web.operator.statements import router as statements_pages
@@ -134,7 +135,7 @@ def create_app(
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
     pages = [common_pages, member_pages, storepay_pages, bills_pages, statements_pages]
-    pages.append(merchant_pages)
+    pages += [merchant_pages, merchant_statements_pages]
     for router in (*pages, event_pages, event_manage_pages, operator_pages, sandbox_pages):
         app.include_router(router)
     app.include_router(sunset_pages)

@@ -24,7 +24,7 @@ from redcard.models import (
     User,
 )
 from redcard.redemption import codes
-from redcard.redemption.service import get_or_create_code
+from redcard.redemption.member import get_or_create_code
 from redcard.redemption.till import hash_api_key
 from tests.fixtures.factories import create_member, seed_plans
 

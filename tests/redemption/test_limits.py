@@ -24,8 +24,8 @@ from redcard.models import (
     Store,
     Terminal,
 )
-from redcard.redemption.service import TerminalRef, Till, commit
-from redcard.redemption.till import hash_api_key
+from redcard.redemption.service import commit
+from redcard.redemption.till import TerminalRef, Till, hash_api_key
 from tests.fixtures.factories import idem
 from tests.helpers import assert_ledger_ok, count
 from tests.redemption.factories import code_for, new_card_holder, new_shop, till

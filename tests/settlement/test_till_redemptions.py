@@ -22,8 +22,9 @@ from redcard.models import (
     StatementLineKind,
     User,
 )
-from redcard.redemption.service import Till, UndoRefused
+from redcard.redemption.service import UndoRefused
 from redcard.redemption.service import undo as till_undo
+from redcard.redemption.till import Till
 from redcard.settlement import service as settlement
 from tests.fixtures.factories import login
 from tests.helpers import assert_ledger_ok

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from typing import Annotated
 
@@ -26,6 +24,7 @@ from redcard.events.schemas import (
     Seats,
 )
 from redcard.http.idempotency import run_idempotent
+from redcard.http.responses import csv_response
 from redcard.kit.time import utc_now
 from redcard.models import Role, User
 
@@ -124,21 +123,7 @@ async def managed_events(session: Session, user: Manager) -> list[EventStats]:
 @router.get("/manage/events.csv", response_class=Response)
 async def managed_events_csv(session: Session, user: Manager) -> Response:
     """Per-event figures as CSV (UTF-8 with BOM so spreadsheet apps read the Chinese)."""
-    return csv_response(await stats.for_user(session, user))
-
-
-def csv_response(rows: list[EventStats]) -> Response:
-    buf = io.StringIO()
-    fields = list(EventStats.model_fields)
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row.model_dump(mode="json"))
-    return Response(
-        "\ufeff" + buf.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="events.csv"'},
-    )
+    return csv_response("events.csv", stats.stats_csv(await stats.for_user(session, user)))
 
 
 @router.post("/manage/events", status_code=201, response_model=Event)

@@ -20,7 +20,9 @@ from redcard.models import (
     MembershipStatus,
     PlanKind,
     RegistrationStatus,
-    StoreStaff,
+    Store,
+    StoreStatus,
+    User,
 )
 from redcard.models.event_registration import LIVE_STATUSES, SEAT_STATUSES
 
@@ -175,10 +177,28 @@ async def list_for_staff(
     return (await session.scalars(stmt)).all()
 
 
-async def staff_store_ids(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:
-    return list(
-        await session.scalars(select(StoreStaff.store_id).where(StoreStaff.user_id == user_id))
-    )
+async def live_stores(session: AsyncSession, limit: int = 200) -> Sequence[Store]:
+    return (
+        await session.scalars(
+            select(Store).where(Store.status == StoreStatus.live).order_by(Store.name).limit(limit)
+        )
+    ).all()
+
+
+async def stores_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Store]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Store).where(Store.id.in_(sorted(set(ids)))))
+    return {store.id: store for store in rows}
+
+
+async def masked_names(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    if not user_ids:
+        return {}
+    rows = await session.scalars(select(User).where(User.id.in_(sorted(set(user_ids)))))
+    return {user.id: user.masked_name for user in rows}
 
 
 async def waitlist_counts(

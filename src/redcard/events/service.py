@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -25,6 +26,7 @@ from redcard.kit.sql import rowcount
 from redcard.kit.time import utc_now
 from redcard.ledger.accounts import Account
 from redcard.membership import repository as membership_repo
+from redcard.merchants import access
 from redcard.models import (
     Event,
     EventEligibility,
@@ -104,13 +106,25 @@ def format_code(code: str) -> str:
 
 
 # -- who may manage ---------------------------------------------------------------------------
+def _may_manage(user: User) -> None:
+    if user.role not in (Role.operator, Role.merchant_staff):
+        raise Forbidden("your account may not manage events")
+
+
 async def managed_store_ids(session: AsyncSession, user: User) -> list[uuid.UUID] | None:
-    """None for an operator (every event); the user's stores for merchant staff."""
+    """None for an operator (every event); for merchant staff, the stores they may act on
+    (`merchants.access`: stores they are staff of and every store of a merchant they own)."""
+    _may_manage(user)
+    return await access.store_ids_for(session, user)
+
+
+async def stores_to_host(session: AsyncSession, user: User) -> Sequence[Store]:
+    """The stores a new event may take place at: an operator picks among live stores, merchant
+    staff among their own."""
+    _may_manage(user)
     if user.role == Role.operator:
-        return None
-    if user.role == Role.merchant_staff:
-        return await repo.staff_store_ids(session, user.id)
-    raise Forbidden("your account may not manage events")
+        return await repo.live_stores(session)
+    return await access.stores_for(session, user)
 
 
 async def managed_event(session: AsyncSession, user: User, event_id: uuid.UUID) -> Event:

@@ -1,9 +1,13 @@
-"""Figures: seats left for the live list, and per-event stats for operators and merchants."""
+"""What the event pages and lists show: seats left, where an event takes place, per-event
+figures for operators and merchants (and their CSV), who registered."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from redcard.events import repository as repo
 from redcard.events import service
 from redcard.events.schemas import EventStats, Registration, Seats
-from redcard.models import Event, EventRegistration, RegistrationStatus, User
+from redcard.models import Event, EventRegistration, RegistrationStatus, Store, User
 from redcard.models.event_registration import SEAT_STATUSES
 
 S = RegistrationStatus
@@ -74,3 +78,48 @@ async def for_events(session: AsyncSession, events: Sequence[Event]) -> list[Eve
 async def for_user(session: AsyncSession, user: User) -> list[EventStats]:
     stores = await service.managed_store_ids(session, user)
     return await for_events(session, await repo.list_for_staff(session, stores))
+
+
+def stats_csv(rows: Sequence[EventStats]) -> str:
+    """Per-event figures as CSV text, one row per event."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(EventStats.model_fields))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row.model_dump(mode="json"))
+    return buf.getvalue()
+
+
+def _place(event: Event, store: Store | None) -> str:
+    if store is not None:
+        return " · ".join(p for p in (store.name, store.address) if p)
+    return event.venue or ""
+
+
+async def places(session: AsyncSession, events: Sequence[Event]) -> dict[uuid.UUID, str]:
+    """Where each event takes place: its store's name and address, else its venue (one query
+    for all the stores)."""
+    stores = await repo.stores_by_id(
+        session, [e.store_id for e in events if e.store_id is not None]
+    )
+    return {
+        e.id: _place(e, stores.get(e.store_id) if e.store_id is not None else None) for e in events
+    }
+
+
+@dataclass(frozen=True)
+class Managed:
+    """One event as its manager sees it: the event, its figures, who holds or awaits a seat."""
+
+    event: Event
+    stats: EventStats
+    registrations: Sequence[EventRegistration]
+    names: dict[uuid.UUID, str]  # member id -> masked name
+
+
+async def managed(session: AsyncSession, user: User, event_id: uuid.UUID) -> Managed:
+    event = await service.managed_event(session, user, event_id)
+    (row,) = await for_events(session, [event])
+    regs = await repo.list_live_for_event(session, event.id)
+    names = await repo.masked_names(session, [r.member_id for r in regs])
+    return Managed(event, row, regs, names)

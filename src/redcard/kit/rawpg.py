@@ -3,29 +3,32 @@
 A statement through SQLAlchemy's execution layer costs this app about 0.25 ms of CPU; the
 same statement on the asyncpg connection underneath costs about 0.1 ms (docs/performance.md).
 The till's prepare and commit run their few statements here on PostgreSQL; SQLite (and any
-other driver) keeps the SQLAlchemy path, so `connection()` returns None there.
+other driver) keeps the SQLAlchemy path, so `connection()` returns None there. `HotStatement`
+holds both paths of one statement and picks one per call, so callers never fork on the driver.
 
 One transaction per request still holds. SQLAlchemy's asyncpg adapter begins its transaction
 lazily, on the first statement it runs itself. `connection()` begins it first when it has not
 begun yet (with the adapter's own method, so the adapter knows about it), so a raw statement
 always runs inside the session's transaction, and the request scope's commit or rollback
 covers it. That method is private to SQLAlchemy: if the adapter no longer has it, this
-returns None and callers take their SQLAlchemy path (tests/redemption check the fast path is
-taken and that a rolled-back request leaves nothing behind).
+returns None and `HotStatement` takes the SQLAlchemy path (tests/redemption check the fast
+path is taken and that a rolled-back request leaves nothing behind).
 
 A constraint violation is raised as SQLAlchemy's IntegrityError (a 409), as on the Core path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 import asyncpg
 from sqlalchemy import exc
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql import ClauseElement, Executable
+
+from redcard.kit.sql import rowcount
 
 _KEY = "redcard.rawpg"
 
@@ -112,3 +115,63 @@ async def fetchrow(conn: Any, sql: str, *args: Any) -> Any | None:
         return await conn.fetchrow(sql, *args)
     except asyncpg.IntegrityConstraintViolationError as error:
         raise exc.IntegrityError(sql, args, error) from error
+
+
+class HotStatement:
+    """One hot statement and its two paths, chosen per call: on asyncpg, compiled once
+    (`Statement`) and run on the request's own connection; on any other driver (or if the
+    adapter's internals change), the SQLAlchemy Core statement on the session's connection.
+    Same parameters (by name) and same rows (`row["name"]`) either way.
+
+    `core`: the Core statement, or a function of the dialect name that builds it (a dialect's
+    own INSERT ... ON CONFLICT), called once per dialect. `pg`: what asyncpg runs, when it is
+    not the Core statement for "postgresql" (e.g. `= ANY($1)` instead of an expanding IN)."""
+
+    __slots__ = ("_build", "_built", "_pg")
+
+    def __init__(
+        self,
+        core: Executable | Callable[[str], Executable],
+        pg: ClauseElement | None = None,
+        column_keys: Sequence[str] | None = None,
+    ) -> None:
+        if isinstance(core, ClauseElement):
+            statement = core
+            self._build: Callable[[str], Executable] = lambda _dialect: statement
+        else:
+            self._build = cast(Callable[[str], Executable], core)
+        self._built: dict[str, Executable] = {}
+        self._pg = Statement(pg if pg is not None else self._core("postgresql"), column_keys)
+
+    def _core(self, dialect: str) -> Any:
+        built = self._built.get(dialect)
+        if built is None:
+            built = self._built[dialect] = self._build(dialect)
+        return built
+
+    async def _route(self, session: AsyncSession) -> tuple[Any, AsyncConnection | None]:
+        raw = await connection(session)
+        return (raw, None) if raw is not None else (None, await session.connection())
+
+    async def fetch(self, session: AsyncSession, params: Mapping[str, Any]) -> Sequence[Any]:
+        """All rows."""
+        raw, conn = await self._route(session)
+        if conn is None:
+            return await fetch(raw, self._pg.sql, *self._pg.args(params))
+        stmt = self._core(conn.dialect.name)
+        return (await conn.execute(stmt, params)).mappings().all()
+
+    async def fetchrow(self, session: AsyncSession, params: Mapping[str, Any]) -> Any | None:
+        """The first row, or None."""
+        raw, conn = await self._route(session)
+        if conn is None:
+            return await fetchrow(raw, self._pg.sql, *self._pg.args(params))
+        stmt = self._core(conn.dialect.name)
+        return (await conn.execute(stmt, params)).mappings().first()
+
+    async def execute(self, session: AsyncSession, params: Mapping[str, Any]) -> int:
+        """Run it; the number of rows it wrote."""
+        raw, conn = await self._route(session)
+        if conn is None:
+            return await execute(raw, self._pg.sql, *self._pg.args(params))
+        return rowcount(await conn.execute(self._core(conn.dialect.name), params))

@@ -27,6 +27,7 @@ from redcard.kit.ids import new_id
 from redcard.kit.time import utc_now
 from redcard.membership import repository as membership_repo
 from redcard.membership import service as membership
+from redcard.merchants import access
 from redcard.models import (
     Merchant,
     MerchantStatus,
@@ -40,7 +41,8 @@ from redcard.models import (
 )
 from redcard.redemption import codes
 from redcard.redemption import service as redemption
-from redcard.redemption.service import Till
+from redcard.redemption.member import get_or_create_code
+from redcard.redemption.till import Till
 
 DEFAULT_CSV = Path("/work/shared/data/shanghai_stores.csv")
 STAFF_PHONE = "13700000000"
@@ -172,12 +174,8 @@ async def seed_history(db: Database, member_phone: str, staff: User, key: bytes)
                 return 0
             with clock.frozen(utc_now() - timedelta(days=7)):
                 card = await membership.start_trial(session, member, trial.id)
-        secret = await redemption.get_or_create_code(session, member.id)
-        store_ids = (
-            await session.scalars(
-                select(StoreStaff.store_id).where(StoreStaff.user_id == staff.id).limit(3)
-            )
-        ).all()
+        secret = await get_or_create_code(session, member.id)
+        store_ids = [store.id for store in await access.stores_for(session, staff)][:3]
         starts_at = card.starts_at
     made = 0
     now = utc_now()

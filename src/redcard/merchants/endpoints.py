@@ -12,7 +12,7 @@ from redcard.accounts.schemas import Me, SignUp
 from redcard.accounts.service import create_user
 from redcard.deps import Operator, Public, Session, allow
 from redcard.http.idempotency import run_idempotent
-from redcard.merchants import service
+from redcard.merchants import access, service
 from redcard.merchants.schemas import (
     Merchant,
     MerchantApply,
@@ -72,8 +72,9 @@ async def my_merchant(session: Session, owner: MerchantStaff) -> Merchant:
 
 @router.get("/merchant/stores", response_model=list[Store])
 async def my_stores(session: Session, user: MerchantStaff) -> list[Store]:
-    """The stores you may work the till at."""
-    return [Store.model_validate(s) for s in await service.staff_stores(session, user)]
+    """The stores you may work the till at: those you are staff of, and every store of a
+    merchant you own."""
+    return [Store.model_validate(s) for s in await access.stores_for(session, user)]
 
 
 @router.post("/merchant/stores/{store_id}/pause", response_model=Store)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.accounts.service import create_user
-from redcard.errors import Conflict, Forbidden, NotFound
+from redcard.errors import Conflict, NotFound
 from redcard.kit.sql import rowcount
 from redcard.kit.time import utc_now
 from redcard.merchants.schemas import MerchantApply, StaffCreate, StoreCreate
@@ -302,17 +302,3 @@ async def list_by_status(
     if status is not None:
         stmt = stmt.where(Merchant.status == status)
     return (await session.scalars(stmt)).all()
-
-
-async def staff_stores(session: AsyncSession, user: User) -> Sequence[Store]:
-    """The stores a merchant_staff user may work the till at."""
-    if user.role != Role.merchant_staff:
-        raise Forbidden("only store staff use the till")
-    return (
-        await session.scalars(
-            select(Store)
-            .join(StoreStaff, StoreStaff.store_id == Store.id)
-            .where(StoreStaff.user_id == user.id)
-            .order_by(Store.name)
-        )
-    ).all()

@@ -4,62 +4,78 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import bindparam, select
 
-from redcard.deps import Ctx, Member, Session, get_ctx
+from redcard.deps import Ctx, Member, Session, current_user, get_ctx
+from redcard.errors import Forbidden, Unauthorized
 from redcard.http.idempotency import run_idempotent
-from redcard.models import UNDO_WINDOW
+from redcard.models import UNDO_WINDOW, Role
 from redcard.redemption import member as member_service
 from redcard.redemption import service
 from redcard.redemption.codes import code_key
+from redcard.redemption.limits import InvalidCode
 from redcard.redemption.schemas import (
     MemberCodeOut,
     MemberRedemption,
     Redemption,
     RedemptionPrepare,
 )
-from redcard.redemption.till import TillCaller
+from redcard.redemption.till import Till, find_terminal
 
 router = APIRouter(tags=["redemption"])
+TERMINAL_HEADER = "X-Terminal-Key"
 
 
-def to_schema(
-    r: service.Redemption | service.RedemptionRow, store_name: str, masked: str
-) -> Redemption:
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def current_till(request: Request, session: Session) -> Till:
+    """The terminal by its key (header `X-Terminal-Key`) or else the logged-in merchant_staff
+    user. The login is looked up here, only without a terminal key, rather than as a
+    dependency every till call solves. Declared with its roles so the route audit sees it."""
+    api_key = request.headers.get(TERMINAL_HEADER)
+    if api_key:
+        terminal = await find_terminal(session, api_key)
+        if terminal is None:
+            raise Unauthorized("unknown or revoked terminal key")
+        return Till(ip=client_ip(request), terminal=terminal)
+    user = await current_user(request, session)
+    if user is None:
+        raise Unauthorized("log in as store staff or send a terminal key")
+    if user.role != Role.merchant_staff:
+        raise Forbidden("only store staff and terminals may use the till")
+    return Till(ip=client_ip(request), staff=user)
+
+
+current_till.__redcard_roles__ = (Role.merchant_staff, "terminal")  # type: ignore[attr-defined]
+
+TillCaller = Annotated[Till, Depends(current_till)]
+
+
+def to_schema(shown: service.Shown, discount_bp: int | None = None) -> Redemption:
+    r = shown.redemption
     return Redemption(
         id=r.id,
         kind=r.kind,
         status=r.status,
         store_id=r.store_id,
-        store_name=store_name,
-        member=masked,
+        store_name=shown.store_name,
+        member=shown.member,
         bill_fen=r.bill_fen,
         excluded_fen=r.excluded_fen,
         discount_fen=r.discount_fen,
         charged_fen=r.charged_fen,
+        discount_bp=discount_bp,
         prepared_at=r.prepared_at,
         committed_at=r.committed_at,
         undone_at=r.undone_at,
         undo_until=(r.committed_at + UNDO_WINDOW) if r.committed_at else None,
         settled=r.statement_id is not None,
     )
-
-
-_DESCRIBE = select(
-    select(service.Store.name).where(service.Store.id == bindparam("store_id")).scalar_subquery(),
-    service.User.display_name,
-    service.User.phone,
-).where(service.User.id == bindparam("member_id"))
-
-
-async def _describe(session: Session, r: service.Redemption) -> Redemption:
-    conn = await session.connection()
-    params = {"store_id": r.store_id, "member_id": r.member_id}
-    store_name, display_name, phone = (await conn.execute(_DESCRIBE, params)).one()
-    return to_schema(r, store_name, service.masked(display_name, phone))
 
 
 @router.post("/redemptions/prepare", status_code=201, response_model=Redemption)
@@ -81,11 +97,10 @@ async def prepare(
             excluded_yuan=body.excluded_yuan,
             key=code_key(get_ctx(request).settings.secret_key),
         )
-    except service.InvalidCode as exc:
+    except InvalidCode as exc:
         # returned, not raised: the recorded failure must commit with this request
         return JSONResponse({"error": exc.name, "detail": exc.message}, exc.status_code)
-    out = to_schema(prepared.redemption, prepared.store_name, prepared.member)
-    return out.model_copy(update={"discount_bp": prepared.discount_bp})
+    return to_schema(prepared, prepared.discount_bp)
 
 
 @router.post("/redemptions/{redemption_id}/commit", response_model=Redemption)
@@ -97,8 +112,7 @@ async def commit(
     are written in one insert after it."""
 
     async def action() -> Redemption:
-        done = await service.commit(session, till, redemption_id)
-        return to_schema(done.redemption, done.store_name, done.member)
+        return to_schema(await service.commit(session, till, redemption_id))
 
     return await run_idempotent(session, request, till.key, action, conditional=True)
 
@@ -110,7 +124,7 @@ async def undo(
     """Undo a committed redemption within 1 hour and before settlement (Idempotency-Key)."""
 
     async def action() -> Redemption:
-        return await _describe(session, await service.undo(session, till, redemption_id))
+        return to_schema(await service.undo(session, till, redemption_id))
 
     return await run_idempotent(session, request, till.key, action)
 
@@ -119,7 +133,7 @@ async def undo(
 async def get_redemption(
     redemption_id: uuid.UUID, session: Session, till: TillCaller
 ) -> Redemption:
-    return await _describe(session, await service.get_for_till(session, till, redemption_id))
+    return to_schema(await service.get_for_till(session, till, redemption_id))
 
 
 @router.get("/stores/{store_id}/redemptions", response_model=list[Redemption])
@@ -127,8 +141,7 @@ async def list_store_redemptions(
     store_id: uuid.UUID, session: Session, till: TillCaller
 ) -> list[Redemption]:
     """Recent committed and undone redemptions at one of your stores."""
-    store, rows = await service.list_for_store(session, till, store_id)
-    return [to_schema(r, store.name, user.masked_name) for r, user in rows]
+    return [to_schema(s) for s in await service.list_for_store(session, till, store_id)]
 
 
 @router.get("/me/code", response_model=MemberCodeOut)
@@ -141,7 +154,4 @@ async def my_code(session: Session, ctx: Ctx, member: Member) -> MemberCodeOut:
 
 @router.get("/me/redemptions", response_model=list[MemberRedemption])
 async def my_redemptions(session: Session, member: Member) -> list[MemberRedemption]:
-    return [
-        member_service.member_view(r, name)
-        for r, name in await service.list_for_member(session, member.id)
-    ]
+    return await member_service.my_redemptions(session, member)

@@ -1,20 +1,53 @@
-"""The member's side: the rotating code, the QR, and savings summed from the ledger."""
+"""The member's side: their code secret, the rotating code, the QR, their redemptions, and
+savings summed from the ledger."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import segno
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redcard.errors import NotFound
+from redcard.errors import Conflict, NotFound
+from redcard.kit.sql import insert_ignore
 from redcard.kit.time import utc_now
 from redcard.ledger import savings
-from redcard.models import Membership, MembershipStatus, Plan, Redemption, RedemptionStatus, User
+from redcard.models import (
+    MemberCode,
+    Membership,
+    MembershipStatus,
+    Plan,
+    Redemption,
+    RedemptionStatus,
+    User,
+)
 from redcard.redemption import codes
+from redcard.redemption.repository import list_for_member
 from redcard.redemption.schemas import MemberCodeOut, MemberRedemption
-from redcard.redemption.service import get_or_create_code, list_for_member
+
+
+async def get_or_create_code(session: AsyncSession, member_id: uuid.UUID) -> MemberCode:
+    """The member's code secret, made on first use. A new handle that is taken already is
+    ignored and another one drawn."""
+    found = await session.get(MemberCode, member_id)
+    for _ in range(8):
+        if found is not None:
+            return found
+        values = {
+            "member_id": member_id,
+            "handle": codes.new_handle(),
+            "secret": codes.new_secret(),
+            "created_at": utc_now(),
+        }
+        await session.execute(insert_ignore(session, MemberCode).values(values))
+        found = await session.get(MemberCode, member_id)
+    raise Conflict("could not allocate a member code; try again")
+
+
+async def my_redemptions(session: AsyncSession, member: User) -> list[MemberRedemption]:
+    return [member_view(r, name) for r, name in await list_for_member(session, member.id)]
 
 
 def qr_svg(code: str) -> str:

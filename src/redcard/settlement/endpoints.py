@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse, Response
 
 from redcard.deps import Operator, Session, allow
 from redcard.http.idempotency import run_idempotent
+from redcard.http.responses import csv_response
 from redcard.models import Role, User
-from redcard.settlement import repository as repo
 from redcard.settlement import service
 from redcard.settlement.schemas import FeePlan, SettleDay, Statement, Statements
 
@@ -23,8 +23,8 @@ Staff = Annotated[User, Depends(allow(Role.merchant_staff))]
 
 @router.get("/merchant/statements", response_model=list[Statement])
 async def my_statements(session: Session, staff: Staff) -> list[Statement]:
-    ids = await repo.merchant_ids_for(session, staff)
-    return [Statement.model_validate(s) for s in await repo.list_statements(session, ids)]
+    listed = await service.statement_list(session, staff)
+    return [Statement.model_validate(s) for s in listed.statements]
 
 
 @router.get("/merchant/statements/{statement_id}", response_model=Statement)
@@ -34,32 +34,20 @@ async def my_statement(statement_id: uuid.UUID, session: Session, staff: Staff) 
 
 @router.get("/merchant/statements/{statement_id}/csv")
 async def my_statement_csv(statement_id: uuid.UUID, session: Session, staff: Staff) -> Response:
-    statement = await service.visible_statement(session, staff, statement_id)
-    return csv_response(
-        statement.day, statement.id, await service.statement_csv(session, statement)
-    )
-
-
-def csv_response(day: date, statement_id: uuid.UUID, body: str) -> Response:
-    name = f"statement-{day.isoformat()}-{str(statement_id)[:8]}.csv"
-    return Response(
-        "\ufeff" + body,  # a BOM so spreadsheet programs read the Chinese store names right
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_response(*await service.statement_file(session, staff, statement_id))
 
 
 @router.get("/operator/statements", response_model=list[Statement])
-async def all_statements(session: Session, _: Operator, day: date | None = None) -> list[Statement]:
-    return [Statement.model_validate(s) for s in await repo.list_statements(session, day=day)]
+async def all_statements(
+    session: Session, operator: Operator, day: date | None = None
+) -> list[Statement]:
+    listed = await service.statement_list(session, operator, day=day)
+    return [Statement.model_validate(s) for s in listed.statements]
 
 
 @router.get("/operator/statements/{statement_id}/csv")
-async def statement_csv(statement_id: uuid.UUID, session: Session, _: Operator) -> Response:
-    statement = await service.get_statement(session, statement_id)
-    return csv_response(
-        statement.day, statement.id, await service.statement_csv(session, statement)
-    )
+async def statement_csv(statement_id: uuid.UUID, session: Session, operator: Operator) -> Response:
+    return csv_response(*await service.statement_file(session, operator, statement_id))
 
 
 @router.post("/operator/settlements", response_model=list[Statement])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
@@ -22,14 +22,11 @@ from redcard.models import (
     RedemptionKind,
     RedemptionStatus,
     Refund,
-    Role,
     Statement,
     StatementLine,
     StatementLineKind,
     StatementStatus,
     Store,
-    StoreStaff,
-    User,
 )
 
 
@@ -167,17 +164,14 @@ async def lines_of(
     return [(line, name) for line, name in rows]
 
 
-async def merchant_ids_for(session: AsyncSession, user: User) -> list[uuid.UUID]:
-    """Merchants whose statements a user may read: the owner, and staff of any of its stores."""
-    if user.role != Role.merchant_staff:
-        return []
-    owned = await session.scalars(select(Merchant.id).where(Merchant.owner_id == user.id))
-    staffed = await session.scalars(
-        select(Store.merchant_id)
-        .join(StoreStaff, StoreStaff.store_id == Store.id)
-        .where(StoreStaff.user_id == user.id)
-    )
-    return sorted(set(owned) | set(staffed))
+async def merchant_names(
+    session: AsyncSession, merchant_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    ids = sorted(set(merchant_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(select(Merchant.id, Merchant.name).where(Merchant.id.in_(ids)))
+    return {merchant_id: name for merchant_id, name in rows}
 
 
 async def ledger_sum(

@@ -29,8 +29,10 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
@@ -44,6 +46,7 @@ from redcard.kit.time import utc_now
 from redcard.ledger.accounts import Account
 from redcard.ledger.savings import SAVINGS_KIND
 from redcard.ledger.service import Entry, Line, post
+from redcard.merchants import access
 from redcard.models import (
     UNDO_WINDOW,
     Merchant,
@@ -261,21 +264,35 @@ def parse_day(text: str) -> date:
         raise InvalidInput("a day is written YYYY-MM-DD") from exc
 
 
-async def get_statement(session: AsyncSession, statement_id: uuid.UUID) -> Statement:
-    statement = await session.get(Statement, statement_id)
-    if statement is None:
-        raise StatementNotFound("no such statement")
-    return statement
-
-
 async def visible_statement(
     session: AsyncSession, user: User, statement_id: uuid.UUID
 ) -> Statement:
-    """A statement the user's merchant owns (404 otherwise, so ids of others leak nothing)."""
+    """A statement of a merchant whose stores the user may act on (an operator: any); 404
+    otherwise, so ids of others leak nothing."""
     statement = await session.get(Statement, statement_id)
-    if statement is None or statement.merchant_id not in await repo.merchant_ids_for(session, user):
+    merchant_ids = await access.merchant_ids_for(session, user)
+    if statement is None or (
+        merchant_ids is not None and statement.merchant_id not in merchant_ids
+    ):
         raise StatementNotFound("no such statement")
     return statement
+
+
+@dataclass(frozen=True)
+class StatementList:
+    statements: Sequence[Statement]
+    names: dict[uuid.UUID, str]  # merchant id -> name
+
+
+async def statement_list(
+    session: AsyncSession, user: User, day: date | None = None, limit: int = 100
+) -> StatementList:
+    """The statements `user` may read (an operator: every merchant's), newest day first, and
+    their merchants' names."""
+    merchant_ids = await access.merchant_ids_for(session, user)
+    statements = await repo.list_statements(session, merchant_ids, day=day, limit=limit)
+    names = await repo.merchant_names(session, (s.merchant_id for s in statements))
+    return StatementList(statements, names)
 
 
 async def pay_out(session: AsyncSession, operator: User, statement_id: uuid.UUID) -> Statement:
@@ -449,5 +466,47 @@ async def statement_csv(session: AsyncSession, statement: Statement) -> str:
     return out.getvalue()
 
 
-async def merchant_of(session: AsyncSession, statement: Statement) -> Merchant:
-    return await session.get_one(Merchant, statement.merchant_id)
+class StatementFile(NamedTuple):
+    name: str
+    body: str
+
+
+async def statement_file(
+    session: AsyncSession, user: User, statement_id: uuid.UUID
+) -> StatementFile:
+    """A statement `user` may read as a CSV file."""
+    statement = await visible_statement(session, user, statement_id)
+    name = f"statement-{statement.day.isoformat()}-{str(statement.id)[:8]}.csv"
+    return StatementFile(name, await statement_csv(session, statement))
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    """A statement with its lines, and whether the ledger backs every figure on it."""
+
+    statement: Statement
+    merchant: Merchant
+    lines: list[tuple[StatementLine, str]]  # line, store name
+    backed: bool
+    till_count: int
+    till_discount_fen: int
+
+
+async def statement_page(
+    session: AsyncSession, user: User, statement_id: uuid.UUID
+) -> StatementPage:
+    statement = await visible_statement(session, user, statement_id)
+    lines = await repo.lines_of(session, statement.id)
+    figures = await ledger_figures(session, statement)
+    till = [line for line, _ in lines if line.kind == StatementLineKind.code]
+    till_discount_fen = sum(line.discount_fen for line in till)
+    backed = (
+        figures.till_discount_fen == till_discount_fen
+        and figures.charged_fen == statement.charged_fen
+        and figures.discount_fen == statement.discount_fen
+        and figures.fees_fen == statement.fee_fen + statement.commission_fen
+        and figures.clawback_fen == statement.clawback_fen
+        and figures.undone_net_fen == 0
+    )
+    merchant = await session.get_one(Merchant, statement.merchant_id)
+    return StatementPage(statement, merchant, lines, backed, len(till), till_discount_fen)

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from redcard.db import Database
 from redcard.kit import time as clock
 from redcard.membership import repository as membership_repo
+from redcard.merchants import access
 from redcard.models import (
     Payment,
     Redemption,
     RedemptionKind,
     Store,
-    StoreStaff,
     StoreStatus,
     User,
 )
@@ -73,15 +73,11 @@ async def seed(db: Database, channels: Channels, base_url: str, *, member_phone:
         if staff is None or member is None:
             log.info("storepay demo: no demo staff or member; skipped")
             return 0
-        stores = (
-            await session.scalars(
-                select(Store)
-                .join(StoreStaff, StoreStaff.store_id == Store.id)
-                .where(StoreStaff.user_id == staff.id, Store.status == StoreStatus.live)
-                .order_by(Store.name)
-                .limit(2)
-            )
-        ).all()
+        stores = [
+            store
+            for store in await access.stores_for(session, staff)
+            if store.status == StoreStatus.live
+        ][:2]
         card = await membership_repo.get_active_by_member(session, member.id)
         if not stores or card is None:
             log.info("storepay demo: no live store or no card for the demo member; skipped")

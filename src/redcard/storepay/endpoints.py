@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from redcard.deps import Ctx, Member, Session, allow
 from redcard.http.idempotency import run_idempotent
 from redcard.models import Role, User
-from redcard.storepay import repository as repo
 from redcard.storepay import service
 from redcard.storepay.schemas import (
     BillInput,
@@ -110,8 +109,9 @@ async def refresh_my_bill(
 
 @router.get("/merchant/bills", response_model=list[StaffBill])
 async def list_store_bills(session: Session, staff: Staff) -> list[StaffBill]:
-    """Paid bills at the stores this user works at, newest first."""
-    rows = await repo.list_bills(session, await repo.store_ids_for(session, staff))
+    """Paid bills at the stores this user may act on (staff of, or owner of their merchant),
+    newest first."""
+    rows = await service.bills_for(session, staff)
     return [
         StaffBill.model_validate(
             {

@@ -20,6 +20,7 @@ on its next statement (settlement.service).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -29,9 +30,10 @@ from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from redcard.kit.money import MoneyError, parse_yuan
 from redcard.kit.time import utc_now
 from redcard.ledger.accounts import Account
-from redcard.ledger.savings import savings_entry
+from redcard.ledger.savings import savings_entry, savings_fen
 from redcard.ledger.service import post
 from redcard.membership import repository as membership_repo
+from redcard.merchants import access
 from redcard.models import (
     UNDO_WINDOW,
     Membership,
@@ -282,7 +284,7 @@ async def undo_bill(session: AsyncSession, actor: User, redemption_id: uuid.UUID
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if redemption is None or not await repo.may_see_bill(session, actor, redemption):
+    if redemption is None or not await access.may_act_at(session, actor, redemption.store_id):
         raise BillNotFound("no such bill at your stores")
     if redemption.status == RedemptionStatus.undone:
         raise BillNotUndoable("this bill has already been undone and refunded")
@@ -333,3 +335,56 @@ async def refresh_member_bill(
             await payments.sync_payment(session, channels, payment)
             await session.refresh(redemption)
     return redemption
+
+
+@dataclass(frozen=True)
+class BillOutcome:
+    bill: Redemption
+    store: Store
+    saved_fen: int  # the member's savings so far, this bill included once it is paid
+
+
+async def member_bill_outcome(
+    session: AsyncSession, channels: Channels, member: User, order_id: uuid.UUID
+) -> BillOutcome:
+    """The member is back from the cashier: the bill as the channel reports it now."""
+    bill = await refresh_member_bill(session, channels, member, order_id)
+    store = await session.get_one(Store, bill.store_id)
+    return BillOutcome(bill, store, await savings_fen(session, member.id))
+
+
+# -- the store's side: its bills and its pay QR ----------------------------------------------
+async def bills_for(session: AsyncSession, user: User) -> list[repo.BillRow]:
+    """Paid (and undone) bills at the stores `user` may act on, newest first."""
+    return await repo.list_bills(session, await access.store_ids_for(session, user))
+
+
+@dataclass(frozen=True)
+class StoreBills:
+    stores: Sequence[Store]
+    rows: list[repo.BillRow]
+    undoable: set[uuid.UUID]  # the bills staff may still undo themselves
+
+
+async def store_bills(session: AsyncSession, user: User) -> StoreBills:
+    """A merchant user's stores and their bills, with the ones still in the undo window."""
+    stores = await access.stores_for(session, user)
+    rows = await repo.list_bills(session, [s.id for s in stores])
+    now = utc_now()
+    undoable = {
+        row.redemption.id
+        for row in rows
+        if row.redemption.status == RedemptionStatus.committed
+        and row.redemption.statement_id is None
+        and row.redemption.committed_at is not None
+        and now - row.redemption.committed_at <= UNDO_WINDOW
+    }
+    return StoreBills(stores, rows, undoable)
+
+
+async def store_for(session: AsyncSession, user: User, store_id: uuid.UUID) -> Store:
+    """One store `user` may act on (any other is not found)."""
+    store = await session.get(Store, store_id)
+    if store is None or not await access.may_act_at(session, user, store_id):
+        raise NotFound("no such store")
+    return store

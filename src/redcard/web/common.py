@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from redcard.accounts import service as accounts
 from redcard.deps import SESSION_COOKIE, Ctx, CurrentUser, Session
@@ -35,6 +36,20 @@ def require(*roles: Role):  # type: ignore[no-untyped-def]
         return user
 
     return Depends(dependency)
+
+
+def error_text(exc: Exception) -> str:
+    """What a form shows for a refused submission: each invalid field with its message (a
+    rule across fields has no field), or the error's own message."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(_field_error(e["loc"], str(e["msg"])) for e in exc.errors())
+    return str(getattr(exc, "message", exc))
+
+
+def _field_error(loc: tuple[int | str, ...], msg: str) -> str:
+    where = ".".join(map(str, loc))
+    msg = msg.removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
+    return f"{where}: {msg}" if where else msg
 
 
 def safe_next(url: str | None) -> str | None:

@@ -14,10 +14,10 @@ from pydantic import BaseModel
 from redcard.deps import Ctx, CurrentUser, Session
 from redcard.errors import AppError
 from redcard.events import repository as repo
-from redcard.events import service
+from redcard.events import service, stats
 from redcard.kit.ids import new_token
 from redcard.kit.time import utc_now
-from redcard.models import Event, EventRegistration, Role, Store, User
+from redcard.models import EventRegistration, Role, User
 from redcard.models.event_registration import LIVE_STATUSES, SEAT_STATUSES
 from redcard.web.common import require
 from redcard.web.forms import submit_once
@@ -38,14 +38,6 @@ def qr_svg(code: str) -> str:
     )
 
 
-async def place_of(session: Session, event: Event) -> str:
-    if event.store_id is not None:
-        store = await session.get(Store, event.store_id)
-        if store is not None:
-            return " · ".join(p for p in (store.name, store.address) if p)
-    return event.venue or ""
-
-
 @router.get("/events", response_class=HTMLResponse)
 async def events_page(request: Request, session: Session, user: CurrentUser) -> Response:
     events = await repo.list_upcoming(session, utc_now())
@@ -53,7 +45,7 @@ async def events_page(request: Request, session: Session, user: CurrentUser) -> 
     if user is not None and user.role == Role.member:
         mine = {r.event_id: r for r, _ in await repo.list_by_member(session, user.id)}
     waiting = await repo.waitlist_counts(session, [e.id for e in events])
-    places = {e.id: await place_of(session, e) for e in events}
+    places = await stats.places(session, events)
     return render(
         request,
         "events/list.html",
@@ -89,7 +81,7 @@ async def _detail(
         "events/detail.html",
         status_code=status_code,
         event=event,
-        place=await place_of(session, event),
+        place=(await stats.places(session, [event]))[event.id],
         registration=registration,
         live=registration is not None and registration.status in LIVE_STATUSES,
         ahead=ahead,

@@ -13,7 +13,6 @@ from pydantic import BaseModel
 from redcard.deps import Ctx, Session
 from redcard.errors import AppError
 from redcard.kit.ids import new_token
-from redcard.ledger.savings import savings_fen
 from redcard.models import RedemptionStatus, Role, Store, User
 from redcard.storepay import repository as repo
 from redcard.storepay import service
@@ -121,14 +120,12 @@ async def bill_page(
     order_id: uuid.UUID, request: Request, session: Session, ctx: Ctx, member: MemberPage
 ) -> Response:
     """Where the cashier sends the member back: ask the channel, then show the outcome."""
-    bill = await service.refresh_member_bill(session, ctx.channels, member, order_id)
-    store = await session.get_one(Store, bill.store_id)
-    saved_fen = await savings_fen(session, member.id)
+    outcome = await service.member_bill_outcome(session, ctx.channels, member, order_id)
     return render(
         request,
         "storepay/bill.html",
-        bill=bill,
-        store=store,
-        saved_fen=saved_fen,
-        pending=bill.status == RedemptionStatus.prepared,
+        bill=outcome.bill,
+        store=outcome.store,
+        saved_fen=outcome.saved_fen,
+        pending=outcome.bill.status == RedemptionStatus.prepared,
     )

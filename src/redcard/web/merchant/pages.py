@@ -15,10 +15,11 @@ from redcard.deps import Ctx, CurrentUser, Session
 from redcard.errors import AppError, NotFound
 from redcard.kit.ids import new_token
 from redcard.kit.money import MoneyError, parse_percent_bp, parse_yuan
+from redcard.merchants import access
 from redcard.merchants import service as merchants
 from redcard.merchants.schemas import MerchantApply, StaffCreate, StoreCreate
 from redcard.models import MerchantStatus, Role, User
-from redcard.web.common import require, web_login, with_session_cookie
+from redcard.web.common import error_text, require, web_login, with_session_cookie
 from redcard.web.forms import submit_once
 from redcard.web.render import check_csrf, redirect, render
 
@@ -29,12 +30,6 @@ OperatorPage = Annotated[User, require(Role.operator)]
 
 class TerminalShown(BaseModel):
     terminal_id: uuid.UUID
-
-
-def _text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-    return str(getattr(exc, "message", exc))
 
 
 def _opt_yuan(value: Any) -> int | None:
@@ -95,7 +90,7 @@ async def apply_submit(request: Request, session: Session, ctx: Ctx, user: Curre
             await merchants.apply(session, user, data)
     except (AppError, ValidationError, MoneyError, ValueError) as exc:
         code = exc.status_code if isinstance(exc, AppError) else 422
-        return render(request, "merchant/apply.html", code, error=_text(exc), form=form)
+        return render(request, "merchant/apply.html", code, error=error_text(exc), form=form)
     response = redirect("/merchant")
     return with_session_cookie(response, ctx, token) if token else response
 
@@ -122,7 +117,7 @@ async def merchant_home(request: Request, session: Session, user: StaffPage) -> 
     try:
         return await _dashboard(request, session, user)
     except NotFound:
-        if await merchants.staff_stores(session, user):
+        if await access.stores_for(session, user):
             return redirect("/merchant/pos")
         return redirect("/merchant/apply")
 
@@ -164,7 +159,7 @@ async def store_action(
                 raise NotFound("no such action")
     except (AppError, ValidationError) as exc:
         code = exc.status_code if isinstance(exc, AppError) else 422
-        return await _dashboard(request, session, owner, code, error=_text(exc))
+        return await _dashboard(request, session, owner, code, error=error_text(exc))
     if shown:
         return await _dashboard(request, session, owner, **shown)
     return redirect("/merchant")
@@ -183,7 +178,7 @@ async def leave_submit(request: Request, session: Session, owner: StaffPage) -> 
 
 @router.get("/merchant/pos", response_class=HTMLResponse)
 async def pos_page(request: Request, session: Session, user: StaffPage) -> Response:
-    stores = await merchants.staff_stores(session, user)
+    stores = await access.stores_for(session, user)
     return render(request, "merchant/pos.html", stores=stores)
 
 

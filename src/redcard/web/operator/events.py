@@ -10,28 +10,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from redcard.deps import Session
 from redcard.errors import AppError, InvalidInput
 from redcard.events import checkin, service, stats
-from redcard.events import repository as repo
-from redcard.events.endpoints import csv_response
 from redcard.events.schemas import EventCreate, EventUpdate
+from redcard.http.responses import csv_response
 from redcard.kit.money import MoneyError, parse_yuan
 from redcard.kit.time import parse_hours
-from redcard.models import Role, Store, StoreStatus, User
-from redcard.web.common import require
+from redcard.models import Role, User
+from redcard.web.common import error_text, require
 from redcard.web.render import SHANGHAI, check_csrf, redirect, render
 
 router = APIRouter(prefix="/manage/events", include_in_schema=False)
 StaffPage = Annotated[User, require(Role.operator, Role.merchant_staff)]
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-    return str(getattr(exc, "message", exc))
 
 
 def local_datetime(value: object) -> datetime | None:
@@ -45,14 +37,6 @@ def local_datetime(value: object) -> datetime | None:
         raise InvalidInput(f"not a date and time: {text}") from exc
 
 
-async def _stores(session: Session, user: User) -> list[Store]:
-    ids = await service.managed_store_ids(session, user)
-    stmt = select(Store).where(Store.status == StoreStatus.live).order_by(Store.name).limit(200)
-    if ids is not None:
-        stmt = select(Store).where(Store.id.in_(ids)).order_by(Store.name)
-    return list(await session.scalars(stmt))
-
-
 async def _list(
     request: Request, session: Session, user: User, status_code: int = 200, **extra: Any
 ) -> Response:
@@ -61,7 +45,7 @@ async def _list(
         "events/manage_list.html",
         status_code=status_code,
         rows=await stats.for_user(session, user),
-        stores=await _stores(session, user),
+        stores=await service.stores_to_host(session, user),
         form=extra.pop("form", {}),
         **extra,
     )
@@ -74,7 +58,7 @@ async def manage_list(request: Request, session: Session, user: StaffPage) -> Re
 
 @router.get(".csv")
 async def manage_csv(session: Session, user: StaffPage) -> Response:
-    return csv_response(await stats.for_user(session, user))
+    return csv_response("events.csv", stats.stats_csv(await stats.for_user(session, user)))
 
 
 @router.post("")
@@ -102,7 +86,7 @@ async def create_submit(request: Request, session: Session, user: StaffPage) -> 
             event = await service.create_event(session, user, data)
     except (AppError, ValidationError, MoneyError, ValueError) as exc:
         return await _list(
-            request, session, user, status_code=422, error=_error_text(exc), form=form
+            request, session, user, status_code=422, error=error_text(exc), form=form
         )
     return redirect(f"/manage/events/{event.id}")
 
@@ -115,21 +99,15 @@ async def _detail(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    event = await service.managed_event(session, user, event_id)
-    (row,) = await stats.for_events(session, [event])
-    regs = await repo.list_live_for_event(session, event.id)
-    names = {
-        u.id: u.masked_name
-        for u in await session.scalars(select(User).where(User.id.in_([r.member_id for r in regs])))
-    }
+    managed = await stats.managed(session, user, event_id)
     return render(
         request,
         "events/manage_detail.html",
         status_code=status_code,
-        event=event,
-        stats=row,
-        registrations=regs,
-        names=names,
+        event=managed.event,
+        stats=managed.stats,
+        registrations=managed.registrations,
+        names=managed.names,
         **extra,
     )
 
@@ -152,7 +130,7 @@ async def capacity_submit(
             await service.update_event(session, user, event_id, update)
     except (AppError, ValidationError, ValueError) as exc:
         return await _detail(
-            request, session, user, event_id, status_code=409, error=_error_text(exc)
+            request, session, user, event_id, status_code=409, error=error_text(exc)
         )
     return redirect(f"/manage/events/{event_id}?saved=1")
 

@@ -17,7 +17,7 @@ from redcard.membership import repository as repo
 from redcard.membership import service as membership
 from redcard.membership.schemas import PlanCreate, PlanUpdate
 from redcard.models import PlanStatus, Role, User
-from redcard.web.common import require
+from redcard.web.common import error_text, require
 from redcard.web.render import check_csrf, redirect, render
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
@@ -44,12 +44,6 @@ async def console(request: Request, session: Session, _: OperatorPage) -> Respon
     return await _console(request, session)
 
 
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-    return str(getattr(exc, "message", exc))
-
-
 @router.post("/plans")
 async def create_plan(request: Request, session: Session, _: OperatorPage) -> Response:
     form = await check_csrf(request)
@@ -65,7 +59,7 @@ async def create_plan(request: Request, session: Session, _: OperatorPage) -> Re
             )
             await membership.create_plan(session, data)
     except (AppError, ValidationError, MoneyError, ValueError) as exc:
-        return await _console(request, session, 422, error=_error_text(exc), form=form)
+        return await _console(request, session, 422, error=error_text(exc), form=form)
     return redirect("/operator")
 
 
@@ -89,5 +83,5 @@ async def update_plan(
                 ),
             )
     except (AppError, ValidationError, MoneyError, ValueError) as exc:
-        return await _console(request, session, 422, error=_error_text(exc))
+        return await _console(request, session, 422, error=error_text(exc))
     return redirect("/operator")

@@ -9,15 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from redcard.deps import Session
 from redcard.errors import AppError
+from redcard.http.responses import csv_response
 from redcard.kit.ids import new_token
-from redcard.models import Merchant, Role, User
-from redcard.settlement import repository as repo
+from redcard.models import Role, User
 from redcard.settlement import service as settlement
-from redcard.settlement.endpoints import csv_response
 from redcard.web.common import require
 from redcard.web.forms import submit_once
 from redcard.web.render import check_csrf, redirect, render
@@ -31,7 +29,11 @@ class PaidOut(BaseModel):
 
 
 async def _page(
-    request: Request, session: Session, error: str | None = None, status_code: int = 200
+    request: Request,
+    session: Session,
+    operator: User,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> Response:
     text = request.query_params.get("day")
     day: date | None = None
@@ -40,19 +42,13 @@ async def _page(
             day = settlement.parse_day(text)
         except AppError as exc:
             error, status_code = exc.message, exc.status_code
-    statements = await repo.list_statements(session, day=day, limit=200)
-    ids = {s.merchant_id for s in statements}
-    names = (
-        {m.id: m.name for m in await session.scalars(select(Merchant).where(Merchant.id.in_(ids)))}
-        if ids
-        else {}
-    )
+    listed = await settlement.statement_list(session, operator, day=day, limit=200)
     return render(
         request,
         "settlement/operator.html",
         status_code=status_code,
-        statements=statements,
-        names=names,
+        statements=listed.statements,
+        names=listed.names,
         day=text or "",
         idempotency_key=new_token(16),
         error=error,
@@ -60,8 +56,8 @@ async def _page(
 
 
 @router.get("/operator/statements", response_class=HTMLResponse)
-async def statements_page(request: Request, session: Session, _: OperatorPage) -> Response:
-    return await _page(request, session)
+async def statements_page(request: Request, session: Session, operator: OperatorPage) -> Response:
+    return await _page(request, session, operator)
 
 
 @router.post("/operator/statements/{statement_id}/payout")
@@ -77,13 +73,12 @@ async def payout_submit(
     try:
         await submit_once(session, operator, form, f"payout:{statement_id}", action)
     except AppError as exc:
-        return await _page(request, session, exc.message, exc.status_code)
+        return await _page(request, session, operator, exc.message, exc.status_code)
     return redirect("/operator/statements")
 
 
 @router.get("/operator/statements/{statement_id}/csv")
-async def statement_csv(statement_id: uuid.UUID, session: Session, _: OperatorPage) -> Response:
-    statement = await settlement.get_statement(session, statement_id)
-    return csv_response(
-        statement.day, statement.id, await settlement.statement_csv(session, statement)
-    )
+async def statement_csv(
+    statement_id: uuid.UUID, session: Session, operator: OperatorPage
+) -> Response:
+    return csv_response(*await settlement.statement_file(session, operator, statement_id))
