@@ -172,8 +172,8 @@ def tune_gc_for_serving() -> None:
     """For a server process, once its app is built. What it built at start-up (modules,
     routes, compiled statements) stays until it exits: freeze it, so the collector's full
     sweeps stop walking it, and collect the young generation every 10,000 allocations
-    instead of 700. bench/redemption.py, one worker: p99 per request 147 ms -> 40 ms.
-    Not in tests, which build many apps in one process."""
+    instead of 700: full sweeps over those objects were the till's p99 (measured in
+    docs/performance.md). Not in tests, which build many apps in one process."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)

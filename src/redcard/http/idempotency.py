@@ -28,13 +28,13 @@ from typing import Any, cast
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Insert, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import AppError, Conflict, InvalidInput
-from redcard.kit import rawpg
 from redcard.kit.ids import new_id
-from redcard.kit.sql import insert_ignore, rowcount
+from redcard.kit.rawpg import HotStatement
+from redcard.kit.sql import insert_ignore
 from redcard.kit.time import utc_now
 from redcard.models import IdempotencyKey
 
@@ -66,21 +66,27 @@ class Outcome:
 
 
 _KEYS = cast(Table, IdempotencyKey.__table__)
-_CLAIM = {name: insert_ignore(name, _KEYS, ["scope", "key"]) for name in ("postgresql", "sqlite")}
-_STORED = select(_KEYS.c.request_hash, _KEYS.c.status_code, _KEYS.c.response_body).where(
-    _KEYS.c.scope == bindparam("b_scope"), _KEYS.c.key == bindparam("b_key")
+_CLAIM_COLUMNS = ("id", "scope", "key", "request_hash", "created_at")
+_DONE_COLUMNS = (*_CLAIM_COLUMNS, "status_code", "response_body")
+
+
+def _claim(dialect: str) -> Insert:
+    return insert_ignore(dialect, _KEYS, ["scope", "key"])
+
+
+# every state-changing API call runs these, the till's included: built once, on the fast path
+_CLAIM = HotStatement(_claim, column_keys=_CLAIM_COLUMNS)
+_DONE = HotStatement(_claim, column_keys=_DONE_COLUMNS)  # claim and outcome in one insert
+_STORED = HotStatement(
+    select(_KEYS.c.request_hash, _KEYS.c.status_code, _KEYS.c.response_body).where(
+        _KEYS.c.scope == bindparam("b_scope"), _KEYS.c.key == bindparam("b_key")
+    )
 )
-_STORE = (
+_STORE = HotStatement(
     update(_KEYS)
     .where(_KEYS.c.scope == bindparam("b_scope"), _KEYS.c.key == bindparam("b_key"))
     .values(status_code=bindparam("b_status"), response_body=bindparam("b_body"))
 )
-_CLAIM_COLUMNS = ("id", "scope", "key", "request_hash", "created_at")
-_DONE_COLUMNS = (*_CLAIM_COLUMNS, "status_code", "response_body")
-_CLAIM_PG = rawpg.Statement(_CLAIM["postgresql"], _CLAIM_COLUMNS)
-_DONE_PG = rawpg.Statement(_CLAIM["postgresql"], _DONE_COLUMNS)
-_STORED_PG = rawpg.Statement(_STORED)
-_STORE_PG = rawpg.Statement(_STORE)
 
 
 def _replay(stored: Any, digest: str) -> Outcome:
@@ -95,21 +101,7 @@ def _replay(stored: Any, digest: str) -> Outcome:
 
 
 async def _stored(session: AsyncSession, scope: str, key: str) -> Any | None:
-    params = {"b_scope": scope, "b_key": key}
-    raw = await rawpg.connection(session)
-    if raw is not None:
-        return await rawpg.fetchrow(raw, _STORED_PG.sql, *_STORED_PG.args(params))
-    conn = await session.connection()
-    return (await conn.execute(_STORED, params)).mappings().first()
-
-
-async def _insert(session: AsyncSession, row: dict[str, Any], pg: rawpg.Statement) -> bool:
-    """INSERT the key row unless (scope, key) exists; whether it was written."""
-    raw = await rawpg.connection(session)
-    if raw is not None:
-        return await rawpg.execute(raw, pg.sql, *pg.args(row)) > 0
-    conn = await session.connection()
-    return rowcount(await conn.execute(_CLAIM[conn.dialect.name], row)) > 0
+    return await _STORED.fetchrow(session, {"b_scope": scope, "b_key": key})
 
 
 def _body_json(body: Any) -> str:
@@ -136,7 +128,7 @@ async def once(
     row = {"id": new_id(), "scope": scope, "key": key, "request_hash": digest}
     if conditional:
         return await _once_conditional(session, row, action, status_code)
-    if not await _insert(session, row | {"created_at": utc_now()}, _CLAIM_PG):
+    if not await _CLAIM.execute(session, row | {"created_at": utc_now()}):
         stored = await _stored(session, scope, key)
         if stored is None:
             raise Conflict("a request with this Idempotency-Key is still in progress")
@@ -144,11 +136,7 @@ async def once(
     result = await action()
     body: Any = result.model_dump(mode="json")
     params = {"b_scope": scope, "b_key": key, "b_status": status_code, "b_body": _body_json(body)}
-    raw = await rawpg.connection(session)
-    if raw is not None:
-        await rawpg.execute(raw, _STORE_PG.sql, *_STORE_PG.args(params))
-    else:
-        await (await session.connection()).execute(_STORE, params)
+    await _STORE.execute(session, params)
     return Outcome(body, status_code, replayed=False)
 
 
@@ -167,7 +155,7 @@ async def _once_conditional(
         return _replay(stored, row["request_hash"])
     body: Any = result.model_dump(mode="json")
     done = row | {"created_at": utc_now(), "status_code": status_code}
-    if not await _insert(session, done | {"response_body": _body_json(body)}, _DONE_PG):
+    if not await _DONE.execute(session, done | {"response_body": _body_json(body)}):
         stored = await _stored(session, row["scope"], row["key"])
         if stored is not None and stored["request_hash"] != row["request_hash"]:
             raise IdempotencyKeyReused(

@@ -28,6 +28,7 @@ from redcard.models import (
     TermsVersion,
     User,
 )
+from redcard.ops import metrics
 from redcard.payments import service as payments
 from redcard.payments.channels import Channels
 from redcard.payments.orders import OrderHandler
@@ -213,6 +214,7 @@ async def _activate(session: AsyncSession, order: Order) -> None:
             ends_at=now + timedelta(days=plan.duration_days),
         )
     )
+    metrics.count_on_commit(session, metrics.PURCHASES, PlanKind.paid.value)
     await session.flush()
 
 

@@ -35,6 +35,7 @@ from redcard.models import (
     Store,
     StoreStatus,
 )
+from redcard.ops import metrics
 from redcard.redemption import codes, limits
 from redcard.redemption import repository as repo
 from redcard.redemption.limits import InvalidCode
@@ -245,6 +246,7 @@ async def commit(session: AsyncSession, till: Till, redemption_id: uuid.UUID) ->
         raise InvalidCode()  # the same code was committed elsewhere first; all rolls back
     if committed.discount_fen:
         await post_one(session, savings_entry(committed))
+    metrics.count_on_commit(session, metrics.REDEMPTIONS, "code", "committed")
     return Shown(committed, row["store"], masked(row["display_name"], row["phone"]))
 
 
@@ -280,6 +282,7 @@ async def undo(session: AsyncSession, till: Till, redemption_id: uuid.UUID) -> S
         raise UndoRefused("the 1-hour undo window has passed")
     if undone.discount_fen:
         await post(session, savings_entry(undone, undo=True))
+    metrics.count_on_commit(session, metrics.REDEMPTIONS, "code", "undone")
     return await _shown(session, undone)
 
 

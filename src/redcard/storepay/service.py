@@ -51,6 +51,7 @@ from redcard.models import (
     StoreStatus,
     User,
 )
+from redcard.ops import metrics
 from redcard.payments import service as payments
 from redcard.payments.channels import Channels
 from redcard.payments.orders import OrderHandler
@@ -244,6 +245,7 @@ async def _on_paid(session: AsyncSession, order: Order) -> None:
     redemption.committed_at = utc_now()
     if redemption.discount_fen:
         await post(session, savings_entry(redemption))
+    metrics.count_on_commit(session, metrics.REDEMPTIONS, "pay", "committed")
     await session.flush()
 
 
@@ -252,6 +254,7 @@ async def _mark_undone(session: AsyncSession, redemption: Redemption) -> None:
     redemption.undone_at = utc_now()
     if redemption.discount_fen:
         await post(session, savings_entry(redemption, undo=True))
+    metrics.count_on_commit(session, metrics.REDEMPTIONS, "pay", "undone")
     await session.flush()
 
 

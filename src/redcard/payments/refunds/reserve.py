@@ -24,6 +24,7 @@ from redcard.kit.time import utc_now
 from redcard.ledger import service as ledger
 from redcard.ledger.accounts import Account
 from redcard.models import Order, OrderKind, Payment, PaymentStatus, Refund, RefundStatus
+from redcard.ops import metrics
 from redcard.payments.orders import credit_line, handler_for
 
 
@@ -154,6 +155,7 @@ async def request_refunds(
     for row in refund_rows:
         row["reserve_entry_ref"] = refs[row["out_refund_no"]]
     await insert_rows(session, cast(Table, Refund.__table__), refund_rows)
+    metrics.count_on_commit(session, metrics.REFUNDS, "requested", amount=len(refund_rows))
     await ledger.post_many(session, posted, balances_last=True)
     return [row["id"] for row in refund_rows]
 

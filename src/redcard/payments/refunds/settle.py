@@ -34,6 +34,7 @@ from redcard.models import (
     Refund,
     RefundStatus,
 )
+from redcard.ops import metrics
 from redcard.payments.orders import handler_for
 from redcard.payments.port import NotificationKind
 from redcard.payments.refunds.reserve import RefundExceedsPayment, refundable_fen
@@ -65,6 +66,7 @@ async def apply_channel_verdict(
     if kind == NotificationKind.refund_failed:
         refund.status = RefundStatus.failed
         refund.last_error = "the channel reports the refund failed"
+        metrics.count_on_commit(session, metrics.REFUNDS, RefundStatus.failed.value)
         await session.flush()
         return refund
     await _complete(session, refund, channel_ref)
@@ -147,6 +149,7 @@ async def settle_many(
         return
     now = utc_now()
     status = RefundStatus.offline if offline_reference else RefundStatus.succeeded
+    metrics.count_on_commit(session, metrics.REFUNDS, status.value, amount=len(settled))
     refund_rows: list[dict[str, Any]] = [
         {
             "id": s.id,
