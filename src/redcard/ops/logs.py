@@ -175,6 +175,8 @@ def configure_logging(*, level: str = "INFO", json: bool = True, stream: Any = N
         logger.handlers.clear()
         logger.propagate = True
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # SQLAlchemy logs every statement with its parameters at INFO: never at the root's level
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
     _configured["handler"] = handler
 
 
