@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     run_worker: bool = Field(
         default=False, description="run the background worker inside the web process (demo)"
     )
+    notifications_file: Path | None = Field(
+        default=None,
+        description="the worker appends each notification to this file as a JSON line; "
+        "unset: to the log",
+    )
     replica_url: str | None = Field(
         default=None,
         description="a PostgreSQL streaming standby for reports and discovery; unset: the primary",

@@ -30,7 +30,7 @@ from redcard.kit.sql import for_update_kwargs
 from redcard.kit.time import utc_now
 from redcard.membership import repository as membership_repo
 from redcard.models import Payment, PaymentStatus
-from redcard.notifications import send_pending
+from redcard.notifications import LogSink, send_pending, use_sink
 from redcard.ops import metrics
 from redcard.order_kinds import register_all
 from redcard.payments import refunds
@@ -55,6 +55,8 @@ class Worker:
 
     def __post_init__(self) -> None:
         register_all()  # the steps confirm payments and settle refunds of every order kind
+        if self.settings.notifications_file is not None:
+            use_sink(LogSink(self.settings.notifications_file))
 
     @property
     def claim(self) -> int:

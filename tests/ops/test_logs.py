@@ -7,10 +7,12 @@ import io
 import json
 import logging
 import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
 
+from redcard.models import Refund
 from redcard.ops.logs import configure_logging, mask_text
 from tests.fixtures.factories import drain, make_world, run_sunset
 from tests.redemption.factories import code_for, new_card_holder, new_shop, till
@@ -79,3 +81,18 @@ async def test_a_full_scenario_logs_no_phone_token_or_key(  # type: ignore[no-un
     for secret in secrets:
         assert secret not in text
     assert not PHONE.search(text)
+
+
+async def test_the_request_id_travels_with_the_jobs_it_enqueues(  # type: ignore[no-untyped-def]
+    client, db, sandbox
+) -> None:
+    world = await make_world(client, db, sandbox, paying=1)
+    asked = await client.post(
+        "/api/v1/refunds",
+        headers=world.member_h[0] | {"Idempotency-Key": "rid-refund-1", "X-Request-ID": "rid-77"},
+    )
+    assert asked.status_code == 201, asked.text
+    assert asked.headers["x-request-id"] == "rid-77"
+    async with db.session_scope() as session:
+        refund = await session.get_one(Refund, uuid.UUID(asked.json()["id"]))
+    assert refund.request_id == "rid-77"

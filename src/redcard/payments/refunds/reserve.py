@@ -25,6 +25,7 @@ from redcard.ledger import service as ledger
 from redcard.ledger.accounts import Account
 from redcard.models import Order, OrderKind, Payment, PaymentStatus, Refund, RefundStatus
 from redcard.ops import metrics
+from redcard.ops.logs import current_request_id
 from redcard.payments.orders import credit_line, handler_for
 
 
@@ -110,6 +111,7 @@ async def request_refunds(
     now = utc_now()
     refund_rows: list[dict[str, Any]] = []
     entries: list[ledger.Entry] = []
+    request_id = current_request_id()  # the bulk insert applies no column defaults
     for ask in asks:
         payment = rows.get(ask.payment_id)
         if payment is None:
@@ -138,6 +140,7 @@ async def request_refunds(
                 "attempts": 0,
                 "next_attempt_at": max(now, due_at) if due_at else now,
                 "last_error": None if ask.submit else (ask.note or "needs a manual refund")[:500],
+                "request_id": request_id,
             }
         )
         account, owner = credit[payment.order_id]
