@@ -157,7 +157,7 @@ CROSS_SHARD: tuple[CrossShard, ...] = (
     ),
     CrossShard(
         "a member's redemptions",
-        "redcard.redemption.service",
+        "redcard.redemption.repository",
         "list_for_member",
         ("redemptions",),
         "Redemptions are sharded by merchant: one member's page asks every shard, each answering "
