@@ -8,10 +8,8 @@ after every test.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -29,6 +27,7 @@ from redcard.order_kinds import register_all
 from redcard.payments.channels import Channels
 from redcard.payments.sandbox import SandboxChannel
 from redcard.payments.sandbox import meta as sandbox_meta
+from tests.fixtures.factories import World, make_world
 
 pytest_plugins = ["tests.fixtures.browser"]
 
@@ -179,8 +178,12 @@ def _reset_clock() -> Iterator[None]:
     clock.unfreeze()
 
 
-def new_phone() -> str:
-    return "13" + str(uuid.uuid4().int)[:9]
+@pytest.fixture
+def world_factory(client, db, sandbox):  # type: ignore[no-untyped-def]
+    """`make_world` as a fixture: `await world_factory(paying)` gives paying members and two
+    operators, logged in."""
 
+    async def make(paying: int = 3) -> World:
+        return await make_world(client, db, sandbox, paying)
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+    return make

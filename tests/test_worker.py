@@ -21,8 +21,7 @@ from redcard.models import Notification, Payment, Refund, RefundStatus
 from redcard.ops import metrics
 from redcard.payments import refunds
 from redcard.worker import Worker
-from tests.fixtures.factories import buy_card, login, new_user, setup_plans
-from tests.helpers import assert_ledger_ok
+from tests.fixtures.factories import assert_ledger_ok, buy_card, login, new_user, setup_plans
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,10 +10,15 @@ import pytest
 from playwright.async_api import Page, expect
 
 from redcard.kit.time import utc_now
-from tests.events.conftest import card_holders, make_event, registration_of
-from tests.events.test_register import register
 from tests.fixtures.browser import screenshot_path
-from tests.fixtures.factories import PASSWORD, create_operator
+from tests.fixtures.factories import (
+    PASSWORD,
+    card_holders,
+    create_operator,
+    make_event,
+    register,
+    registration_of,
+)
 
 pytestmark = pytest.mark.browser
 

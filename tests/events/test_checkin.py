@@ -6,16 +6,15 @@ from datetime import timedelta
 
 from redcard.kit import time as clock
 from redcard.models import Role
-from tests.events.conftest import card_holders, make_event, new_operator
-from tests.fixtures.factories import idem, login, new_user
-
-
-async def join(client, headers, event_id):
-    response = await client.post(
-        f"/api/v1/events/{event_id}/registration", headers=headers | idem()
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
+from tests.fixtures.factories import (
+    card_holders,
+    idem,
+    join_event,
+    login,
+    make_event,
+    new_operator,
+    new_user,
+)
 
 
 async def check_in(client, headers, event_id, code):
@@ -31,8 +30,8 @@ async def setup(client, db):
     other = await make_event(db, operator, capacity=5, title="另一场活动")
     a, b = await card_holders(db, 2, quick=False)
     ha, hb = await login(client, a), await login(client, b)
-    seat = await join(client, ha, event.id)
-    waiting = await join(client, hb, event.id)
+    seat = await join_event(client, ha, event.id)
+    waiting = await join_event(client, hb, event.id)
     clock.freeze(event.starts_at - timedelta(minutes=30))
     return operator, event, other, seat, waiting, await login(client, operator), ha
 

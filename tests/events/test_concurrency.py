@@ -11,7 +11,7 @@ from redcard.errors import AppError
 from redcard.events import service
 from redcard.models import Event, EventRegistration, RegistrationStatus
 from redcard.models.event_registration import SEAT_STATUSES
-from tests.events.conftest import card_holders, make_event
+from tests.fixtures.factories import card_holders, make_event, new_operator
 
 pytestmark = pytest.mark.postgres_only
 
@@ -116,7 +116,6 @@ async def test_cancellations_and_registrations_in_parallel_keep_seats_and_order(
 
 async def test_parallel_capacity_cut_and_registrations_never_overbook(db, channels):
     from redcard.events.schemas import EventUpdate
-    from tests.events.conftest import new_operator
 
     operator = await new_operator(db)
     event = await make_event(db, operator, capacity=30)

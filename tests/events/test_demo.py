@@ -4,7 +4,7 @@ from redcard.events import demo, stats
 from redcard.events import repository as repo
 from redcard.kit.time import utc_now
 from redcard.models import PlanKind
-from tests.events.conftest import card_holders, new_operator
+from tests.fixtures.factories import card_holders, new_operator
 
 
 async def test_demo_has_upcoming_events_some_full_with_a_waitlist(db, channels):

@@ -9,9 +9,16 @@ from sqlalchemy import select
 
 from redcard.kit import time as clock
 from redcard.models import Event, Role
-from tests.events.conftest import card_holders, make_event, new_operator, registration_of
-from tests.fixtures.factories import login, new_user
-from tests.helpers import count
+from tests.fixtures.factories import (
+    card_holders,
+    count,
+    login,
+    make_event,
+    new_operator,
+    new_user,
+    register,
+    registration_of,
+)
 
 CSRF = "csrf-token-for-tests"
 
@@ -60,7 +67,6 @@ async def test_member_registers_and_cancels_on_the_pages(client, db):
 
 
 async def test_seats_endpoint_reports_live_counts(client, db, channels):
-    from tests.events.test_register import register
 
     event = await make_event(db, capacity=1)
     a, b = await card_holders(db, 2)
@@ -140,7 +146,6 @@ async def test_merchant_sees_only_their_stores_events(client, db):
 
 
 async def test_full_event_offers_the_waitlist_and_shows_the_place_in_line(client, db, channels):
-    from tests.events.test_register import register
 
     event = await make_event(db, capacity=1)
     seated, member = await card_holders(db, 2, quick=False)

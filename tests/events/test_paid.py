@@ -13,23 +13,20 @@ from redcard.ledger.accounts import Account
 from redcard.ledger.service import balance
 from redcard.models import Order, OrderStatus, Refund, RefundStatus, RegistrationStatus
 from redcard.payments import refunds
-from tests.events.conftest import card_holders, event_row, make_event, new_operator, registration_of
-from tests.fixtures.factories import idem, login
-from tests.helpers import assert_ledger_ok
+from tests.fixtures.factories import (
+    assert_ledger_ok,
+    card_holders,
+    event_row,
+    idem,
+    join_event,
+    login,
+    make_event,
+    new_operator,
+    out_trade_no,
+    registration_of,
+)
 
 PRICE = 5800
-
-
-def trade_no(pay_url: str) -> str:
-    return pay_url.split("/sandbox/pay/")[1].split("?")[0]
-
-
-async def join(client, headers, event_id):
-    response = await client.post(
-        f"/api/v1/events/{event_id}/registration", headers=headers | idem()
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 async def pay_link(client, headers, event_id):
@@ -41,9 +38,9 @@ async def pay_link(client, headers, event_id):
 
 
 async def join_and_pay(client, sandbox, headers, event_id):
-    body = await join(client, headers, event_id)
+    body = await join_event(client, headers, event_id)
     assert body["status"] == "awaiting_payment"
-    await sandbox.pay(trade_no(await pay_link(client, headers, event_id)))
+    await sandbox.pay(out_trade_no(await pay_link(client, headers, event_id)))
     await sandbox.flush_notifications()
     return body
 
@@ -59,14 +56,14 @@ async def test_paid_seat_is_confirmed_when_the_channel_confirms(client, db, sand
     event = await make_event(db, price_fen=PRICE, capacity=5)
     (member,) = await card_holders(db, 1, quick=False)
     headers = await login(client, member)
-    body = await join(client, headers, event.id)
+    body = await join_event(client, headers, event.id)
     assert body["status"] == "awaiting_payment"
     assert body["hold_expires_at"] is not None
     mine = await client.get(f"/api/v1/events/{event.id}/registration", headers=headers)
     assert mine.json()["status"] == "awaiting_payment"
     link = await pay_link(client, headers, event.id)
     assert link == await pay_link(client, headers, event.id)  # one order per hold
-    await sandbox.pay(trade_no(link))
+    await sandbox.pay(out_trade_no(link))
     await sandbox.flush_notifications()
     mine = await client.get(f"/api/v1/events/{event.id}/registration", headers=headers)
     assert mine.json()["status"] == "registered"
@@ -83,7 +80,7 @@ async def test_cancelled_paid_event_refunds_every_paid_seat_once(client, db, san
     heads = [await login(client, m) for m in members]
     for h in heads[:3]:
         await join_and_pay(client, sandbox, h, event.id)
-    waiting = await join(client, heads[3], event.id)
+    waiting = await join_event(client, heads[3], event.id)
     assert waiting["status"] == "waitlisted"
 
     op = await login(client, operator)
@@ -128,8 +125,8 @@ async def test_promoted_member_holds_the_seat_then_it_passes_on(client, db, sand
     hb = await login(client, b)
     hc = await login(client, c)
     await join_and_pay(client, sandbox, ha, event.id)
-    assert (await join(client, hb, event.id))["status"] == "waitlisted"
-    assert (await join(client, hc, event.id))["status"] == "waitlisted"
+    assert (await join_event(client, hb, event.id))["status"] == "waitlisted"
+    assert (await join_event(client, hc, event.id))["status"] == "waitlisted"
 
     cancelled = await client.post(
         f"/api/v1/events/{event.id}/registration/cancel", headers=ha | idem()
@@ -145,7 +142,7 @@ async def test_promoted_member_holds_the_seat_then_it_passes_on(client, db, sand
     assert (await registration_of(db, event.id, b)).status == RegistrationStatus.released
     now_c = await registration_of(db, event.id, c)
     assert now_c.status == RegistrationStatus.awaiting_payment
-    await sandbox.pay(trade_no(await pay_link(client, hc, event.id)))
+    await sandbox.pay(out_trade_no(await pay_link(client, hc, event.id)))
     await sandbox.flush_notifications()
     assert (await registration_of(db, event.id, c)).status == RegistrationStatus.registered
     assert (await event_row(db, event.id)).registered == 1
@@ -162,13 +159,13 @@ async def test_payment_arriving_after_the_hold_lapsed_is_refunded(client, db, sa
     event = await make_event(db, price_fen=PRICE, capacity=1, hold_minutes=10)
     (a,) = await card_holders(db, 1, quick=False)
     ha = await login(client, a)
-    await join(client, ha, event.id)
+    await join_event(client, ha, event.id)
     link = await pay_link(client, ha, event.id)
     clock.freeze(clock.utc_now() + timedelta(minutes=11))
     async with db.session_scope() as session:
         assert await tasks.expire_holds(session) == 1
     assert (await event_row(db, event.id)).registered == 0
-    await sandbox.pay(trade_no(link))  # the member paid anyway
+    await sandbox.pay(out_trade_no(link))  # the member paid anyway
     await sandbox.flush_notifications()
     await settle_refunds(db, channels, sandbox)
     async with db.session_scope() as session:

@@ -18,19 +18,15 @@ from redcard.models import (
     PlanKind,
     RegistrationStatus,
 )
-from tests.events.conftest import card_holders, event_row, make_event, registration_of
-
-BASE = "http://test"
-
-
-async def register(db, channels, member, event_id):
-    async with db.session_scope() as session:
-        return await service.register(session, channels, member, event_id, base_url=BASE)
-
-
-async def cancel(db, member, event_id):
-    async with db.session_scope() as session:
-        return await service.cancel_registration(session, member, event_id)
+from tests.fixtures.factories import (
+    cancel,
+    card_holders,
+    event_row,
+    make_event,
+    new_operator,
+    register,
+    registration_of,
+)
 
 
 async def templates_for(db, member):
@@ -135,7 +131,6 @@ async def test_registration_window(db, channels):
 
 
 async def test_capacity_grows_into_the_waitlist_and_cannot_shrink_below_registered(db, channels):
-    from tests.events.conftest import new_operator
 
     operator = await new_operator(db)
     event = await make_event(db, operator, capacity=2)

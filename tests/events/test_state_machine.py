@@ -36,7 +36,7 @@ from redcard.models import (
     Role,
 )
 from redcard.models.event_registration import SEAT_STATUSES
-from tests.events.conftest import give_card, quick_user
+from tests.fixtures.factories import give_card, quick_user
 
 MEMBERS = 6
 

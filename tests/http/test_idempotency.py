@@ -5,8 +5,7 @@ import asyncio
 import pytest
 
 from redcard.models import IdempotencyKey, Order, Payment
-from tests.fixtures.factories import idem, login, new_user, setup_plans
-from tests.helpers import count
+from tests.fixtures.factories import count, idem, login, new_user, setup_plans
 
 
 async def test_same_key_same_body_returns_the_stored_response(client, db):

@@ -5,7 +5,7 @@ from sqlalchemy import update
 
 from redcard.ledger import service as ledger
 from redcard.models import JournalEntry, LedgerAccount
-from tests.helpers import count
+from tests.fixtures.factories import count
 
 
 async def test_balanced_entries_post_and_move_balances(db):

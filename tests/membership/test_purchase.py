@@ -3,8 +3,15 @@ from __future__ import annotations
 from redcard.ledger.accounts import Account
 from redcard.ledger.service import balance
 from redcard.models import Membership, Order, Payment
-from tests.fixtures.factories import buy_card, idem, login, new_user, setup_plans
-from tests.helpers import assert_ledger_ok, count
+from tests.fixtures.factories import (
+    assert_ledger_ok,
+    buy_card,
+    count,
+    idem,
+    login,
+    new_user,
+    setup_plans,
+)
 
 
 async def test_member_buys_annual_card_and_sees_it_active(client, db, sandbox):

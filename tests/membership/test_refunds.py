@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 from redcard.kit import time as clock
 from redcard.kit.time import utc_now
 from redcard.models import Refund
-from tests.fixtures.factories import drain, idem, run_sunset
-from tests.helpers import assert_ledger_ok
+from tests.fixtures.factories import assert_ledger_ok, drain, idem, run_sunset
 
 
 async def test_member_previews_then_refunds_within_cooling_off(

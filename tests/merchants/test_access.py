@@ -11,10 +11,17 @@ import httpx
 from redcard.kit import time as clock
 from redcard.merchants import access
 from redcard.models import Role
-from tests.fixtures.factories import idem, login, new_user
-from tests.redemption.factories import code_for
-from tests.settlement.helpers import at
-from tests.storepay.helpers import Shop, new_card_holder, new_shop, pay_bill
+from tests.fixtures.factories import (
+    Shop,
+    at,
+    code_for,
+    idem,
+    login,
+    new_card_holder,
+    new_shop,
+    new_user,
+    pay_bill,
+)
 
 DAY = date(2026, 11, 20)
 

@@ -4,8 +4,7 @@ from sqlalchemy import func, select
 
 from redcard.merchants import demo
 from redcard.models import Merchant, Redemption, RedemptionStatus, Store, StoreStaff, User
-from tests.fixtures.factories import PASSWORD, create_member, seed_plans
-from tests.helpers import assert_ledger_ok, count
+from tests.fixtures.factories import PASSWORD, assert_ledger_ok, count, create_member, seed_plans
 
 
 async def test_demo_seeds_osm_stores_once_with_staff_and_history(client, db):

@@ -3,9 +3,17 @@ from __future__ import annotations
 import uuid
 
 from redcard.models import Role, Terminal
-from tests.fixtures.factories import create_operator, idem, login, new_user
-from tests.helpers import count
-from tests.redemption.factories import code_for, new_card_holder, new_shop, till
+from tests.fixtures.factories import (
+    code_for,
+    count,
+    create_operator,
+    idem,
+    login,
+    new_card_holder,
+    new_till_shop,
+    new_user,
+    till,
+)
 
 STORE = {
     "name": "老吉士酒家",
@@ -133,7 +141,7 @@ async def test_discount_below_ten_percent_is_refused(client, db):
 
 
 async def test_paused_store_and_leaving_stop_the_discount(client, db):
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     member = await new_card_holder(db)
     owner = await login(client, shop.staff)
     paused = await client.post(
@@ -165,8 +173,8 @@ async def test_paused_store_and_leaving_stop_the_discount(client, db):
 
 
 async def test_staff_of_store_a_cannot_work_or_read_store_b(client, db):
-    a = await new_shop(db, name="A")
-    b = await new_shop(db, name="B")
+    a = await new_till_shop(db, name="A")
+    b = await new_till_shop(db, name="B")
     member = await new_card_holder(db)
     staff_a = await login(client, a.staff)
     at_b = await client.post(
@@ -201,7 +209,7 @@ async def test_staff_of_store_a_cannot_work_or_read_store_b(client, db):
 
 
 async def test_a_member_never_sees_another_members_redemptions(client, db):
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     alice = await new_card_holder(db, name="甲")
     bob = await new_card_holder(db, name="乙")
     p = await client.post(

@@ -6,8 +6,7 @@ import uuid
 from sqlalchemy import select
 
 from redcard.models import Merchant, MerchantStatus, Store, StoreStatus
-from tests.fixtures.factories import PASSWORD, create_operator
-from tests.helpers import count
+from tests.fixtures.factories import PASSWORD, count, create_operator
 
 
 async def _csrf(client, path: str) -> str:

@@ -7,8 +7,7 @@ import json
 from datetime import timedelta
 
 from redcard.models import ChannelEvent, JournalEntry, Membership
-from tests.fixtures.factories import idem, login, new_user, setup_plans
-from tests.helpers import assert_ledger_ok, count
+from tests.fixtures.factories import assert_ledger_ok, count, idem, login, new_user, setup_plans
 
 NOTIFY = "/api/v1/payments/notify/sandbox"
 

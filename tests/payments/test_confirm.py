@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from redcard.models import JournalEntry, Membership, Payment, PaymentStatus
 from redcard.payments import service as payments
-from tests.fixtures.factories import idem, login, new_user, setup_plans
-from tests.helpers import assert_ledger_ok, count
+from tests.fixtures.factories import assert_ledger_ok, count, idem, login, new_user, setup_plans
 
 
 async def test_a_stale_copy_of_a_payment_is_refreshed_when_it_is_locked(

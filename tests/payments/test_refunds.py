@@ -50,8 +50,7 @@ from redcard.payments.port import (
 from redcard.payments.refunds import due
 from redcard.payments.sandbox import Fault, SandboxChannel
 from redcard.payments.sandbox import refunds as sandbox_refunds
-from tests.fixtures.factories import buy_card, login, new_user, setup_plans
-from tests.helpers import assert_ledger_ok, count
+from tests.fixtures.factories import assert_ledger_ok, buy_card, count, login, new_user, setup_plans
 
 PRICE = 16800  # the annual card of `setup_plans`
 

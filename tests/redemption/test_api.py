@@ -17,16 +17,23 @@ from redcard.models import (
     Redemption,
     Terminal,
 )
-from tests.fixtures.factories import idem, login
-from tests.helpers import assert_ledger_ok, count
-from tests.redemption.factories import code_for, new_card_holder, new_shop, till
+from tests.fixtures.factories import (
+    assert_ledger_ok,
+    code_for,
+    count,
+    idem,
+    login,
+    new_card_holder,
+    new_till_shop,
+    till,
+)
 
 NOON = datetime(2026, 11, 25, 4, 0, 5, tzinfo=UTC)
 
 
 async def test_prepare_commit_undo_through_the_terminal_api(client, db):
     clock.freeze(NOON)
-    shop = await new_shop(db, discount_bp=1200)
+    shop = await new_till_shop(db, discount_bp=1200)
     member = await new_card_holder(db)
     code = await code_for(db, member)
 
@@ -89,7 +96,7 @@ async def test_prepare_commit_undo_through_the_terminal_api(client, db):
 
 async def test_staff_login_can_use_the_till(client, db):
     clock.freeze(NOON)
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     member = await new_card_holder(db)
     staff = await login(client, shop.staff)
     preview = await client.post(
@@ -111,7 +118,7 @@ async def test_staff_login_can_use_the_till(client, db):
 
 async def test_a_used_code_is_refused_with_the_generic_error(client, db):
     clock.freeze(NOON)
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     member = await new_card_holder(db)
     code = await code_for(db, member)
     first = await client.post(
@@ -136,7 +143,7 @@ async def test_a_used_code_is_refused_with_the_generic_error(client, db):
 
 async def test_code_tolerance_is_one_step(client, db):
     clock.freeze(NOON)
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     member = await new_card_holder(db)
     previous = await code_for(db, member, step_offset=-1)
     two_ago = await code_for(db, member, step_offset=-2)
@@ -153,7 +160,7 @@ async def test_code_tolerance_is_one_step(client, db):
 
 async def test_undo_after_an_hour_or_after_settlement_is_refused(client, db):
     clock.freeze(NOON)
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     ids = []
     for name in ("甲", "乙"):
         member = await new_card_holder(db, name=name)
@@ -183,7 +190,7 @@ async def test_undo_after_an_hour_or_after_settlement_is_refused(client, db):
 
 async def test_only_a_usable_card_gets_the_discount(client, db):
     clock.freeze(NOON)
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     expired = await new_card_holder(db, name="甲")  # a 90-day trial
     refunded = await new_card_holder(db, name="乙", trial=False)
     headers = await login(client, refunded)
@@ -223,7 +230,7 @@ async def test_only_a_usable_card_gets_the_discount(client, db):
 
 
 async def test_a_revoked_terminal_key_is_refused(client, db):
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     async with db.session_scope() as session:
         terminal = await session.get_one(Terminal, shop.terminal_id)
         terminal.revoked_at = clock.utc_now()
@@ -235,7 +242,7 @@ async def test_a_revoked_terminal_key_is_refused(client, db):
 
 async def test_excluded_categories_get_no_discount_at_the_till(client, db):
     clock.freeze(NOON)
-    shop = await new_shop(db, discount_bp=1000, min_bill_fen=5000, excluded_categories="烟酒")
+    shop = await new_till_shop(db, discount_bp=1000, min_bill_fen=5000, excluded_categories="烟酒")
     member = await new_card_holder(db)
     code = await code_for(db, member)
 
@@ -272,7 +279,7 @@ async def test_excluded_categories_get_no_discount_at_the_till(client, db):
 
 async def test_a_store_without_excluded_categories_refuses_an_excluded_part(client, db):
     clock.freeze(NOON)
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     code = await code_for(db, await new_card_holder(db))
     response = await client.post(
         "/api/v1/redemptions/prepare",
@@ -287,7 +294,7 @@ async def test_a_store_without_excluded_categories_refuses_an_excluded_part(clie
 async def test_an_ambiguous_bill_is_refused_and_changes_nothing(client, db):
     """A bill of "12,50" may be ¥12.50 with a decimal comma or ¥1,250: the till asks again."""
     clock.freeze(NOON)
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     member = await new_card_holder(db)
     for bill in ("12,50", ",5", "5,", "1.234", "¥", "1e3", "--5", "1 000"):
         response = await client.post(

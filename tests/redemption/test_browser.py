@@ -9,8 +9,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.fixtures.browser import PHONE, screenshot_path
-from tests.fixtures.factories import PASSWORD
-from tests.redemption.factories import new_card_holder, new_shop
+from tests.fixtures.factories import PASSWORD, new_card_holder, new_till_shop
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +25,7 @@ async def _login(page: Page, base: str, phone: str, target: str) -> None:
 async def test_member_code_at_the_till_preview_confirm_undo(
     page: Page, browser: Browser, live_server, db, backend
 ):
-    shop = await new_shop(db, discount_bp=1000, excluded_categories="烟酒")
+    shop = await new_till_shop(db, discount_bp=1000, excluded_categories="烟酒")
     member = await new_card_holder(db, trial=False)
 
     await _login(page, live_server.url, member.phone, "/card")

@@ -22,9 +22,15 @@ from redcard.models import (
     Redemption,
     RedemptionStatus,
 )
-from tests.fixtures.factories import idem
-from tests.helpers import assert_ledger_ok, count
-from tests.redemption.factories import code_for, new_card_holder, new_shop, till
+from tests.fixtures.factories import (
+    assert_ledger_ok,
+    code_for,
+    count,
+    idem,
+    new_card_holder,
+    new_till_shop,
+    till,
+)
 
 NOON = datetime(2026, 11, 25, 4, 0, 5, tzinfo=UTC)
 
@@ -91,7 +97,7 @@ async def test_a_commit_key_reused_for_another_redemption_is_refused_and_changes
     client, db
 ):
     clock.freeze(NOON)
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     first = await _prepared(client, db, shop, await new_card_holder(db))
     second = await _prepared(client, db, shop, await new_card_holder(db))
     key = idem()
@@ -115,8 +121,8 @@ async def test_a_commit_key_reused_for_another_redemption_is_refused_and_changes
 
 async def test_a_refused_commit_stores_nothing_and_its_key_stays_usable(client, db):
     clock.freeze(NOON)
-    shop = await new_shop(db)
-    other = await new_shop(db, name="别家")
+    shop = await new_till_shop(db)
+    other = await new_till_shop(db, name="别家")
     rid = await _prepared(client, db, shop, await new_card_holder(db))
     key = idem()
     wrong_store = await client.post(f"/api/v1/redemptions/{rid}/commit", headers=till(other) | key)
@@ -133,7 +139,7 @@ async def test_a_refused_commit_stores_nothing_and_its_key_stays_usable(client, 
 @pytest.mark.postgres_only
 async def test_twenty_concurrent_commits_with_one_key_commit_once_and_all_get_it(client, db):
     clock.freeze(NOON)
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     rid = await _prepared(client, db, shop, await new_card_holder(db))
     headers = till(shop) | idem()
     responses = await asyncio.gather(

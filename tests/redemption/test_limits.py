@@ -26,9 +26,15 @@ from redcard.models import (
 )
 from redcard.redemption.service import commit
 from redcard.redemption.till import TerminalRef, Till, hash_api_key
-from tests.fixtures.factories import idem
-from tests.helpers import assert_ledger_ok, count
-from tests.redemption.factories import code_for, new_card_holder, new_shop, till
+from tests.fixtures.factories import (
+    assert_ledger_ok,
+    code_for,
+    count,
+    idem,
+    new_card_holder,
+    new_till_shop,
+    till,
+)
 
 NOON = datetime(2026, 11, 25, 4, 0, 5, tzinfo=UTC)
 
@@ -57,7 +63,7 @@ async def _commit_in_own_session(db, shop, redemption_id) -> str:
 @pytest.mark.postgres_only
 async def test_fifty_parallel_commits_of_one_redemption_commit_once(client, db):
     clock.freeze(NOON)
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     member = await new_card_holder(db)
     rid = await _prepare(client, shop, await code_for(db, member))
     results = await asyncio.gather(*[_commit_in_own_session(db, shop, rid) for _ in range(50)])
@@ -73,7 +79,7 @@ async def test_fifty_parallel_commits_of_one_redemption_commit_once(client, db):
 @pytest.mark.postgres_only
 async def test_fifty_parallel_commits_over_http_with_different_keys(client, db):
     clock.freeze(NOON)
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     member = await new_card_holder(db)
     rid = await _prepare(client, shop, await code_for(db, member))
     responses = await asyncio.gather(
@@ -91,8 +97,8 @@ async def test_fifty_parallel_commits_over_http_with_different_keys(client, db):
 @pytest.mark.postgres_only
 async def test_same_code_at_two_stores_at_once_commits_once(client, db):
     clock.freeze(NOON)
-    a = await new_shop(db, name="A")
-    b = await new_shop(db, name="B")
+    a = await new_till_shop(db, name="A")
+    b = await new_till_shop(db, name="B")
     member = await new_card_holder(db)
     code = await code_for(db, member)
     ra = await _prepare(client, a, code)
@@ -115,7 +121,7 @@ async def test_same_code_at_two_stores_at_once_commits_once(client, db):
 
 async def test_a_thousand_random_codes_trip_the_limiter_and_redeem_nothing(client, db):
     clock.freeze(NOON)
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     member = await new_card_holder(db)
     real = await code_for(db, member)
     rng = random.Random(7)
@@ -171,7 +177,7 @@ async def test_a_thousand_random_codes_trip_the_limiter_and_redeem_nothing(clien
 )
 async def test_money_edges(client, db, bill, status, discount):
     clock.freeze(NOON)
-    shop = await new_shop(db, discount_bp=1000)
+    shop = await new_till_shop(db, discount_bp=1000)
     member = await new_card_holder(db)
     r = await client.post(
         "/api/v1/redemptions/prepare",
@@ -224,7 +230,7 @@ async def test_failures_across_tills_lock_the_store_and_the_ip(client, db):
     """Many tills of one store guessing, each under its own limit, lock the whole store; as
     they all come from one IP, that IP is locked too."""
     clock.freeze(NOON)
-    shop = await new_shop(db)
+    shop = await new_till_shop(db)
     keys = []
     async with db.session_scope() as session:
         for n in range(4):

@@ -15,10 +15,15 @@ from redcard.models import Redemption, RedemptionStatus, Refund, User
 from redcard.settlement import repository as settlement_repo
 from redcard.settlement import service as settlement
 from redcard.storepay import service as storepay
-from tests.fixtures.factories import login
-from tests.helpers import assert_ledger_ok, count
-from tests.settlement.helpers import at
-from tests.storepay.helpers import new_card_holder, new_shop, pay_bill
+from tests.fixtures.factories import (
+    assert_ledger_ok,
+    at,
+    count,
+    login,
+    new_card_holder,
+    new_shop,
+    pay_bill,
+)
 
 pytestmark = pytest.mark.postgres_only
 

@@ -11,10 +11,15 @@ from redcard.ledger.accounts import Account
 from redcard.ledger.service import balance
 from redcard.models import Statement, StatementStatus
 from redcard.settlement import service as settlement
-from tests.fixtures.factories import login, new_user
-from tests.helpers import assert_ledger_ok
-from tests.settlement.helpers import at
-from tests.storepay.helpers import new_card_holder, new_shop, pay_bill
+from tests.fixtures.factories import (
+    assert_ledger_ok,
+    at,
+    login,
+    new_card_holder,
+    new_shop,
+    new_user,
+    pay_bill,
+)
 
 HTML = {"accept": "text/html"}
 DAY = date(2026, 11, 12)

@@ -21,10 +21,18 @@ from redcard.models import Merchant, Statement, StatementLine
 from redcard.settlement import repository as settlement_repo
 from redcard.settlement import service as settlement
 from redcard.worker import Worker
-from tests.fixtures.factories import idem, login, new_user
-from tests.helpers import assert_ledger_ok, count
-from tests.settlement.helpers import at
-from tests.storepay.helpers import new_card_holder, new_shop, pay_bill, start_bill
+from tests.fixtures.factories import (
+    assert_ledger_ok,
+    at,
+    count,
+    idem,
+    login,
+    new_card_holder,
+    new_shop,
+    new_user,
+    pay_bill,
+    start_bill,
+)
 
 DAY = date(2026, 11, 20)
 

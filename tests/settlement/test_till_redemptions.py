@@ -26,10 +26,15 @@ from redcard.redemption.service import UndoRefused
 from redcard.redemption.service import undo as till_undo
 from redcard.redemption.till import Till
 from redcard.settlement import service as settlement
-from tests.fixtures.factories import login
-from tests.helpers import assert_ledger_ok
-from tests.settlement.helpers import at
-from tests.storepay.helpers import Shop, new_card_holder, new_shop, pay_bill
+from tests.fixtures.factories import (
+    Shop,
+    assert_ledger_ok,
+    at,
+    login,
+    new_card_holder,
+    new_shop,
+    pay_bill,
+)
 
 DAY = date(2026, 11, 14)
 

@@ -11,9 +11,7 @@ from playwright.async_api import Browser, Page, expect
 
 from redcard.models import Redemption, RedemptionStatus
 from tests.fixtures.browser import PHONE, screenshot_path
-from tests.fixtures.factories import PASSWORD
-from tests.helpers import assert_ledger_ok
-from tests.storepay.helpers import new_card_holder, new_shop
+from tests.fixtures.factories import PASSWORD, assert_ledger_ok, new_card_holder, new_shop
 
 pytestmark = pytest.mark.browser
 

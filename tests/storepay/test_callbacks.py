@@ -14,10 +14,10 @@ from redcard.merchants.service import uses_by_store
 from redcard.models import ChannelEvent, JournalEntry, RedemptionStatus
 from redcard.payments.port import NotificationKind
 from redcard.payments.sandbox import HEADER_SIG
-from tests.fixtures.factories import login
-from tests.helpers import count
-from tests.storepay.helpers import (
+from tests.fixtures.factories import (
+    count,
     get_redemption,
+    login,
     new_card_holder,
     new_shop,
     out_trade_no,

@@ -11,9 +11,14 @@ from sqlalchemy import select
 from redcard.errors import AppError
 from redcard.models import Payment, Refund, User
 from redcard.storepay import service
-from tests.fixtures.factories import login
-from tests.helpers import assert_ledger_ok, count
-from tests.storepay.helpers import new_card_holder, new_shop, pay_bill
+from tests.fixtures.factories import (
+    assert_ledger_ok,
+    count,
+    login,
+    new_card_holder,
+    new_shop,
+    pay_bill,
+)
 
 pytestmark = pytest.mark.postgres_only
 

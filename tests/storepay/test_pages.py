@@ -7,9 +7,7 @@ from datetime import timedelta
 
 from redcard.kit import time as clock
 from redcard.models import Order, Refund
-from tests.fixtures.factories import login, new_user
-from tests.helpers import count
-from tests.storepay.helpers import new_card_holder, new_shop, pay_bill
+from tests.fixtures.factories import count, login, new_card_holder, new_shop, new_user, pay_bill
 
 HTML = {"accept": "text/html"}
 

@@ -19,12 +19,16 @@ from redcard.models import (
     StoreStatus,
 )
 from redcard.worker import Worker
-from tests.fixtures.factories import idem, login, new_user
-from tests.helpers import assert_ledger_ok, count
-from tests.storepay.helpers import (
+from tests.fixtures.factories import (
+    assert_ledger_ok,
+    count,
     get_redemption,
+    idem,
+    login,
     new_card_holder,
     new_shop,
+    new_user,
+    out_trade_no,
     pay_bill,
     start_bill,
 )
@@ -55,8 +59,6 @@ async def test_member_pays_a_bill_and_the_store_sees_it(client, db, sandbox):
     staff = await login(client, shop.staff[0])
     assert (await client.get("/api/v1/merchant/bills", headers=staff)).json() == []
 
-    from tests.storepay.helpers import out_trade_no
-
     await sandbox.pay(out_trade_no(str(created["pay_url"])))
     await sandbox.flush_notifications()
 
@@ -80,7 +82,6 @@ async def test_a_status_query_commits_the_bill_when_the_callback_is_lost(client,
     shop = await new_shop(db)
     headers = await login(client, await new_card_holder(db))
     created = await start_bill(client, headers, shop.store.pay_code, "50")
-    from tests.storepay.helpers import out_trade_no
 
     await sandbox.pay(out_trade_no(str(created["pay_url"])))  # notification held, never sent
     refreshed = await client.post(

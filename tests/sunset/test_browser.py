@@ -12,8 +12,7 @@ from playwright.async_api import Page, expect
 from redcard.kit.time import utc_now
 from redcard.web.render import SHANGHAI
 from tests.fixtures.browser import screenshot_path
-from tests.fixtures.factories import PASSWORD, drain
-from tests.helpers import assert_ledger_ok
+from tests.fixtures.factories import PASSWORD, assert_ledger_ok, drain
 
 pytestmark = pytest.mark.browser
 

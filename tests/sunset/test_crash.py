@@ -24,9 +24,7 @@ from redcard.kit.time import utc_now
 from redcard.models import CampaignStatus, Refund, RefundStatus, Role, SunsetCampaign, SunsetItem
 from redcard.payments.sandbox import refunds as sandbox_refunds
 from redcard.sunset import dryrun, service
-from tests.fixtures.factories import new_user, setup_plans
-from tests.helpers import assert_ledger_ok
-from tests.sunset.population import add_paying_members
+from tests.fixtures.factories import add_paying_members, assert_ledger_ok, new_user, setup_plans
 
 ROOT = Path(__file__).resolve().parents[2]
 CARDS = 3000

@@ -15,8 +15,7 @@ from redcard.ledger.service import balance
 from redcard.models import Membership, Notification, Refund
 from redcard.payments.sandbox import refunds as sandbox_refunds
 from redcard.sunset import reconcile as rec
-from tests.fixtures.factories import drain, idem
-from tests.helpers import assert_ledger_ok
+from tests.fixtures.factories import assert_ledger_ok, drain, idem
 
 
 async def test_sunset_end_to_end(client, db, sandbox, settings, channels, world_factory):

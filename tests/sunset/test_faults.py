@@ -15,8 +15,7 @@ from redcard.payments.sandbox import Fault
 from redcard.payments.sandbox import refunds as sandbox_refunds
 from redcard.sunset import tasks
 from redcard.worker import Worker
-from tests.fixtures.factories import drain, idem, run_sunset
-from tests.helpers import assert_ledger_ok, settled_refunds_fen
+from tests.fixtures.factories import assert_ledger_ok, drain, idem, run_sunset, settled_refunds_fen
 
 
 async def _channel_refunds_per_trade(sandbox) -> list[int]:  # type: ignore[no-untyped-def]

@@ -26,8 +26,15 @@ from redcard.models import (
     User,
 )
 from redcard.sunset import service, tasks
-from tests.fixtures.factories import buy_card, drain, idem, login, new_user, run_sunset
-from tests.helpers import assert_ledger_ok
+from tests.fixtures.factories import (
+    assert_ledger_ok,
+    buy_card,
+    drain,
+    idem,
+    login,
+    new_user,
+    run_sunset,
+)
 
 
 async def test_preparer_cannot_approve_and_members_cannot_prepare(

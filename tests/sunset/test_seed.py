@@ -25,8 +25,7 @@ from redcard.models import (
 from redcard.models import Refund as RefundRow
 from redcard.payments.refunds import subledger_differences
 from redcard.sunset import dryrun, seed
-from tests.fixtures.factories import new_user, setup_plans
-from tests.sunset.population import add_paying_members
+from tests.fixtures.factories import add_paying_members, new_user, setup_plans
 
 
 async def _campaign(session: Any, preparer: Any, cutoff_at: datetime) -> SunsetCampaign:

@@ -12,8 +12,7 @@ from playwright.async_api import Page, expect
 
 from redcard.models import Membership
 from tests.fixtures.browser import screenshot_path
-from tests.fixtures.factories import setup_plans
-from tests.helpers import assert_ledger_ok, count
+from tests.fixtures.factories import PASSWORD, assert_ledger_ok, count, new_user, setup_plans
 
 pytestmark = pytest.mark.browser
 README_SHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "card.png"
@@ -71,7 +70,6 @@ async def test_visitor_signs_up_buys_the_card_and_sees_it_active(
 
 async def test_operator_creates_and_retires_a_plan_in_the_console(page: Page, live_server, db):
     await setup_plans(db)
-    from tests.fixtures.factories import PASSWORD, new_user
 
     operator = await new_user(db, role="operator", name="运营")
     await page.goto(live_server.url + "/operator")
