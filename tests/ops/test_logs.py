@@ -14,8 +14,15 @@ import pytest
 
 from redcard.models import Refund
 from redcard.ops.logs import configure_logging, mask_text
-from tests.fixtures.factories import drain, make_world, run_sunset
-from tests.redemption.factories import code_for, new_card_holder, new_shop, till
+from tests.fixtures.factories import (
+    code_for,
+    drain,
+    make_world,
+    new_card_holder,
+    new_till_shop,
+    run_sunset,
+    till,
+)
 
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
@@ -45,7 +52,7 @@ async def test_a_full_scenario_logs_no_phone_token_or_key(  # type: ignore[no-un
     log_lines, client, db, sandbox, channels, settings
 ) -> None:
     world = await make_world(client, db, sandbox, paying=2)
-    shop = await new_shop(db, discount_bp=1000)
+    shop = await new_till_shop(db, discount_bp=1000)
     holder = await new_card_holder(db)
     secrets = {settings.secret_key, settings.sandbox_secret, shop.terminal_key}
     secrets |= {h["Authorization"].split()[1] for h in world.member_h + [world.preparer_h]}

@@ -9,8 +9,17 @@ from sqlalchemy import select
 from redcard.models import Payment
 from redcard.payments import refunds
 from redcard.worker import Worker
-from tests.fixtures.factories import buy_card, idem, login, new_user, setup_plans
-from tests.redemption.factories import code_for, new_card_holder, new_shop, till
+from tests.fixtures.factories import (
+    buy_card,
+    code_for,
+    idem,
+    login,
+    new_card_holder,
+    new_till_shop,
+    new_user,
+    setup_plans,
+    till,
+)
 
 
 async def _scrape(client) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -33,7 +42,7 @@ async def test_purchase_till_and_refund_move_their_counters(  # type: ignore[no-
     member = await new_user(db)
     await buy_card(client, sandbox, await login(client, member), plans.annual.id)
 
-    shop = await new_shop(db, discount_bp=1000)
+    shop = await new_till_shop(db, discount_bp=1000)
     holder = await new_card_holder(db)
     preview = await client.post(
         "/api/v1/redemptions/prepare",

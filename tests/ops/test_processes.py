@@ -28,11 +28,17 @@ from redcard.models import Notification, Payment, Refund, RefundStatus, Statemen
 from redcard.payments import refunds
 from redcard.payments.sandbox import refunds as sandbox_refunds
 from redcard.settlement.service import SHANGHAI, business_day
-from tests.fixtures.factories import buy_card, login, new_user, setup_plans
+from tests.fixtures.factories import (
+    add_paying_members,
+    assert_ledger_ok,
+    buy_card,
+    login,
+    new_shop,
+    new_user,
+    pay_bill,
+    setup_plans,
+)
 from tests.fixtures.pgcluster import free_port
-from tests.helpers import assert_ledger_ok
-from tests.storepay.helpers import new_shop, pay_bill
-from tests.sunset.population import add_paying_members
 
 ROOT = Path(__file__).resolve().parents[2]
 CARDS = 800
