@@ -63,3 +63,21 @@ def test_db_upgrade_is_repeatable(tmp_path: Path):
     second = redcard("db", "upgrade", db=db)
     assert second.returncode == 0
     assert "up to date" in second.stdout
+
+
+def test_exceptions_lists_notifications_the_sink_refused(seeded: Path, tmp_path: Path):
+    import shutil
+    import sqlite3
+
+    copy = tmp_path / "refused.db"
+    shutil.copy(seeded, copy)
+    with sqlite3.connect(copy) as conn:
+        conn.execute(
+            "UPDATE notifications SET failed_at = CURRENT_TIMESTAMP, attempts = 8, "
+            "last_error = 'OSError: smtp down' "
+            "WHERE id = (SELECT id FROM notifications ORDER BY created_at LIMIT 1)"
+        )
+    listed = redcard("exceptions", db=copy)
+    assert listed.returncode == 0, listed.stderr
+    assert "exceptions queue (1)" in listed.stdout
+    assert "OSError: smtp down" in listed.stdout

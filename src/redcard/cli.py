@@ -218,6 +218,32 @@ def settle(
         sys.exit(1)
 
 
+@app.command()
+def exceptions() -> None:
+    """Notifications the sink refused for good (template, reason); refunds' exceptions are
+    on the operator's sunset page."""
+    from redcard.db import Database
+    from redcard.notifications import list_failed
+
+    async def _list() -> None:
+        db = Database(get_settings().database_url)
+        try:
+            async with db.session_scope() as session:
+                failed = await list_failed(session)
+        finally:
+            await db.dispose()
+        table = Table(title=f"Notifications in the exceptions queue ({len(failed)})")
+        for column in ("failed at", "template", "attempts", "reason"):
+            table.add_column(column)
+        for note in failed:
+            table.add_row(
+                str(note.failed_at), note.template, str(note.attempts), note.last_error or ""
+            )
+        console.print(table)
+
+    asyncio.run(_list())
+
+
 @config_app.command("docs")
 def config_docs() -> None:
     """Print docs/configuration.md: every setting with its default (generated)."""

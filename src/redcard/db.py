@@ -186,8 +186,13 @@ class Database:
         return self._replica
 
     @asynccontextmanager
-    async def report_scope(self) -> AsyncIterator[AsyncSession]:
-        """A read-only session for reports: the replica when usable, else the primary."""
+    async def report_scope(
+        self, primary: AsyncSession | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """A read-only session for reports: the replica when usable, else the primary. A
+        request that already has its session passes it as `primary`, so without a replica
+        the report reads in the request's own transaction (no second connection, and no
+        second writer queued behind the first on SQLite)."""
         session: AsyncSession | None = None
         if self.replica_sessionmaker is not None and (await self.replica_status()).usable:
             session = self.replica_sessionmaker()
@@ -202,6 +207,9 @@ class Database:
                 log.warning("replica unavailable, reports read the primary: %s", exc)
         where = "primary" if session is None else "replica"
         self.report_reads[where] += 1
+        if session is None and primary is not None:
+            yield primary
+            return
         async with session or self.sessionmaker() as s:
             try:
                 yield s

@@ -16,7 +16,9 @@ from redcard.app import create_app
 from redcard.config import Settings
 from redcard.db import Database
 from redcard.migrate import upgrade_async
+from redcard.models import Role
 from redcard.payments.channels import Channels
+from tests.fixtures.factories import create_member, login
 from tests.fixtures.pgcluster import (
     Cluster,
     cluster_root,
@@ -105,6 +107,16 @@ async def test_reports_read_the_standby_and_fall_back(app_on, clusters) -> None:
     assert database.report_reads["replica"] == before["replica"] + 1
     ready = (await client.get("/readyz")).json()
     assert ready["replica"]["usable"] is True
+
+    # the operator console's ledger audit is a report too
+    async with database.session_scope() as session:
+        operator = await create_member(session, name="运营", role=Role.operator)
+    headers = await login(client, operator)
+    before = dict(database.report_reads)
+    console = await client.get("/operator", headers=headers)
+    assert console.status_code == 200, console.text
+    assert database.report_reads["replica"] == before["replica"] + 1
+    assert database.report_reads["primary"] == before["primary"]
 
     # lagging beyond the setting: reports go to the primary, readiness still passes
     strict, strict_db = await app_on(max_lag=0)

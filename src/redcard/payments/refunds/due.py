@@ -267,20 +267,20 @@ async def _query(session: AsyncSession, channel: PaymentChannel, refund: Refund)
     except ChannelTimeout as exc:
         _retry_later(refund, str(exc))
         return
-    if result.status == TradeStatus.succeeded:
+    await _on_answer(session, refund, result)
+
+
+async def _on_answer(session: AsyncSession, refund: Refund, result: TradeQuery) -> None:
+    """What the channel's answer to a status query means for one refund (its attempt is
+    already counted): its verdict, a new submission, or another poll later."""
+    if result.status in (TradeStatus.succeeded, TradeStatus.failed):
         await apply_channel_verdict(
             session,
             refund.out_refund_no,
             result.amount_fen,
-            NotificationKind.refund_succeeded,
-            result.channel_ref,
-        )
-    elif result.status == TradeStatus.failed:
-        await apply_channel_verdict(
-            session,
-            refund.out_refund_no,
-            result.amount_fen,
-            NotificationKind.refund_failed,
+            NotificationKind.refund_succeeded
+            if result.status == TradeStatus.succeeded
+            else NotificationKind.refund_failed,
             result.channel_ref,
         )
     elif result.status == TradeStatus.unknown:
@@ -328,17 +328,5 @@ async def _query_many(
             continue
         loaded = await session.get_one(Refund, due_refund.id)
         loaded.attempts += 1
-        if result.status == TradeStatus.failed:
-            await apply_channel_verdict(
-                session,
-                due_refund.out_refund_no,
-                result.amount_fen,
-                NotificationKind.refund_failed,
-                result.channel_ref,
-            )
-        elif result.status == TradeStatus.unknown:
-            loaded.status = RefundStatus.pending
-            loaded.next_attempt_at = utc_now()
-        else:
-            _retry_later(loaded, "still processing at the channel")
+        await _on_answer(session, loaded, result)
     await settle_many(session, succeeded)

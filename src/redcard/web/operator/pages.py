@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from redcard.deps import Session
+from redcard.deps import Session, get_ctx
 from redcard.errors import AppError
 from redcard.kit.money import MoneyError, parse_yuan
 from redcard.ledger import service as ledger
@@ -28,7 +28,9 @@ async def _console(
     request: Request, session: Session, status_code: int = 200, **extra: object
 ) -> Response:
     plans = await repo.list_plans(session, include_retired=True)
-    report = await ledger.check(session)
+    # an audit over every entry: the replica's work when there is one
+    async with get_ctx(request).db.report_scope(session) as reports:
+        report = await ledger.check(reports)
     return render(
         request,
         "operator/console.html",
