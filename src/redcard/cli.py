@@ -97,8 +97,13 @@ def demo(
     so refunds, holds and settlement move without a second terminal)."""
     if worker:
         os.environ.setdefault("REDCARD_RUN_WORKER", "1")
+    os.environ.setdefault("REDCARD_LOG_JSON", "false")  # a person reads the demo's terminal
+    get_settings.cache_clear()
     _base_url(host, port)
     settings = get_settings()
+    from redcard.ops.logs import configure_logging
+
+    configure_logging(level=settings.log_level, json=settings.log_json)
     from redcard.db import Database
     from redcard.demo import DemoLogins, seed
     from redcard.migrate import upgrade
