@@ -79,3 +79,29 @@ async def test_purchase_till_and_refund_move_their_counters(  # type: ignore[no-
     )
     assert _moved(before, after, route) == 1
     assert _moved(before, after, 'redcard_worker_step_runs_total{step="refunds"}') >= 1
+
+
+async def test_counts_wait_for_the_commit_and_leave_with_a_rollback(db) -> None:  # type: ignore[no-untyped-def]
+    from redcard.ops import metrics
+
+    def purchases() -> float:
+        return float(metrics.PURCHASES.labels("test")._value.get())  # type: ignore[attr-defined]
+
+    start = purchases()
+    async with db.session_scope() as session:
+        metrics.count_on_commit(session, metrics.PURCHASES, "test")
+        try:
+            async with session.begin_nested():
+                metrics.count_on_commit(session, metrics.PURCHASES, "test", amount=10)
+                raise RuntimeError("this savepoint rolls back")
+        except RuntimeError:
+            pass
+        assert purchases() == start  # nothing before the commit
+    assert purchases() == start + 1  # the outer count only
+    try:
+        async with db.session_scope() as session:
+            metrics.count_on_commit(session, metrics.PURCHASES, "test")
+            raise RuntimeError("the request fails")
+    except RuntimeError:
+        pass
+    assert purchases() == start + 1

@@ -76,22 +76,36 @@ _PENDING = "redcard_metrics_on_commit"
 
 
 def count_on_commit(session: Any, counter: Any, *labels: str, amount: float = 1) -> None:
-    """Increment `counter` once the session's transaction commits (never on rollback).
+    """Increment `counter` once the session's transaction commits (never on rollback, nor
+    when the savepoint it was counted in rolls back).
 
-    `session` is an AsyncSession or a Session; the increments wait in its `info`."""
+    `session` is an AsyncSession or a Session; the increments wait in its `info`, each with
+    the (nested) transaction it belongs to."""
     sync = getattr(session, "sync_session", session)
-    sync.info.setdefault(_PENDING, []).append((counter, labels, amount))
+    within = sync.get_nested_transaction() or sync.get_transaction()
+    sync.info.setdefault(_PENDING, []).append((within, counter, labels, amount))
 
 
 @event.listens_for(SyncSession, "after_commit")
 def _flush_counts(session: SyncSession) -> None:
-    for counter, labels, amount in session.info.pop(_PENDING, ()):
+    for _, counter, labels, amount in session.info.pop(_PENDING, ()):
         (counter.labels(*labels) if labels else counter).inc(amount)
 
 
-@event.listens_for(SyncSession, "after_rollback")
-def _drop_counts(session: SyncSession) -> None:
-    session.info.pop(_PENDING, None)
+def _inside(transaction: Any, rolled_back: Any) -> bool:
+    while transaction is not None:
+        if transaction is rolled_back:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(SyncSession, "after_soft_rollback")
+def _drop_counts(session: SyncSession, previous_transaction: Any) -> None:
+    """A rollback (of the whole transaction or of a savepoint) drops what was counted in it."""
+    pending = session.info.get(_PENDING)
+    if pending:
+        session.info[_PENDING] = [p for p in pending if not _inside(p[0], previous_transaction)]
 
 
 class Timer:
