@@ -157,8 +157,7 @@ async def start_trial(
 @router.get("/refunds", response_model=list[MemberRefund])
 async def my_refunds(session: Session, member: Member) -> list[MemberRefund]:
     """Your refunds: amount, status and timeline."""
-    rows = await refunds.member_refunds(session, member)
-    return [MemberRefund.model_validate(r) for r in rows]
+    return await refunds.member_refunds(session, member)
 
 
 @router.get("/refunds/quote", response_model=RefundQuote)

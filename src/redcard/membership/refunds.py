@@ -8,9 +8,7 @@ through the one refund path (payments/refunds).
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +18,7 @@ from redcard.kit.time import utc_now
 from redcard.ledger.savings import savings_by_member
 from redcard.membership import program
 from redcard.membership.refund_policy import SelfServiceQuote, self_service_quote
+from redcard.membership.schemas import MemberRefund, TimelineStep
 from redcard.models import (
     Membership,
     MembershipStatus,
@@ -44,24 +43,6 @@ class NoPaidCard(NotFound):
 
 
 # -- the member's view ------------------------------------------------------------------------
-@dataclass
-class TimelineStep:
-    label: str
-    at: datetime | None
-
-
-@dataclass
-class MemberRefund:
-    refund_id: uuid.UUID
-    order_id: uuid.UUID
-    amount_fen: int
-    status: str
-    reason: str
-    requested_at: datetime
-    succeeded_at: datetime | None
-    timeline: list[TimelineStep]
-
-
 async def member_refunds(session: AsyncSession, member: User) -> list[MemberRefund]:
     """Every refund of the member's orders, newest first, whatever asked for it."""
     rows = await session.execute(
@@ -73,25 +54,27 @@ async def member_refunds(session: AsyncSession, member: User) -> list[MemberRefu
     )
     out = []
     for refund, order_id in rows:
-        steps = [TimelineStep("Refund requested", refund.created_at)]
+        steps = [TimelineStep(label="Refund requested", at=refund.created_at)]
         if refund.status in (RefundStatus.processing, RefundStatus.succeeded):
-            steps.append(TimelineStep("Sent to the payment channel", None))
+            steps.append(TimelineStep(label="Sent to the payment channel", at=None))
         if refund.status == RefundStatus.failed:
-            steps.append(TimelineStep("Needs attention: our team is handling it", None))
+            steps.append(TimelineStep(label="Needs attention: our team is handling it", at=None))
         if refund.status == RefundStatus.succeeded:
-            steps.append(TimelineStep("Refunded to your payment account", refund.succeeded_at))
+            steps.append(
+                TimelineStep(label="Refunded to your payment account", at=refund.succeeded_at)
+            )
         if refund.status == RefundStatus.offline:
-            steps.append(TimelineStep("Refunded by bank transfer", refund.succeeded_at))
+            steps.append(TimelineStep(label="Refunded by bank transfer", at=refund.succeeded_at))
         out.append(
             MemberRefund(
-                refund.id,
-                order_id,
-                refund.amount_fen,
-                "refunded" if refund.status == RefundStatus.offline else refund.status.value,
-                refund.reason,
-                refund.created_at,
-                refund.succeeded_at,
-                steps,
+                refund_id=refund.id,
+                order_id=order_id,
+                amount_fen=refund.amount_fen,
+                status="refunded" if refund.status == RefundStatus.offline else refund.status.value,
+                reason=refund.reason,
+                requested_at=refund.created_at,
+                succeeded_at=refund.succeeded_at,
+                timeline=steps,
             )
         )
     return out
