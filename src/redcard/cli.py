@@ -6,6 +6,8 @@ import asyncio
 import os
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 import uvicorn
@@ -16,6 +18,11 @@ from rich.table import Table
 from redcard.config import get_settings
 from redcard.errors import AppError
 from redcard.sunset.cli import app as sunset_app
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Redcard: a paid membership card for local-life commerce.", no_args_is_help=True
@@ -223,30 +230,34 @@ def settle(
         sys.exit(1)
 
 
+def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one unit of work on REDCARD_DATABASE_URL (commits if it returns)."""
+    from redcard.db import Database
+
+    async def _run() -> T:
+        db = Database(get_settings().database_url)
+        try:
+            async with db.session_scope() as session:
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(_run())
+
+
 @app.command()
 def exceptions() -> None:
     """Notifications the sink refused for good (template, reason); refunds' exceptions are
     on the operator's sunset page."""
-    from redcard.db import Database
     from redcard.notifications import list_failed
 
-    async def _list() -> None:
-        db = Database(get_settings().database_url)
-        try:
-            async with db.session_scope() as session:
-                failed = await list_failed(session)
-        finally:
-            await db.dispose()
-        table = Table(title=f"Notifications in the exceptions queue ({len(failed)})")
-        for column in ("failed at", "template", "attempts", "reason"):
-            table.add_column(column)
-        for note in failed:
-            table.add_row(
-                str(note.failed_at), note.template, str(note.attempts), note.last_error or ""
-            )
-        console.print(table)
-
-    asyncio.run(_list())
+    failed = _in_session(list_failed)
+    table = Table(title=f"Notifications in the exceptions queue ({len(failed)})")
+    for column in ("failed at", "template", "attempts", "reason"):
+        table.add_column(column)
+    for note in failed:
+        table.add_row(str(note.failed_at), note.template, str(note.attempts), note.last_error or "")
+    console.print(table)
 
 
 @config_app.command("docs")
@@ -260,30 +271,21 @@ def config_docs() -> None:
 @ledger_app.command("check")
 def ledger_check() -> None:
     """Prove every entry balances and every balance equals the sum of its lines."""
-    from redcard.db import Database
     from redcard.ledger.service import check
     from redcard.payments import refunds  # noqa: F401 - registers the refunds subledger
 
-    async def _check() -> bool:
-        db = Database(get_settings().database_url)
-        try:
-            async with db.session_scope() as session:
-                report = await check(session)
-        finally:
-            await db.dispose()
-        console.print(f"{report.entries} entries, {report.accounts} accounts")
-        for label, items in (
-            ("unbalanced entries", report.unbalanced_entries),
-            ("entries with fewer than two lines", report.short_entries),
-            ("accounts whose balance drifted", report.drifted_accounts),
-            ("entries that disagree with the rows they cover", report.subledger_differences),
-        ):
-            if items:
-                console.print(f"[red]{label}:[/red] {', '.join(items[:20])}")
-        console.print("[green]ledger OK[/green]" if report.ok else "[red]ledger BROKEN[/red]")
-        return report.ok
-
-    if not asyncio.run(_check()):
+    report = _in_session(check)
+    console.print(f"{report.entries} entries, {report.accounts} accounts")
+    for label, items in (
+        ("unbalanced entries", report.unbalanced_entries),
+        ("entries with fewer than two lines", report.short_entries),
+        ("accounts whose balance drifted", report.drifted_accounts),
+        ("entries that disagree with the rows they cover", report.subledger_differences),
+    ):
+        if items:
+            console.print(f"[red]{label}:[/red] {', '.join(items[:20])}")
+    console.print("[green]ledger OK[/green]" if report.ok else "[red]ledger BROKEN[/red]")
+    if not report.ok:
         sys.exit(1)
 
 
