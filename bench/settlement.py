@@ -28,6 +28,7 @@ import psycopg
 from sqlalchemy import insert
 
 from redcard.db import Database
+from redcard.kit import time as clock
 from redcard.kit.ids import new_id, reference
 from redcard.ledger import service as ledger
 from redcard.ledger.accounts import Account
@@ -72,7 +73,7 @@ def fresh_database() -> str:
 
 async def seed(db: Database, bills: int, merchants: int) -> None:
     rng = random.Random(DAY.toordinal())
-    start = datetime.combine(DAY, datetime.min.time(), tzinfo=settlement.SHANGHAI)
+    start = datetime.combine(DAY, datetime.min.time(), tzinfo=clock.zone())
     async with db.session_scope() as session:
         await membership.publish_terms(session, membership.MEMBERSHIP_TERMS, "协议", "正文")
         trial = await membership.create_plan(
@@ -84,8 +85,6 @@ async def seed(db: Database, bills: int, merchants: int) -> None:
         member = User(role=Role.member, phone="13900000001", display_name="食客", password_hash="x")
         session.add(member)
         await session.flush()
-        from redcard.kit import time as clock
-
         with clock.frozen(start - timedelta(days=1)):
             card = await membership.start_trial(session, member, trial.id)
         shops: list[tuple[Merchant, Store]] = []

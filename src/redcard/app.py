@@ -81,6 +81,7 @@ def create_app(
 ) -> FastAPI:
     register_all()
     settings = settings or get_settings()
+    settings.apply_zone()
     owns_db = db is None
     db = db or Database(
         settings.database_url,

@@ -49,6 +49,7 @@ def main() -> None:
         console.print(f"[red]{exc.errors()[0]['msg']}[/red]")
         raise typer.Exit(2) from None
     configure_logging(level=settings.log_level, json=settings.log_json)
+    settings.apply_zone()
     # every command may confirm a payment or settle a refund: the order kinds come first
     from redcard.order_kinds import register_all
 

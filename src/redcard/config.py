@@ -6,8 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from redcard.kit.time import load_zone, set_zone
 
 DEMO_SECRETS = {
     "secret_key": "dev-only-secret-change-me",
@@ -41,6 +43,10 @@ class Settings(BaseSettings):
         default=DEMO_SECRETS["sandbox_secret"],
         description="the sandbox channel's signing key (demo and tests)",
     )
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="the programme's time zone (IANA name): every business day and printed time",
+    )
     default_locale: str = Field(default="zh_CN", description="zh_CN or en: the pages' language")
     session_days: int = Field(default=14, ge=1, description="how long a login lasts")
     login_max_failures: int = Field(
@@ -73,6 +79,16 @@ class Settings(BaseSettings):
     log_json: bool = Field(
         default=True, description="one JSON object per log line (false: readable console lines)"
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        load_zone(value)
+        return value
+
+    def apply_zone(self) -> None:
+        """The programme's zone becomes the clock's (app, worker and CLI start)."""
+        set_zone(self.timezone)
 
     @model_validator(mode="after")
     def _no_demo_secrets_in_production(self) -> Self:

@@ -54,6 +54,7 @@ class Worker:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
+        self.settings.apply_zone()
         register_all()  # the steps confirm payments and settle refunds of every order kind
         if self.settings.notifications_file is not None:
             use_sink(LogSink(self.settings.notifications_file))

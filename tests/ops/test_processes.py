@@ -24,10 +24,10 @@ import pytest
 from sqlalchemy import func, select
 
 from redcard.kit import time as clock
+from redcard.kit.time import business_day, zone
 from redcard.models import Notification, Payment, Refund, RefundStatus, Statement, User
 from redcard.payments import refunds
 from redcard.payments.sandbox import refunds as sandbox_refunds
-from redcard.settlement.service import SHANGHAI, business_day
 from tests.fixtures.factories import (
     add_paying_members,
     assert_ledger_ok,
@@ -109,9 +109,7 @@ async def test_two_workers_and_the_app_complete_every_job_once_through_two_kills
         )
     # the bills are two days old, so their day is settled whatever the hour
     two_days_ago = business_day(clock.utc_now()) - timedelta(days=2)
-    clock.freeze(
-        datetime.combine(two_days_ago, datetime.min.time(), SHANGHAI) + timedelta(hours=12)
-    )
+    clock.freeze(datetime.combine(two_days_ago, datetime.min.time(), zone()) + timedelta(hours=12))
     holder = await new_user(db)
     headers = await login(client, holder)
     await buy_card(client, sandbox, headers, plans.annual.id)

@@ -9,8 +9,7 @@ from datetime import timedelta
 import pytest
 from playwright.async_api import Page, expect
 
-from redcard.kit.time import utc_now
-from redcard.web.render import SHANGHAI
+from redcard.kit.time import utc_now, zone
 from tests.fixtures.browser import screenshot_path
 from tests.fixtures.factories import PASSWORD, assert_ledger_ok, drain
 
@@ -33,7 +32,7 @@ async def test_operator_console_sunset_and_member_refund_page(
     base = live_server.url
     await _login(page, base, w.preparer.phone, "/operator/sunset")
     await expect(page.locator("h1")).to_have_text("停止运营")
-    cutoff = (utc_now() - timedelta(minutes=1)).astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+    cutoff = (utc_now() - timedelta(minutes=1)).astimezone(zone()).strftime("%Y-%m-%dT%H:%M")
     form = page.locator("#prepare")
     await form.get_by_label("截止时间（北京时间）").fill(cutoff)
     await form.get_by_label("会员通知").fill("小红卡将停止运营，所有会员全额退款")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from redcard.kit import time as clock
-from redcard.kit.time import utc_now
-from redcard.web.render import SHANGHAI
+from redcard.kit.time import utc_now, zone
 from tests.fixtures.factories import drain
 
 CSRF = {"redcard_csrf": "test-csrf-token"}
@@ -25,7 +24,7 @@ async def test_operator_console_runs_a_sunset(
     page = await client.get("/operator/sunset", headers=w.preparer_h)
     assert page.status_code == 200
     assert "准备停止运营" in page.text
-    cutoff = (utc_now() - timedelta(minutes=1)).astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+    cutoff = (utc_now() - timedelta(minutes=1)).astimezone(zone()).strftime("%Y-%m-%dT%H:%M")
     bad = await client.post(
         "/operator/sunset", data=_form(cutoff="not a date", notice="停"), headers=w.preparer_h
     )

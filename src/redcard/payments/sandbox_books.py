@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import TextIO
 
 from sqlalchemy import BigInteger, MetaData, String, Table, and_, select
 from sqlalchemy import Column as C
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from redcard.kit.time import day_bounds
 from redcard.models.base import UTCDateTime
 from redcard.payments.port import BillLine
 
@@ -59,9 +60,9 @@ async def bill_batches(
     engine: AsyncEngine, day: date, batch: int, kinds: Iterable[str]
 ) -> AsyncIterator[list[BillLine]]:
     """The day's bill, `batch` lines at a time, read with a server-side cursor: a
-    million-line day never sits in memory at once."""
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    end = start + timedelta(days=1)
+    million-line day never sits in memory at once. The bill's day is the programme zone's
+    (as Alipay's and WeChat Pay's bills are China time days)."""
+    start, end = day_bounds(day)
     queries = {
         "payment": select(
             trades.c.out_trade_no,
@@ -105,7 +106,7 @@ async def download_bill(
     PostgreSQL. None where the sandbox has no such file (SQLite): use `bill_batches`."""
     if engine.dialect.name != "postgresql":
         return None
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    start, end = day_bounds(day)
     decoder = codecs.getincrementaldecoder("utf-8")()
     n = 0
 
@@ -118,8 +119,6 @@ async def download_bill(
         raw = (await conn.get_raw_connection()).driver_connection
         assert raw is not None
         for kind in kinds:
-            await raw.copy_from_query(
-                _BILL_FILE[kind], start, start + timedelta(days=1), output=sink, format="csv"
-            )
+            await raw.copy_from_query(_BILL_FILE[kind], start, end, output=sink, format="csv")
     out.write(decoder.decode(b"", final=True))
     return n

@@ -1,4 +1,5 @@
-"""Merchant settlement: one statement per merchant and business day (Asia/Shanghai).
+"""Merchant settlement: one statement per merchant and business day (the programme's
+time zone, REDCARD_TIMEZONE; `kit.time.day_bounds`).
 
 A statement holds the day's 买单 bills (gross, member discounts, amount collected), the
 payment fee and commission, bills undone before settlement (no effect on the money), and
@@ -31,9 +32,8 @@ import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,7 +42,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from redcard.errors import Conflict, InvalidInput, NotFound
 from redcard.kit.ids import new_id
 from redcard.kit.money import BASIS_POINTS, fee_fen, format_fen
-from redcard.kit.time import utc_now
+from redcard.kit.time import business_day, day_bounds, local_iso, utc_now
 from redcard.ledger.accounts import Account
 from redcard.ledger.savings import SAVINGS_KIND
 from redcard.ledger.service import Entry, Line, post
@@ -61,7 +61,6 @@ from redcard.models import (
 )
 from redcard.settlement import repository as repo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 FEE_KIND = "settlement_fee"
 PAYOUT_KIND = "payout"
 CATCH_UP_DAYS = 7
@@ -85,16 +84,6 @@ class AlreadyPaidOut(Conflict):
 
 class MerchantNotFound(NotFound):
     pass
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """[start, end) of a Shanghai business day, in UTC."""
-    start = datetime.combine(day, time(0), tzinfo=SHANGHAI).astimezone(UTC)
-    return start, start + timedelta(days=1)
-
-
-def business_day(at: datetime) -> date:
-    return at.astimezone(SHANGHAI).date()
 
 
 @dataclass(frozen=True)
@@ -228,7 +217,9 @@ async def settle_day(session: AsyncSession, day: date) -> list[Statement]:
     the day's statements."""
     start, end = day_bounds(day)
     if utc_now() < end:
-        raise DayNotOver(f"{day.isoformat()} is not over yet in Shanghai; settle it tomorrow")
+        raise DayNotOver(
+            f"{day.isoformat()} is not over yet in the programme's time zone; settle it tomorrow"
+        )
     clawing = await repo.merchants_with_clawbacks(session, end)
     for merchant_id in await repo.merchants_with_activity(session, start, end):
         await settle_merchant_day(
@@ -435,7 +426,8 @@ def _yuan(fen: int) -> str:
 
 
 async def statement_csv(session: AsyncSession, statement: Statement) -> str:
-    """Lines, then the totals, amounts in yuan with two decimals (Shanghai times)."""
+    """Lines, then the totals, amounts in yuan with two decimals (times in the programme's zone,
+    with their offset)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
@@ -443,7 +435,7 @@ async def statement_csv(session: AsyncSession, statement: Statement) -> str:
         writer.writerow(
             [
                 line.kind.value,
-                line.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+                local_iso(line.at),
                 store_name,
                 line.reference,
                 _yuan(line.bill_fen),

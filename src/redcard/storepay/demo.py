@@ -37,7 +37,7 @@ TODAY_MINUTES_AGO = ((30, 6600), (5, 12900))
 
 
 def _at(day: date, hour: int, minute: int) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=settlement.SHANGHAI)
+    return datetime.combine(day, time(hour, minute), tzinfo=clock.zone())
 
 
 async def _pay(
@@ -84,7 +84,7 @@ async def seed(db: Database, channels: Channels, base_url: str, *, member_phone:
             return 0
         staff_id, member_id, card_starts = staff.id, member.id, card.starts_at
     now = clock.utc_now()
-    yesterday = settlement.business_day(now) - timedelta(days=1)
+    yesterday = clock.business_day(now) - timedelta(days=1)
     paid = 0
     for n, (hour, minute, fen) in enumerate(YESTERDAY):
         at = _at(yesterday, hour, minute)

@@ -9,15 +9,30 @@ stay loaded, so the handler re-renders the page with the reason.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from redcard.errors import InvalidInput
 from redcard.http import idempotency
+from redcard.kit.time import local_input
 from redcard.models import User
 
 FIELD = "idempotency_key"
+
+
+def local_datetime(value: object, refusal: str = "not a date and time") -> datetime | None:
+    """A `datetime-local` form value, read in the programme's time zone (None when empty;
+    `refusal` when it is not a date and time)."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        return local_input(datetime.fromisoformat(text))
+    except ValueError as exc:
+        raise InvalidInput(refusal) from exc
 
 
 async def submit_once(

@@ -6,13 +6,13 @@ import hmac
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from redcard.errors import Forbidden
+from redcard.kit import time as clock
 from redcard.kit.ids import new_token
 from redcard.kit.money import format_fen
 from redcard.web import i18n
@@ -20,7 +20,6 @@ from redcard.web import i18n
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 CSRF_COOKIE = "redcard_csrf"
 LANG_COOKIE = "redcard_lang"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def locale_of(request: Request) -> str:
@@ -34,8 +33,9 @@ def gettext_for(request: Request) -> Any:
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Times are stored in UTC and shown in Shanghai time."""
-    return "" if value is None else value.astimezone(SHANGHAI).strftime(fmt)
+    """Times are stored in UTC and shown in the programme's zone (`kit.time.local_time`);
+    pages name the zone once, beside the date fields and tables (`zone_label`)."""
+    return clock.local_time(value, fmt, label=False)
 
 
 def csrf_token(request: Request) -> str:

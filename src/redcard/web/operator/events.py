@@ -4,7 +4,6 @@ cancel, check-in at the door, CSV export."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -20,21 +19,11 @@ from redcard.kit.money import MoneyError, parse_yuan
 from redcard.kit.time import parse_hours
 from redcard.models import Role, User
 from redcard.web.common import error_text, require
-from redcard.web.render import SHANGHAI, check_csrf, redirect, render
+from redcard.web.forms import local_datetime
+from redcard.web.render import check_csrf, redirect, render
 
 router = APIRouter(prefix="/manage/events", include_in_schema=False)
 StaffPage = Annotated[User, require(Role.operator, Role.merchant_staff)]
-
-
-def local_datetime(value: object) -> datetime | None:
-    """A `datetime-local` form value, read as Shanghai time."""
-    text = str(value or "").strip()
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
-    except ValueError as exc:
-        raise InvalidInput(f"not a date and time: {text}") from exc
 
 
 async def _list(

@@ -15,7 +15,8 @@ from redcard.errors import AppError, InvalidInput
 from redcard.models import CampaignStatus, RefundPolicy, Role, User
 from redcard.sunset import service
 from redcard.web.common import require
-from redcard.web.render import SHANGHAI, check_csrf, redirect, render
+from redcard.web.forms import local_datetime
+from redcard.web.render import check_csrf, redirect, render
 
 router = APIRouter(prefix="/operator/sunset", include_in_schema=False)
 OperatorPage = Annotated[User, require(Role.operator)]
@@ -49,15 +50,12 @@ async def console(request: Request, session: Session, user: OperatorPage) -> Res
     return await _page(request, session, user)
 
 
-def _cutoff(text: str) -> datetime:
-    """A local (Shanghai) date and time from the form, stored in UTC."""
-    try:
-        local = datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise InvalidInput("give the cut-off as a date and time") from exc
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=SHANGHAI)
-    return local
+def _cutoff(value: object) -> datetime:
+    refusal = "give the cut-off as a date and time"
+    cutoff = local_datetime(value, refusal)
+    if cutoff is None:
+        raise InvalidInput(refusal)
+    return cutoff
 
 
 async def _act(request: Request, session: Session, user: User, action: Any) -> Response:
@@ -80,7 +78,7 @@ async def prepare(request: Request, session: Session, user: OperatorPage) -> Res
         await service.prepare(
             session,
             user,
-            cutoff_at=_cutoff(str(form.get("cutoff", ""))),
+            cutoff_at=_cutoff(form.get("cutoff")),
             policy=RefundPolicy(policy),
             notice=str(form.get("notice", "")),
         )
