@@ -19,7 +19,7 @@ async def test_member_buys_annual_card_and_sees_it_active(client, db, sandbox):
     member = await new_user(db)
     headers = await login(client, member)
 
-    listed = (await client.get("/api/v1/plans")).json()
+    listed = (await client.get("/api/v1/plans")).json()["plans"]
     assert {p["code"] for p in listed} == {"annual", "trial90"}
 
     order = await buy_card(client, sandbox, headers, plans.annual.id)
@@ -133,7 +133,7 @@ async def test_retired_plan_is_not_sold(client, db):
     )
     assert response.status_code == 409
     assert response.json()["error"] == "PlanNotOnSale"
-    assert "annual" not in {p["code"] for p in (await client.get("/api/v1/plans")).json()}
+    assert "annual" not in {p["code"] for p in (await client.get("/api/v1/plans")).json()["plans"]}
 
 
 async def test_operator_creates_and_reprices_plan(client, db):
@@ -158,7 +158,7 @@ async def test_operator_creates_and_reprices_plan(client, db):
         headers=operator | idem(),
     )
     assert repriced.json()["price_fen"] == 8800
-    listed = {p["code"]: p for p in (await client.get("/api/v1/plans")).json()}
+    listed = {p["code"]: p for p in (await client.get("/api/v1/plans")).json()["plans"]}
     assert listed["half"]["price_fen"] == 8800
     assert listed["half"]["refund_policy"] == "pro_rata"
 

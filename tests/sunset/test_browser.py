@@ -4,7 +4,6 @@ worker refunds, the console shows it done and reconciled; the member sees "已�
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from playwright.async_api import Page, expect
@@ -32,7 +31,7 @@ async def test_operator_console_sunset_and_member_refund_page(
     base = live_server.url
     await _login(page, base, w.preparer.phone, "/operator/sunset")
     await expect(page.locator("h1")).to_have_text("停止运营")
-    cutoff = (utc_now() - timedelta(minutes=1)).astimezone(zone()).strftime("%Y-%m-%dT%H:%M")
+    cutoff = utc_now().astimezone(zone()).strftime("%Y-%m-%dT%H:%M")
     form = page.locator("#prepare")
     await form.get_by_label("截止时间（北京时间）").fill(cutoff)
     await form.get_by_label("会员通知").fill("小红卡将停止运营，所有会员全额退款")

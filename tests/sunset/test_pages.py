@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from redcard.kit import time as clock
 from redcard.kit.time import utc_now, zone
 from tests.fixtures.factories import drain
@@ -24,12 +22,17 @@ async def test_operator_console_runs_a_sunset(
     page = await client.get("/operator/sunset", headers=w.preparer_h)
     assert page.status_code == 200
     assert "准备停止运营" in page.text
-    cutoff = (utc_now() - timedelta(minutes=1)).astimezone(zone()).strftime("%Y-%m-%dT%H:%M")
+    cutoff = utc_now().astimezone(zone()).strftime("%Y-%m-%dT%H:%M")
     bad = await client.post(
         "/operator/sunset", data=_form(cutoff="not a date", notice="停"), headers=w.preparer_h
     )
     assert bad.status_code == 422
     assert "请填写截止日期和时间" in bad.text
+    past = await client.post(
+        "/operator/sunset", data=_form(cutoff="2020-01-01T00:00", notice="停"), headers=w.preparer_h
+    )
+    assert past.status_code == 422
+    assert "截止时间已过，请选择现在或之后的时间" in past.text
     made = await client.post(
         "/operator/sunset", data=_form(cutoff=cutoff, notice="小红卡停止运营"), headers=w.preparer_h
     )

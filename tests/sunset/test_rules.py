@@ -85,6 +85,20 @@ async def test_bad_input_is_refused_and_writes_nothing(client, db, sandbox, worl
     )
     assert naive.status_code == 422
     assert naive.json()["error"] == "InvalidInput"
+    past = await client.post(
+        "/api/v1/operator/sunsets",
+        json={"cutoff_at": "2020-01-01T00:00:00+08:00", "notice": "停止服务"},
+        headers=w.preparer_h | idem(),
+    )
+    assert past.status_code == 422
+    assert past.json()["detail"] == "the cut-off is in the past; choose a time from now on"
+    a_minute_ago = utc_now() - timedelta(minutes=1, seconds=1)
+    late = await client.post(
+        "/api/v1/operator/sunsets",
+        json={"cutoff_at": a_minute_ago.isoformat(), "notice": "停止服务"},
+        headers=w.preparer_h | idem(),
+    )
+    assert late.status_code == 422
     blank = await client.post(
         "/api/v1/operator/sunsets",
         json={"cutoff_at": utc_now().isoformat(), "notice": "  "},
@@ -109,7 +123,24 @@ async def test_sales_refused_after_approval_with_a_clear_message(
     client, db, sandbox, world_factory
 ):
     w = await world_factory(1)
+    before = (await client.get("/api/v1/plans")).json()
+    assert before["sales_open"] is True
+    assert {p["code"] for p in before["plans"]} >= {"annual"}
     await run_sunset(client, w, cutoff_in=timedelta(days=3))
+    # the plans say sales are closed, and why, instead of listing a card that answers 409
+    after = (await client.get("/api/v1/plans")).json()
+    assert after["sales_open"] is False
+    assert after["plans"] == []
+    assert after["notice"]
+    assert after["cutoff_at"]
+    page = await client.get("/plans")
+    assert "会员卡已停止销售" in page.text
+    assert after["notice"] in page.text
+    assert "UTC+8" in page.text
+    assert f"/buy/{w.plans.annual.id}" not in page.text
+    buy_page = await client.get(f"/buy/{w.plans.annual.id}", headers=w.member_h[0])
+    assert buy_page.status_code == 303
+    assert buy_page.headers["location"] == "/plans"
     newcomer = await login(client, await new_user(db, name="新会员"))
     refused = await client.post(
         "/api/v1/orders", json={"plan_id": str(w.plans.annual.id)}, headers=newcomer | idem()

@@ -16,6 +16,7 @@ from redcard.membership.schemas import (
     Order,
     OrderCreate,
     Plan,
+    PlanCatalogue,
     PlanCreate,
     PlanUpdate,
     RefundQuote,
@@ -29,10 +30,10 @@ from redcard.models import TermsVersion
 router = APIRouter(tags=["membership"])
 
 
-@router.get("/plans", response_model=list[Plan], dependencies=[Public])
-async def list_plans(session: Session) -> list[Plan]:
-    """Plans on sale."""
-    return [Plan.model_validate(p) for p in await repo.list_plans(session)]
+@router.get("/plans", response_model=PlanCatalogue, dependencies=[Public])
+async def list_plans(session: Session) -> PlanCatalogue:
+    """Plans on sale; once a sunset is approved, none, and why (`sales_open` false)."""
+    return await service.catalogue(session)
 
 
 @router.get("/terms/{terms_id}", response_model=Terms, dependencies=[Public])

@@ -10,13 +10,15 @@ test database) reads as open.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.kit.sql import dialect_name, insert_ignore
 from redcard.kit.time import utc_now
-from redcard.models import ProgramState
+from redcard.models import ProgramState, SunsetCampaign
 
 STATE_ID = 1
 
@@ -27,6 +29,24 @@ async def sales_open(session: AsyncSession) -> bool:
         stmt = stmt.with_for_update(read=True)
     value = await session.scalar(stmt)
     return True if value is None else bool(value)
+
+
+@dataclass(frozen=True)
+class Sales:
+    """What a would-be buyer is told: open, or closed since when and by which sunset."""
+
+    open: bool
+    closed_at: datetime | None = None
+    campaign: SunsetCampaign | None = None
+
+
+async def sales(session: AsyncSession) -> Sales:
+    """Whether cards are on sale, for listing (no lock: a purchase re-checks `sales_open`)."""
+    state = await session.get(ProgramState, STATE_ID)
+    if state is None or state.sales_open:
+        return Sales(open=True)
+    campaign = await session.get(SunsetCampaign, state.campaign_id) if state.campaign_id else None
+    return Sales(open=False, closed_at=state.updated_at, campaign=campaign)
 
 
 async def close_sales(session: AsyncSession, campaign_id: uuid.UUID) -> None:

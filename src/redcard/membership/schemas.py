@@ -51,6 +51,17 @@ class Plan(Schema):
     terms_version_id: uuid.UUID
 
 
+class PlanCatalogue(BaseModel):
+    """The plans a person can buy now. After a sunset is approved sales are closed: no plan
+    is listed, and the members' notice and the cut-off say why."""
+
+    sales_open: bool
+    closed_at: datetime | None = None
+    notice: str | None = None
+    cutoff_at: datetime | None = None
+    plans: list[Plan]
+
+
 class Terms(Schema):
     id: uuid.UUID
     code: str

@@ -14,8 +14,10 @@ from redcard.errors import Conflict, InvalidInput, NotFound
 from redcard.kit.sql import one_of
 from redcard.kit.time import utc_now
 from redcard.ledger.accounts import Account
+from redcard.membership import program
 from redcard.membership import repository as repo
-from redcard.membership.schemas import PlanCreate, PlanUpdate
+from redcard.membership.schemas import Plan as PlanView
+from redcard.membership.schemas import PlanCatalogue, PlanCreate, PlanUpdate
 from redcard.models import (
     Membership,
     MembershipStatus,
@@ -99,6 +101,23 @@ async def create_plan(session: AsyncSession, data: PlanCreate) -> Plan:
     return plan
 
 
+async def catalogue(session: AsyncSession) -> PlanCatalogue:
+    """The plans on sale, as the API and the plans page show them: none once sales are
+    closed, with the members' notice and the cut-off saying why."""
+    sales = await program.sales(session)
+    if not sales.open:
+        campaign = sales.campaign
+        return PlanCatalogue(
+            sales_open=False,
+            closed_at=sales.closed_at,
+            notice=campaign.notice if campaign else None,
+            cutoff_at=campaign.cutoff_at if campaign else None,
+            plans=[],
+        )
+    plans = [PlanView.model_validate(p) for p in await repo.list_plans(session)]
+    return PlanCatalogue(sales_open=True, plans=plans)
+
+
 async def get_plan(session: AsyncSession, plan_id: uuid.UUID) -> Plan:
     plan = await session.get(Plan, plan_id)
     if plan is None:
@@ -133,8 +152,6 @@ async def _on_sale(session: AsyncSession, plan_id: uuid.UUID, kind: PlanKind) ->
     plan = await get_plan(session, plan_id)
     if plan.status != PlanStatus.active or plan.kind != kind:
         raise PlanNotOnSale("this plan is not on sale")
-    from redcard.membership import program
-
     if not await program.sales_open(session):
         raise SalesClosed("the programme has stopped selling cards")
     return plan
@@ -189,8 +206,6 @@ async def _activate(session: AsyncSession, order: Order) -> None:
     await repo.expire_lapsed(session, order.member_id)
     active = await repo.get_active_by_member(session, order.member_id)
     now = utc_now()
-    from redcard.membership import program
-
     if not await program.sales_open(session):
         # paid after the programme stopped selling (a purchase racing the sunset's approval):
         # never keep the money without a card

@@ -69,6 +69,8 @@ async def prepare(
 ) -> SunsetCampaign:
     if cutoff_at.tzinfo is None:
         raise InvalidInput("the cut-off needs a time zone")
+    if cutoff_at < utc_now().replace(second=0, microsecond=0):  # a form's "now" is to the minute
+        raise InvalidInput("the cut-off is in the past; choose a time from now on")
     if not notice.strip():
         raise InvalidInput("write the notice members will receive")
     if await repo.get_open(session) is not None:

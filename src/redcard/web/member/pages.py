@@ -12,7 +12,9 @@ from pydantic import BaseModel
 from redcard.accounts import service as accounts
 from redcard.deps import Ctx, CurrentUser, Session
 from redcard.errors import AppError, NotFound
+from redcard.kit import time as clock
 from redcard.kit.ids import new_token
+from redcard.membership import program
 from redcard.membership import repository as repo
 from redcard.membership import service as membership
 from redcard.models import PlanKind, Role, TermsVersion, User
@@ -71,9 +73,10 @@ async def signup_submit(
 
 @router.get("/plans", response_class=HTMLResponse)
 async def plans_page(request: Request, session: Session, user: CurrentUser) -> Response:
-    plans = await repo.list_plans(session)
+    on_sale = await membership.catalogue(session)
     card = await repo.get_active_by_member(session, user.id) if user else None
-    return render(request, "member/plans.html", plans=plans, card=card)
+    cutoff = clock.local_time(on_sale.cutoff_at)  # with its zone ("… UTC+8")
+    return render(request, "member/plans.html", on_sale=on_sale, card=card, cutoff=cutoff)
 
 
 @router.get("/terms/{terms_id}", response_class=HTMLResponse)
@@ -90,6 +93,8 @@ async def terms_page(
 async def buy_page(
     plan_id: uuid.UUID, request: Request, session: Session, member: MemberPage
 ) -> Response:
+    if not (await program.sales(session)).open:
+        return redirect("/plans")  # which says why
     plan = await membership.get_plan(session, plan_id)
     terms = await session.get_one(TermsVersion, plan.terms_version_id)
     card = await repo.get_active_by_member(session, member.id)
