@@ -43,6 +43,7 @@ from redcard.accounts.service import create_user
 from redcard.config import Settings
 from redcard.db import Database
 from redcard.kit.ids import new_id
+from redcard.kit.time import today as clock_today
 from redcard.kit.time import utc_now
 from redcard.ledger.service import check
 from redcard.membership import service as membership
@@ -366,7 +367,7 @@ async def run(
     t = time.perf_counter()
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as bill_file:
         # the bill streams from the channel to a file and from the file into the database
-        await rec.write_bill_csv(channels.default, utc_now().date(), bill_file, kinds=["refund"])
+        await rec.write_bill_csv(channels.default, clock_today(), bill_file, kinds=["refund"])
         bill_file.seek(0)
         async with db.session_scope() as session:
             report = await rec.reconcile_csv(session, [bill_file], campaign_id=campaign.id)

@@ -1,19 +1,22 @@
-"""`redcard sunset status | bill | reconcile` against a finished campaign."""
+"""`redcard sunset prepare | approve | list | cancel` as two operators, and `status | bill |
+reconcile` against a finished campaign."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from redcard.kit.time import utc_now
-from tests.fixtures.factories import drain, run_sunset
+from redcard.kit.time import today as clock_today
+from redcard.kit.time import zone
+from tests.fixtures.factories import PASSWORD, drain, run_sunset
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def _cli(database_url: str, *args: str) -> tuple[int, str]:
+async def _cli(database_url: str, *args: str, stdin: str | None = None) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -21,10 +24,11 @@ async def _cli(database_url: str, *args: str) -> tuple[int, str]:
         *args,
         cwd=ROOT,
         env=os.environ | {"REDCARD_DATABASE_URL": database_url, "COLUMNS": "160"},
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    out, _ = await proc.communicate()
+    out, _ = await proc.communicate(stdin.encode() if stdin is not None else b"")
     return int(proc.returncode or 0), out.decode()
 
 
@@ -42,7 +46,7 @@ async def test_status_bill_and_reconcile_from_the_command_line(
     assert "2/2" in out
 
     bill = tmp_path / "bill.csv"
-    day = utc_now().date().isoformat()
+    day = clock_today().isoformat()
     code, out = await _cli(
         settings.database_url, "sunset", "bill", "--day", day, "--out", str(bill)
     )
@@ -51,7 +55,11 @@ async def test_status_bill_and_reconcile_from_the_command_line(
 
     code, out = await _cli(settings.database_url, "sunset", "reconcile", "--bill", str(bill))
     assert code == 0, out
-    assert "no differences" in out
+    assert "no differences; every day of the campaign's refunds is covered" in out
+    # without a bill, every day's is downloaded through the channel port
+    code, out = await _cli(settings.database_url, "sunset", "reconcile")
+    assert code == 0, out
+    assert "every day of the campaign's refunds is covered" in out
 
     lines = bill.read_text().splitlines()
     first = lines[1].split(",")
@@ -62,3 +70,77 @@ async def test_status_bill_and_reconcile_from_the_command_line(
     assert code == 1
     assert "长款" in out
     assert first[1] in out
+
+
+async def test_two_operators_prepare_and_approve_from_the_command_line(
+    client, db, settings, world_factory
+):
+    w = await world_factory(2)
+    url = settings.database_url
+    preparer, approver = w.preparer.phone, w.approver.phone
+    real_now = datetime.now(UTC)  # the command runs on the real clock
+    past = await _cli(
+        url, "sunset", "prepare", "--cutoff", "2020-01-01 00:00", "--notice", "停",
+        "--as", preparer, "--password-stdin", stdin=PASSWORD,
+    )  # fmt: skip
+    assert past[0] == 1
+    assert "the cut-off is in the past" in past[1]
+
+    cutoff = (real_now + timedelta(days=1)).astimezone(zone())
+    code, out = await _cli(
+        url, "sunset", "prepare", "--cutoff", f"{cutoff:%Y-%m-%d %H:%M}", "--policy", "full",
+        "--notice", "小红卡停止运营，全额退款", "--as", preparer, "--password-stdin",
+        stdin=PASSWORD,
+    )  # fmt: skip
+    assert code == 0, out
+    assert f"cut-off {cutoff:%Y-%m-%d %H:%M} UTC+8" in out
+    assert "¥336.00" in out  # the dry run: two cards of ¥168
+    campaign_id = out.split("Sunset ")[1].split(" ")[0]
+
+    own = await _cli(
+        url, "sunset", "approve", campaign_id, "--as", preparer, "--password-stdin", stdin=PASSWORD
+    )
+    assert own[0] == 1
+    assert "a second operator must approve" in own[1]
+    wrong = await _cli(
+        url, "sunset", "approve", campaign_id, "--as", approver, "--password-stdin", stdin="nope"
+    )
+    assert wrong[0] == 1
+    assert "wrong phone number or password" in wrong[1]
+    member = await _cli(
+        url, "sunset", "cancel", campaign_id, "--as", w.members[0].phone, "--password-stdin",
+        stdin=PASSWORD,
+    )  # fmt: skip
+    assert member[0] == 1
+    assert "only an operator" in member[1]
+
+    code, out = await _cli(
+        url, "sunset", "cancel", campaign_id, "--as", approver, "--password-stdin", stdin=PASSWORD
+    )
+    assert code == 0, out
+    assert "cancelled" in out
+    code, out = await _cli(
+        url, "sunset", "prepare", "--cutoff", f"{cutoff:%Y-%m-%d %H:%M}", "--notice", "停止运营",
+        "--as", preparer, "--password-stdin", stdin=PASSWORD,
+    )  # fmt: skip
+    assert code == 0, out
+    second_id = out.split("Sunset ")[1].split(" ")[0]
+    code, out = await _cli(
+        url, "sunset", "approve", second_id, "--as", approver, "--password-stdin", stdin=PASSWORD
+    )
+    assert code == 0, out
+    assert "sales are closed; 2 cards, ¥336.00 to refund" in out
+
+    code, out = await _cli(url, "sunset", "list")
+    assert code == 0, out
+    assert campaign_id in out
+    assert second_id in out
+    listed = await client.get("/api/v1/operator/sunsets", headers=w.preparer_h)
+    assert listed.status_code == 200
+    assert [(c["id"], c["status"]) for c in listed.json()] == [
+        (second_id, "approved"),
+        (campaign_id, "cancelled"),
+    ]
+    assert listed.json()[0]["progress"]["items"] == 2
+    assert (await client.get("/api/v1/operator/sunsets", headers=w.member_h[0])).status_code == 403
+    assert (await client.get("/api/v1/plans")).json()["sales_open"] is False

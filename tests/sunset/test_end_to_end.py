@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from redcard.kit import time as clock
+from redcard.kit.time import today as clock_today
 from redcard.kit.time import utc_now
 from redcard.ledger.accounts import Account
 from redcard.ledger.service import balance
@@ -102,7 +103,7 @@ async def test_sunset_end_to_end(client, db, sandbox, settings, channels, world_
 
     # reconcile against the channel's bill, through a CSV file: zero differences
     buf = io.StringIO()
-    rec.write_csv(await sandbox.bill(utc_now().date()), buf)
+    rec.write_csv(await sandbox.bill(clock_today()), buf)
     report = await client.post(
         f"/api/v1/operator/sunsets/{sunset['id']}/reconcile",
         json={"bill_csv": buf.getvalue()},

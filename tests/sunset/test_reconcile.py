@@ -6,9 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 
-from redcard.kit.time import utc_now
+from sqlalchemy import func, select
+
+from redcard.kit import time as clock
+from redcard.kit.time import today as clock_today
+from redcard.kit.time import zone
+from redcard.models import Refund
 from redcard.sunset import reconcile as rec
 from redcard.sunset import service
 from tests.fixtures.factories import drain, run_sunset
@@ -18,7 +23,7 @@ async def _finished_campaign(client, db, sandbox, settings, channels, world_fact
     w = await world_factory(3)
     sunset = await run_sunset(client, w)
     await drain(settings, db, channels, sandbox)
-    lines = [line for line in await sandbox.bill(utc_now().date()) if line.kind == "refund"]
+    lines = [line for line in await sandbox.bill(clock_today()) if line.kind == "refund"]
     assert len(lines) == 3
     return w, sunset, lines
 
@@ -141,7 +146,7 @@ async def test_the_bill_file_holds_the_channels_bill_line_for_line(
     """`redcard sunset bill` writes the channel's file (COPY on PostgreSQL) or its streamed
     lines (SQLite): either way, the same lines as the channel's bill."""
     await _finished_campaign(client, db, sandbox, settings, channels, world_factory)
-    day = utc_now().date()
+    day = clock_today()
     out = io.StringIO()
     n = await rec.write_bill_csv(sandbox, day, out)
     out.seek(0)
@@ -170,3 +175,80 @@ async def test_the_page_and_the_api_reconcile_through_one_call(
     assert fetched.counts == {"matched": 3}
     assert fetched.our_refunds == 3
     assert (await _reconcile(client, w, sunset, lines)) == given.as_dict()
+
+
+async def test_refunds_across_midnight_reconcile_over_both_days_and_one_day_warns(
+    client, db, sandbox, settings, channels, world_factory
+):
+    """The campaign's refunds happen on two business days of the programme's zone: the bills
+    of both reconcile completely; one day's bill alone is a matched bill that still says which
+    day is missing; a bill of another day says it covers none of the campaign's refunds."""
+    w = await world_factory(2)
+    purchase_day = clock_today()
+    # 23:50 in Shanghai, the day after the purchases
+    local = datetime.combine(purchase_day + timedelta(days=1), time(23, 50), tzinfo=zone())
+    clock.freeze(local)
+    sunset = await run_sunset(client, w)
+    # one refund before midnight, the other after
+    await drain(settings, db, channels, sandbox, batch=1, passes=1)
+    async with db.session_scope() as session:
+        done = await session.scalar(
+            select(func.count()).select_from(Refund).where(Refund.status == "succeeded")
+        )
+    assert done == 1
+    clock.freeze(local + timedelta(minutes=20))
+    await drain(settings, db, channels, sandbox)
+    first, second = local.date(), local.date() + timedelta(days=1)
+    bills = {
+        day: [x for x in await sandbox.bill(day) if x.kind == "refund"] for day in (first, second)
+    }
+    assert [len(bills[first]), len(bills[second])] == [1, 1]
+
+    both = await _reconcile(client, w, sunset, bills[first] + bills[second])
+    assert both["complete"] is True
+    assert both["counts"] == {"matched": 2}
+    assert [(d["day"], d["in_bill"]) for d in both["campaign_days"]] == [
+        (first.isoformat(), True),
+        (second.isoformat(), True),
+    ]
+    assert both["refunds"]["matched"] == {"lines": 2, "fen": 2 * 16800}
+    assert both["payments"] == {}
+
+    one = await _reconcile(client, w, sunset, bills[first])
+    assert one["unexplained"] == 0  # what the bill holds matches...
+    assert one["complete"] is False  # ...but it is not the whole campaign
+    assert one["missing_days"] == [second.isoformat()]
+    assert one["warnings"] == [
+        f"the bill covers 1 of the campaign's 2 refunds; still missing the bills of {second}"
+    ]
+
+    payments_only = [x for x in await sandbox.bill(purchase_day) if x.kind == "payment"]
+    other = await _reconcile(client, w, sunset, payments_only)
+    assert other["complete"] is False
+    assert other["counts"] == {"matched": 2}
+    assert other["payments"]["matched"] == {"lines": 2, "fen": 2 * 16800}
+    assert other["warnings"][0].startswith("the bill covers none of the campaign's 2 refunds")
+
+
+async def test_a_time_at_2330_in_shanghai_is_that_days_line_in_the_reconciled_bill(
+    client, db, sandbox, settings, channels, world_factory
+):
+    """A bill line's day is the programme zone's: 23:30 Shanghai (15:30 UTC) is that day's,
+    in the checks of the uploaded bill (COPY on PostgreSQL, line by line on SQLite)."""
+    w = await world_factory(1)
+    local = datetime.combine(clock_today() + timedelta(days=1), time(23, 30), tzinfo=zone())
+    clock.freeze(local)
+    sunset = await run_sunset(client, w)
+    await drain(settings, db, channels, sandbox)
+    lines = [x for x in await sandbox.bill(local.date()) if x.kind == "refund"]
+    assert len(lines) == 1
+    utc_written = await _reconcile(client, w, sunset, lines)  # write_csv writes UTC times
+    assert utc_written["bill_days"] == [local.date().isoformat()]
+    assert utc_written["complete"] is True
+    with clock.in_zone("UTC"):  # the same instant is 15:30 UTC: the same line, the UTC day
+        async with db.session_scope() as session:
+            buf = io.StringIO()
+            rec.write_csv(lines, buf)
+            buf.seek(0)
+            report = await service.reconcile(session, uuid.UUID(str(sunset["id"])), [buf])
+    assert report.bill_days == [local.astimezone(UTC).date().isoformat()]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import io
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from redcard.deps import Operator, Session
@@ -14,6 +15,7 @@ from redcard.http.idempotency import run_idempotent
 from redcard.membership.schemas import RefundRef
 from redcard.models import SunsetCampaign
 from redcard.sunset import dryrun, schemas, service
+from redcard.sunset import repository as repo
 
 router = APIRouter(tags=["sunset"])
 
@@ -43,6 +45,15 @@ async def prepare(
         return await _view(session, campaign, with_dry_run=True)
 
     return await run_idempotent(session, request, f"user:{operator.id}", action, 201)
+
+
+@router.get("/operator/sunsets", response_model=list[schemas.Sunset])
+async def list_sunsets(
+    session: Session, _: Operator, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> list[schemas.Sunset]:
+    """The campaigns, newest first, each with its progress."""
+    campaigns = await repo.list_campaigns(session, limit)
+    return [await _view(session, c) for c in campaigns]
 
 
 @router.get("/operator/sunsets/{campaign_id}", response_model=schemas.Sunset)

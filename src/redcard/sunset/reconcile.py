@@ -6,6 +6,10 @@ Every bill line and every one of our settled refunds in scope gets one class:
 - 短款 (short): the channel shows less than our records;
 - 单边账 (one-sided): on one side only (the channel's, or ours).
 
+A campaign's report also says which business days (the programme's zone) its refunds happened
+on and which of them the bill does not cover, and warns when the bill covers none of them: a
+clean report over the wrong day must not read as "no differences".
+
 The bill is CSV (`write_csv` / `read_csv`, as `redcard sunset bill` downloads it through the
 channel port). Lines are loaded into a temporary table in chunks (COPY on PostgreSQL) and
 classified in SQL, so a million-line bill never sits in memory as objects.
@@ -18,7 +22,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
 from sqlalchemy import (
@@ -30,8 +34,10 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    false,
     func,
     literal,
+    or_,
     select,
     text,
 )
@@ -40,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from redcard.errors import InvalidInput
 from redcard.kit.sql import dialect_name, rowcount
+from redcard.kit.time import business_day, business_days, day_bounds, zone
 from redcard.models import Payment, PaymentStatus, Refund, RefundStatus
 from redcard.payments.port import BillFile, BillLine, PaymentChannel, StreamedBill
 
@@ -152,32 +159,74 @@ class Difference:
 
 
 @dataclass
+class Tally:
+    lines: int = 0
+    fen: int = 0
+
+
+@dataclass
+class CampaignDay:
+    """One business day on which the campaign's refunds succeeded, and whether the bill has it."""
+
+    day: str
+    refunds: int
+    fen: int
+    in_bill: bool
+
+
+@dataclass
 class ReconcileReport:
     bill_lines: int = 0
     our_refunds: int = 0
     counts: dict[str, int] = field(default_factory=dict)
-    amounts: dict[str, int] = field(default_factory=dict)
+    # payments and refunds apart: a payment and a refund never add up to one amount
+    payments: dict[str, Tally] = field(default_factory=dict)
+    refunds: dict[str, Tally] = field(default_factory=dict)
     differences: list[Difference] = field(default_factory=list)
+    bill_days: list[str] = field(default_factory=list)
+    campaign_days: list[CampaignDay] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def unexplained(self) -> int:
         return sum(n for cls, n in self.counts.items() if cls != MATCHED)
+
+    @property
+    def missing_days(self) -> list[str]:
+        return [d.day for d in self.campaign_days if not d.in_bill]
+
+    @property
+    def complete(self) -> bool:
+        """No difference, and every day of the campaign's refunds is in the bill."""
+        return not self.unexplained and not self.missing_days
+
+    def add(self, cls: str, kind: str, lines: int, fen: int) -> None:
+        self.counts[cls] = self.counts.get(cls, 0) + lines
+        tally = (self.payments if kind == "payment" else self.refunds).setdefault(cls, Tally())
+        tally.lines += lines
+        tally.fen += fen
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "bill_lines": self.bill_lines,
             "our_refunds": self.our_refunds,
             "counts": self.counts,
-            "amounts": self.amounts,
+            "payments": {cls: t.__dict__ for cls, t in self.payments.items()},
+            "refunds": {cls: t.__dict__ for cls, t in self.refunds.items()},
             "unexplained": self.unexplained,
             "differences": [d.__dict__ for d in self.differences],
+            "bill_days": self.bill_days,
+            "campaign_days": [d.__dict__ for d in self.campaign_days],
+            "missing_days": self.missing_days,
+            "warnings": self.warnings,
+            "complete": self.complete,
         }
 
 
 def _chunks(lines: Iterable[BillLine], days: set[str]) -> Iterator[list[dict[str, Any]]]:
     chunk: list[dict[str, Any]] = []
     for line in lines:
-        day = line.at.astimezone(UTC).date().isoformat()
+        day = business_day(line.at).isoformat()
         days.add(day)
         chunk.append(
             {
@@ -264,7 +313,12 @@ async def _copy_csv(session: AsyncSession, sources: Sequence[TextIO]) -> tuple[i
             raise InvalidInput(f"the bill is not CSV the way we read it: {exc} {where}") from exc
     # one pass fills the bill with the good lines; if any is missing, the first bad line is
     # refused with its number, as read_csv numbers them (the header is line 1)
-    patterns = {"amount": f"^{_AMOUNT}$", "time": f"^{_TIME}$", "zoned": _ZONED}
+    patterns = {
+        "amount": f"^{_AMOUNT}$",
+        "time": f"^{_TIME}$",
+        "zoned": _ZONED,
+        "zone": zone().key,
+    }
     bad_amount_or_time = "coalesce(amount_fen, '') !~ :amount OR coalesce(at, '') !~ :time"
     bad_line = (
         f"{bad_amount_or_time} OR coalesce(kind, '') NOT IN ('payment', 'refund') "
@@ -277,9 +331,10 @@ async def _copy_csv(session: AsyncSession, sources: Sequence[TextIO]) -> tuple[i
                 await conn.execute(
                     text(
                         "INSERT INTO reconcile_bill (kind, reference, amount_fen, day) "
-                        "SELECT kind, reference, CAST(amount_fen AS bigint), to_char(CASE "
-                        "WHEN at ~ :zoned THEN CAST(CAST(at AS timestamptz) AT TIME ZONE 'UTC' "
-                        "AS date) ELSE CAST(CAST(at AS timestamp) AS date) END, 'YYYY-MM-DD') "
+                        "SELECT kind, reference, CAST(amount_fen AS bigint), to_char(CAST((CASE "
+                        "WHEN at ~ :zoned THEN CAST(at AS timestamptz) "
+                        "ELSE CAST(at AS timestamp) AT TIME ZONE 'UTC' END) "  # unzoned: UTC
+                        "AT TIME ZONE :zone AS date), 'YYYY-MM-DD') "  # the programme's day
                         f"FROM {_STAGED} WHERE NOT ({bad_line})"
                     ),
                     patterns,
@@ -387,11 +442,12 @@ async def _classify_loaded(
     )
     lines_q = refund_side.union_all(payment_side).subquery()
     cls = _classify(lines_q.c.bill_fen, lines_q.c.ours_fen).label("cls")
-    for name, n, fen in await session.execute(
-        select(cls, func.count(), func.coalesce(func.sum(lines_q.c.bill_fen), 0)).group_by(cls)
+    for name, kind, n, fen in await session.execute(
+        select(
+            cls, lines_q.c.kind, func.count(), func.coalesce(func.sum(lines_q.c.bill_fen), 0)
+        ).group_by(cls, lines_q.c.kind)
     ):
-        report.counts[name] = report.counts.get(name, 0) + int(n)
-        report.amounts[name] = report.amounts.get(name, 0) + int(fen)
+        report.add(name, kind, int(n), int(fen))
     for row in await session.execute(
         select(lines_q, cls).where(cls != MATCHED).limit(max_differences)
     ):
@@ -403,16 +459,11 @@ async def _classify_loaded(
         report.differences.append(
             Difference(row.cls, row.kind, row.reference, row.bill_fen, row.ours_fen, note)
         )
-    # our settled refunds that the bill does not show
-    scope = [Refund.status == RefundStatus.succeeded]
+    # our settled refunds, on the bill's days, that the bill does not show
+    report.bill_days = sorted(days)
+    scope = [Refund.status == RefundStatus.succeeded, _on_days(Refund.succeeded_at, days)]
     if campaign_id is not None:
         scope.append(Refund.campaign_id == campaign_id)
-    if days:
-        start = datetime.fromisoformat(min(days)).replace(tzinfo=UTC)
-        end = datetime.fromisoformat(max(days)).replace(tzinfo=UTC) + timedelta(days=1)
-        scope += [Refund.succeeded_at >= start, Refund.succeeded_at < end]
-    elif campaign_id is None:
-        scope.append(literal(False))
     report.our_refunds = int(
         await session.scalar(select(func.count()).select_from(Refund).where(and_(*scope))) or 0
     )
@@ -430,19 +481,63 @@ async def _classify_loaded(
         await session.execute(select(func.count(), func.coalesce(func.sum(sub.c.amount_fen), 0)))
     ).one()
     if n:
-        report.counts[ONE_SIDED] = report.counts.get(ONE_SIDED, 0) + int(n)
-        report.amounts[ONE_SIDED] = report.amounts.get(ONE_SIDED, 0) + int(fen)
+        report.add(ONE_SIDED, "refund", int(n), int(fen))  # ours only: our amounts
         room = max(0, max_differences - len(report.differences))
         for ref, amount in await session.execute(missing.limit(room)):
             report.differences.append(
                 Difference(ONE_SIDED, "refund", ref, 0, int(amount), "in our records only")
             )
+    if campaign_id is not None:
+        await _cover_campaign_days(session, report, campaign_id, days)
     conn = await session.connection()
     await conn.run_sync(lambda c: bill_table.drop(c, checkfirst=True))
     return report
 
 
-def days_of(start: datetime, end: datetime) -> list[date]:
-    """Every UTC day from start to end, inclusive (the bills a campaign needs)."""
-    first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+def _on_days(column: Any, days: set[str]) -> Any:
+    """`column` (a UTC time) falls on one of these business days (the programme's zone)."""
+    spans = [day_bounds(date.fromisoformat(day)) for day in sorted(days)]
+    return or_(false(), *[and_(column >= start, column < end) for start, end in spans])
+
+
+async def _cover_campaign_days(
+    session: AsyncSession, report: ReconcileReport, campaign_id: uuid.UUID, days: set[str]
+) -> None:
+    """Which business days the campaign's channel refunds succeeded on, each with whether the
+    bill covers it; warnings for the days it does not and for a bill that covers none."""
+    ours = and_(Refund.campaign_id == campaign_id, Refund.status == RefundStatus.succeeded)
+    first, last = (
+        await session.execute(
+            select(func.min(Refund.succeeded_at), func.max(Refund.succeeded_at)).where(ours)
+        )
+    ).one()
+    if first is None or last is None:
+        return
+    span = business_days(first, last)
+    # one scan: each refund's day is the first of the days' ends it falls before
+    bucket = case(
+        *[(Refund.succeeded_at < day_bounds(d)[1], literal(i)) for i, d in enumerate(span)],
+        else_=literal(len(span)),
+    ).label("bucket")
+    per_day = {
+        int(i): (int(n), int(fen))
+        for i, n, fen in await session.execute(
+            select(bucket, func.count(), func.sum(Refund.amount_fen)).where(ours).group_by(bucket)
+        )
+    }
+    for i, d in enumerate(span):
+        if i in per_day:
+            n, fen = per_day[i]
+            report.campaign_days.append(CampaignDay(d.isoformat(), n, fen, d.isoformat() in days))
+    total = sum(d.refunds for d in report.campaign_days)
+    covered = sum(d.refunds for d in report.campaign_days if d.in_bill)
+    if covered == 0:
+        report.warnings.append(
+            f"the bill covers none of the campaign's {total} refunds: "
+            f"they happened on {', '.join(d.day for d in report.campaign_days)}"
+        )
+    elif report.missing_days:
+        report.warnings.append(
+            f"the bill covers {covered} of the campaign's {total} refunds; "
+            f"still missing the bills of {', '.join(report.missing_days)}"
+        )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
@@ -112,10 +112,32 @@ class Difference(Schema):
     note: str
 
 
+class Tally(Schema):
+    lines: int
+    fen: int
+
+
+class CampaignDay(Schema):
+    day: date
+    refunds: int
+    fen: int
+    in_bill: bool
+
+
 class ReconcileReport(Schema):
+    """`counts`: lines per class; `payments` and `refunds`: lines and fen per class, apart.
+    `campaign_days`: the business days the campaign's refunds happened on, each with whether
+    the bill covers it; `complete` is false while a difference or a missing day remains."""
+
     bill_lines: int
     our_refunds: int
     counts: dict[str, int]
-    amounts: dict[str, int]
+    payments: dict[str, Tally]
+    refunds: dict[str, Tally]
     unexplained: int
     differences: list[Difference]
+    bill_days: list[date]
+    campaign_days: list[CampaignDay]
+    missing_days: list[date]
+    warnings: list[str]
+    complete: bool

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from redcard.kit.sql import rowcount
-from redcard.kit.time import utc_now
+from redcard.kit.time import business_days, utc_now
 from redcard.membership import program
 from redcard.models import (
     CampaignStatus,
@@ -240,7 +240,7 @@ async def reconcile(
         if channel is None:
             raise ValueError("reconcile needs the bill or the channel to download it from")
         files: list[TextIO] = []
-        for day in rec.days_of(campaign.approved_at or campaign.created_at, utc_now()):
+        for day in business_days(campaign.approved_at or campaign.created_at, utc_now()):
             out = io.StringIO()
             await rec.write_bill_csv(channel, day, out, kinds=("refund",))
             out.seek(0)
