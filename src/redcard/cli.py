@@ -250,6 +250,7 @@ def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 def exceptions() -> None:
     """Notifications the sink refused for good (template, reason); refunds' exceptions are
     on the operator's sunset page."""
+    from redcard.kit.time import local_time
     from redcard.notifications import list_failed
 
     failed = _in_session(list_failed)
@@ -257,7 +258,8 @@ def exceptions() -> None:
     for column in ("failed at", "template", "attempts", "reason"):
         table.add_column(column)
     for note in failed:
-        table.add_row(str(note.failed_at), note.template, str(note.attempts), note.last_error or "")
+        failed_at = local_time(note.failed_at)
+        table.add_row(failed_at, note.template, str(note.attempts), note.last_error or "")
     console.print(table)
 
 
