@@ -150,3 +150,12 @@ async def refund_totals(
         .group_by(Refund.status)
     )
     return {str(status): (int(n), int(fen)) for status, n, fen in rows}
+
+
+async def last_refund_at(session: AsyncSession, campaign_id: uuid.UUID) -> datetime | None:
+    """When the campaign's last refund through the channel succeeded."""
+    return await session.scalar(
+        select(func.max(Refund.succeeded_at)).where(
+            Refund.campaign_id == campaign_id, Refund.status == RefundStatus.succeeded
+        )
+    )

@@ -233,14 +233,17 @@ async def reconcile(
     channel: PaymentChannel | None = None,
 ) -> rec.ReconcileReport:
     """Classify the channel's bill against the campaign's refunds. Reads only. `bill` is the
-    bill as CSV files (`rec.write_csv`'s columns); without it, the refund lines of every day
-    since approval are downloaded from `channel` through the port."""
+    bill as CSV files (`rec.write_csv`'s columns); without it, the refund lines of every
+    business day from approval to now (or to the campaign's last refund, if later) are
+    downloaded from `channel` through the port."""
     campaign = await get_campaign(session, campaign_id)
     if bill is None:
         if channel is None:
             raise ValueError("reconcile needs the bill or the channel to download it from")
         files: list[TextIO] = []
-        for day in business_days(campaign.approved_at or campaign.created_at, utc_now()):
+        last = await repo.last_refund_at(session, campaign.id)
+        end = max(utc_now(), last) if last is not None else utc_now()
+        for day in business_days(campaign.approved_at or campaign.created_at, end):
             out = io.StringIO()
             await rec.write_bill_csv(channel, day, out, kinds=("refund",))
             out.seek(0)
