@@ -13,7 +13,6 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -28,10 +27,10 @@ from redcard.payments.channels import Channels
 from redcard.payments.sandbox import SandboxChannel
 from redcard.payments.sandbox import meta as sandbox_meta
 from tests.fixtures.factories import World, make_world
+from tests.fixtures.pgdb import create_pg_database, drop_pg_database
 
 pytest_plugins = ["tests.fixtures.browser"]
 
-PG_ADMIN_URL = os.environ.get("REDCARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -48,28 +47,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
-
-
-def _pg_url(name: str) -> str:
-    parts = urlsplit(PG_ADMIN_URL)
-    return f"{parts.scheme}://{parts.netloc}/{name}"
-
-
-def create_pg_database(name: str) -> str:
-    try:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:  # fail loudly: PostgreSQL is part of the suite
-        raise RuntimeError(
-            f"PostgreSQL is required for the test suite and is unreachable at {PG_ADMIN_URL}: {exc}"
-        ) from exc
-    return _pg_url(name)
-
-
-def drop_pg_database(name: str) -> None:
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
