@@ -1,4 +1,5 @@
-"""Accounts and logins. Passwords are argon2id hashes; tokens are stored only as SHA-256."""
+"""Accounts and logins. Passwords are argon2id hashes, made and checked off the event loop
+(accounts/passwords.py); tokens are stored only as SHA-256."""
 
 from __future__ import annotations
 
@@ -7,18 +8,15 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from redcard.accounts.passwords import DUMMY_HASH, hash_password, turn, verify_password
 from redcard.errors import Conflict, InvalidInput, TooManyRequests, Unauthorized
 from redcard.kit.ids import new_token
 from redcard.kit.time import utc_now
 from redcard.models import AuthSession, LoginAttempt, Role, SessionKind, User
 
-_hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 
 
@@ -70,7 +68,7 @@ async def create_user(
         raise PhoneTaken("this phone number already has an account")
     user = User(
         phone=phone,
-        password_hash=_hasher.hash(password),
+        password_hash=await hash_password(password),
         display_name=display_name,
         role=role,
         locale=locale,
@@ -109,18 +107,21 @@ async def login(
 ) -> LoginResult:
     """Check credentials; failures are counted per phone and per IP inside `window`.
     The caller must commit even when this raises BadCredentials, so the failure is counted:
-    endpoints do that through `record_failure` in a separate unit of work."""
+    endpoints do that through `record_failure` in a separate unit of work.
+    A burst of logins waits for its turns before its first query (accounts/passwords.py)."""
     try:
         phone = normalise_phone(phone)
     except InvalidInput as exc:
         raise BadCredentials("wrong phone number or password") from exc
-    if await _recent_failures(session, phone, ip, window) >= max_failures:
-        raise LoginRateLimited("too many failed logins; wait 15 minutes and try again")
-    user = await session.scalar(select(User).where(User.phone == phone, User.closed_at.is_(None)))
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        user = None
+    async with turn():
+        if await _recent_failures(session, phone, ip, window) >= max_failures:
+            raise LoginRateLimited("too many failed logins; wait 15 minutes and try again")
+        user = await session.scalar(
+            select(User).where(User.phone == phone, User.closed_at.is_(None))
+        )
+        # an unknown phone is checked against a dummy hash: it answers as slowly as a known one
+        if not await verify_password(user.password_hash if user else DUMMY_HASH, password):
+            user = None
     if user is None:
         raise BadCredentials("wrong phone number or password")
     token = new_token()
@@ -160,3 +161,4 @@ async def logout(session: AsyncSession, token: str) -> None:
         .where(AuthSession.token_hash == token_hash(token))
         .values(revoked_at=utc_now())
     )
+
