@@ -17,6 +17,7 @@ from redcard.accounts.cli import app as users_app
 from redcard.clikit import in_session as _in_session
 from redcard.config import get_settings
 from redcard.errors import AppError
+from redcard.membership.cli import plans_app, terms_app
 from redcard.sunset.cli import app as sunset_app
 
 app = typer.Typer(
@@ -30,6 +31,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(sunset_app, name="sunset")
 app.add_typer(users_app, name="users")
+app.add_typer(plans_app, name="plans")
+app.add_typer(terms_app, name="terms")
 console = Console()
 
 
