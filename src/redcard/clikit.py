@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from redcard.config import get_settings
+from redcard.errors import AppError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +39,15 @@ def in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
             await db.dispose()
 
     return asyncio.run(_run())
+
+
+def in_session_or_fail(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """`in_session(work)`; if the work is refused (an AppError), the refusal is printed in red
+    and the command exits with code 1, its unit of work rolled back."""
+    try:
+        return in_session(work)
+    except AppError as exc:
+        fail(exc.message)
 
 
 def fail(message: str, *hints: str) -> NoReturn:

@@ -12,7 +12,7 @@ from rich.markup import escape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.accounts import service
-from redcard.clikit import console, fail, in_session, read_password
+from redcard.clikit import console, fail, in_session_or_fail, read_password
 from redcard.config import get_settings
 from redcard.errors import AppError
 from redcard.models import Role
@@ -51,8 +51,9 @@ def create_operator(
     name: str = typer.Option("Operator", help="the name shown in the console"),
     password_stdin: bool = PASSWORD_STDIN,
 ) -> None:
-    """Create an operator account (the first one on an empty database: run `redcard db
-    upgrade` first). Operators run the console at /operator."""
+    """Create an operator account (the first one: after `redcard db upgrade`).
+
+    Operators run the console at /operator."""
     phone = _phone(phone)
     password = _password(password_stdin)
 
@@ -62,10 +63,7 @@ def create_operator(
         )
         return user.display_name
 
-    try:
-        display_name = in_session(work)
-    except AppError as exc:
-        fail(exc.message)
+    display_name = in_session_or_fail(work)
     console.print(
         f"[green]operator {escape(display_name)} ({phone}) created[/green]; "
         f"log in at {get_settings().base_url}/login",
@@ -82,26 +80,21 @@ def reset_password(phone: str = PHONE, password_stdin: bool = PASSWORD_STDIN) ->
     async def work(session: AsyncSession) -> int:
         return await service.reset_password(session, phone=phone, password=password)
 
-    try:
-        ended = in_session(work)
-    except AppError as exc:
-        fail(exc.message)
+    ended = in_session_or_fail(work)
     console.print(f"[green]password of {phone} changed[/green]; {ended} logins ended")
 
 
 @app.command()
 def disable(phone: str = PHONE) -> None:
-    """Disable an account: it can no longer log in and its logins stop working at once.
+    """Disable an account: no more logins, and its current ones stop working.
+
     The last active operator cannot be disabled."""
     phone = _phone(phone)
 
     async def work(session: AsyncSession) -> int:
         return await service.disable_user(session, phone=phone)
 
-    try:
-        ended = in_session(work)
-    except AppError as exc:
-        fail(exc.message)
+    ended = in_session_or_fail(work)
     console.print(
         f"[green]{phone} is disabled[/green]: it can no longer log in, and its {ended} "
         "logins stopped working (`redcard users enable` reopens it)",
@@ -117,8 +110,5 @@ def enable(phone: str = PHONE) -> None:
     async def work(session: AsyncSession) -> None:
         await service.enable_user(session, phone=phone)
 
-    try:
-        in_session(work)
-    except AppError as exc:
-        fail(exc.message)
+    in_session_or_fail(work)
     console.print(f"[green]{phone} can log in again[/green]")

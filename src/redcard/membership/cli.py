@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redcard.clikit import console, fail, in_session, invalid_fields
+from redcard.clikit import console, fail, in_session, in_session_or_fail, invalid_fields
 from redcard.errors import AppError
 from redcard.kit.money import MoneyError, format_fen, parse_yuan
 from redcard.membership import program, service
@@ -141,10 +141,7 @@ def publish_terms(
         )
         return terms.version, terms.title
 
-    try:
-        version, published = in_session(work)
-    except AppError as exc:
-        fail(exc.message)
+    version, published = in_session_or_fail(work)
     console.print(
         f"[green]membership terms version {version} published[/green]: {escape(published)}",
         soft_wrap=True,
