@@ -6,8 +6,6 @@ import asyncio
 import os
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
 
 import typer
 import uvicorn
@@ -15,14 +13,12 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from redcard.accounts.cli import app as users_app
+from redcard.clikit import in_session as _in_session
 from redcard.config import get_settings
 from redcard.errors import AppError
+from redcard.membership.cli import plans_app, terms_app
 from redcard.sunset.cli import app as sunset_app
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-T = TypeVar("T")
 
 app = typer.Typer(
     help="Redcard: a paid membership card for local-life commerce.", no_args_is_help=True
@@ -34,6 +30,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(sunset_app, name="sunset")
+app.add_typer(users_app, name="users")
+app.add_typer(plans_app, name="plans")
+app.add_typer(terms_app, name="terms")
 console = Console()
 
 
@@ -229,21 +228,6 @@ def settle(
     except AppError as exc:
         console.print(f"[red]{exc.message}[/red]")
         sys.exit(1)
-
-
-def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one unit of work on REDCARD_DATABASE_URL (commits if it returns)."""
-    from redcard.db import Database
-
-    async def _run() -> T:
-        db = Database(get_settings().database_url)
-        try:
-            async with db.session_scope() as session:
-                return await work(session)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(_run())
 
 
 @app.command()

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         default=5, ge=1, description="failed logins per phone within the window before a lockout"
     )
     login_window_seconds: int = Field(default=900, ge=1, description="the failed-login window")
+    password_hash_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="password hashes (logins, sign-ups) running at once per process, in "
+        "lower-priority threads beside the event loop; unset: half the CPU count, 1 to 4",
+    )
     secure_cookies: bool = Field(default=False, description="mark cookies Secure (behind HTTPS)")
     db_pool_size: int = Field(default=10, ge=1, description="connections per process")
     worker_batch: int = Field(

@@ -1,24 +1,24 @@
-"""Accounts and logins. Passwords are argon2id hashes; tokens are stored only as SHA-256."""
+"""Accounts and logins. Passwords are argon2id hashes, made and checked off the event loop
+(accounts/passwords.py); tokens are stored only as SHA-256."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redcard.errors import Conflict, InvalidInput, TooManyRequests, Unauthorized
+from redcard.accounts.passwords import DUMMY_HASH, hash_password, turn, verify_password
+from redcard.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from redcard.kit.ids import new_token
+from redcard.kit.sql import rowcount
 from redcard.kit.time import utc_now
 from redcard.models import AuthSession, LoginAttempt, Role, SessionKind, User
 
-_hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 
 
@@ -31,6 +31,14 @@ class BadCredentials(Unauthorized):
 
 
 class LoginRateLimited(TooManyRequests):
+    pass
+
+
+class UnknownAccount(NotFound):
+    pass
+
+
+class LastOperator(Conflict):
     pass
 
 
@@ -70,7 +78,7 @@ async def create_user(
         raise PhoneTaken("this phone number already has an account")
     user = User(
         phone=phone,
-        password_hash=_hasher.hash(password),
+        password_hash=await hash_password(password),
         display_name=display_name,
         role=role,
         locale=locale,
@@ -109,18 +117,21 @@ async def login(
 ) -> LoginResult:
     """Check credentials; failures are counted per phone and per IP inside `window`.
     The caller must commit even when this raises BadCredentials, so the failure is counted:
-    endpoints do that through `record_failure` in a separate unit of work."""
+    endpoints do that through `record_failure` in a separate unit of work.
+    A burst of logins waits for its turns before its first query (accounts/passwords.py)."""
     try:
         phone = normalise_phone(phone)
     except InvalidInput as exc:
         raise BadCredentials("wrong phone number or password") from exc
-    if await _recent_failures(session, phone, ip, window) >= max_failures:
-        raise LoginRateLimited("too many failed logins; wait 15 minutes and try again")
-    user = await session.scalar(select(User).where(User.phone == phone, User.closed_at.is_(None)))
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        user = None
+    async with turn():
+        if await _recent_failures(session, phone, ip, window) >= max_failures:
+            raise LoginRateLimited("too many failed logins; wait 15 minutes and try again")
+        user = await session.scalar(
+            select(User).where(User.phone == phone, User.closed_at.is_(None))
+        )
+        # an unknown phone is checked against a dummy hash: it answers as slowly as a known one
+        if not await verify_password(user.password_hash if user else DUMMY_HASH, password):
+            user = None
     if user is None:
         raise BadCredentials("wrong phone number or password")
     token = new_token()
@@ -160,3 +171,69 @@ async def logout(session: AsyncSession, token: str) -> None:
         .where(AuthSession.token_hash == token_hash(token))
         .values(revoked_at=utc_now())
     )
+
+
+# -- the operator's commands (redcard users ...) ---------------------------------------------
+async def get_by_phone(session: AsyncSession, phone: str) -> User:
+    user = await session.scalar(select(User).where(User.phone == normalise_phone(phone)))
+    if user is None:
+        raise UnknownAccount("no account has this phone number")
+    return user
+
+
+async def revoke_sessions(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """End every login of this user (browsers and API tokens); returns how many were live."""
+    result = await session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utc_now())
+    )
+    return rowcount(result)
+
+
+async def reset_password(session: AsyncSession, *, phone: str, password: str) -> int:
+    """A new password; the old one and every login made with it stop working. Returns the
+    number of logins ended. A disabled account stays disabled."""
+    check_password(password)
+    user = await get_by_phone(session, phone)
+    user.password_hash = await hash_password(password)
+    revoked = await revoke_sessions(session, user.id)
+    await session.flush()
+    return revoked
+
+
+async def disable_user(session: AsyncSession, *, phone: str) -> int:
+    """Close the account: it can no longer log in and its logins stop working (`closed_at`,
+    which `login` and `user_for_token` check). The last active operator cannot be disabled,
+    or the deployment would have no way in: the active operators are locked (in id order)
+    while they are counted, so two operators disabling each other cannot both succeed.
+    Returns the number of logins ended."""
+    user = await get_by_phone(session, phone)
+    if user.closed_at is not None:
+        raise Conflict("this account is already disabled")
+    if user.role == Role.operator:
+        active = await session.scalars(
+            select(User.id)
+            .where(User.role == Role.operator, User.closed_at.is_(None))
+            .order_by(User.id)
+            .with_for_update()
+        )
+        if len(active.all()) <= 1:
+            raise LastOperator(
+                "this is the last active operator; create another operator first "
+                "(redcard users create-operator), so the deployment keeps a way in"
+            )
+    user.closed_at = utc_now()
+    revoked = await revoke_sessions(session, user.id)
+    await session.flush()
+    return revoked
+
+
+async def enable_user(session: AsyncSession, *, phone: str) -> User:
+    """Reopen a disabled account (its password is unchanged; its old logins stay ended)."""
+    user = await get_by_phone(session, phone)
+    if user.closed_at is None:
+        raise Conflict("this account is not disabled")
+    user.closed_at = None
+    await session.flush()
+    return user

@@ -19,7 +19,8 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redcard.accounts.service import _hasher, create_user
+from redcard.accounts.passwords import hash_password
+from redcard.accounts.service import create_user
 from redcard.config import get_settings
 from redcard.db import Database
 from redcard.kit import time as clock
@@ -77,7 +78,7 @@ async def seed_stores(session: AsyncSession, path: Path | None = None) -> int:
     by_name: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         by_name.setdefault(row["name"].strip(), []).append(row)
-    unusable = _hasher.hash(secrets.token_urlsafe(24))  # owners of OSM stores cannot log in
+    unusable = await hash_password(secrets.token_urlsafe(24))  # owners of OSM stores cannot log in
     now = utc_now()
     users, merchants, stores = [], [], []
     for i, (name, group) in enumerate(sorted(by_name.items())):
