@@ -70,8 +70,9 @@ def invalid_fields(exc: ValidationError, options: dict[str, str] | None = None) 
     raise typer.Exit(1)
 
 
-def read_password(from_stdin: bool) -> str:
-    """A new password: one line of standard input (for scripts), or typed twice, hidden."""
+def read_password(from_stdin: bool, *, new: bool = True) -> str:
+    """A password: one line of standard input (for scripts), or typed at a hidden prompt
+    (twice when it is a `new` one)."""
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=new))

@@ -63,7 +63,7 @@ async def test_a_plan_made_by_the_command_is_on_sale(with_terms):
     assert "plan annual created" in made.stdout
 
     async with app_on(with_terms) as app:
-        plans = (await app.get("/api/v1/plans")).json()
+        plans = (await app.get("/api/v1/plans")).json()["plans"]
     assert [(p["code"], p["name"], p["price_fen"], p["duration_days"]) for p in plans] == [
         ("annual", "年卡", 16800, 365)
     ]

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.accounts import service as accounts
+from redcard.clikit import console, fail, read_password
 from redcard.config import get_settings
 from redcard.db import Database
 from redcard.errors import AppError, Forbidden
@@ -40,7 +40,6 @@ from redcard.sunset.dryrun import dry_run
 app = typer.Typer(
     help="Program sunset: prepare, approve, follow, bill and reconcile.", no_args_is_help=True
 )
-console = Console()
 T = TypeVar("T")
 
 AS_HELP = "the operator doing this (phone number); they sign in with their password"
@@ -63,14 +62,11 @@ def _run(fn: Callable[[Database, Channels], Awaitable[T]]) -> T:
     try:
         return asyncio.run(go())
     except AppError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
+        fail(exc.message)
 
 
 def _password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    return str(typer.prompt("password", hide_input=True))
+    return read_password(from_stdin, new=False)
 
 
 async def _operator(session: AsyncSession, phone: str, password: str) -> User:
@@ -148,7 +144,7 @@ def prepare(
                 session, operator, cutoff_at=cutoff_at, policy=policy, notice=text
             )
             dry = await dry_run(session, c.policy, c.cutoff_at)
-        console.print(_describe(c))
+        console.print(_describe(c), soft_wrap=True)
         table = Table(title="Dry run: what approval would refund")
         for column in ("plan", "cards", "refunds"):
             table.add_column(column, justify="left" if column == "plan" else "right")
@@ -163,7 +159,10 @@ def prepare(
                 f"[yellow]{dry.manual_count} cards ({format_fen(dry.manual_fen)}) need a person: "
                 "past the channel's refund window[/yellow]"
             )
-        console.print(f"a second operator approves: redcard sunset approve {c.id} --as PHONE")
+        console.print(
+            f"a second operator approves: redcard sunset approve {c.id} --as PHONE",
+            soft_wrap=True,
+        )
 
     _run(go)
 
@@ -183,7 +182,7 @@ def approve(
         async with db.session_scope() as session:
             operator = await _operator(session, as_, password)
             c = await service.approve(session, cid, operator)
-        console.print(_describe(c))
+        console.print(_describe(c), soft_wrap=True)
         console.print(
             f"sales are closed; {c.items_count} cards, {format_fen(c.total_fen)} to refund "
             f"from {local_time(c.cutoff_at)}; {c.renewals_cancelled} auto-renewals cancelled"
@@ -206,7 +205,7 @@ def cancel(
         async with db.session_scope() as session:
             await _operator(session, as_, password)
             c = await service.cancel(session, cid)
-        console.print(_describe(c))
+        console.print(_describe(c), soft_wrap=True)
 
     _run(go)
 
@@ -218,20 +217,14 @@ def list_() -> None:
     async def go(db: Database, _: Channels) -> None:
         async with db.session_scope() as session:
             campaigns = await repo.list_campaigns(session, 100)
-        table = Table(title=f"Sunsets ({len(campaigns)})")
-        for column in ("id", "status", "cut-off", "policy", "cards", "refunds", "prepared"):
-            table.add_column(column)
-        for c in campaigns:
-            table.add_row(
-                str(c.id),
-                c.status.value,
-                local_time(c.cutoff_at),
-                c.policy.value,
-                str(c.items_count),
-                format_fen(c.total_fen),
-                local_time(c.created_at),
+        console.print(f"{len(campaigns)} sunsets, newest first")
+        for c in campaigns:  # one line each: the id whole, for approve, cancel and status
+            console.print(
+                f"{c.id}  {c.status.value:<9}  cut-off {local_time(c.cutoff_at)}  "
+                f"{c.policy.value}  {c.items_count} cards  {format_fen(c.total_fen)}  "
+                f"prepared {local_time(c.created_at)}",
+                soft_wrap=True,
             )
-        console.print(table)
 
     _run(go)
 
