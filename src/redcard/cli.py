@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import tempfile
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 app = typer.Typer(
     help="Redcard: a paid membership card for local-life commerce.", no_args_is_help=True
@@ -83,6 +85,17 @@ def _base_url(host: str, port: int) -> None:
         get_settings.cache_clear()
 
 
+def _warn_without_base_url(base_url: str) -> None:
+    """Once at start, when REDCARD_BASE_URL is set nowhere (environment or .env): say where
+    the channel's callbacks and the return links will point instead."""
+    if "base_url" not in get_settings().model_fields_set:
+        log.warning(
+            "REDCARD_BASE_URL is not set: the payment channel's callbacks and the pages' "
+            "return links point at %s; set REDCARD_BASE_URL to the URL the app is reached at",
+            base_url,
+        )
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
@@ -90,6 +103,7 @@ def serve(
     workers: int = typer.Option(1, min=1, help="app processes (they share the port)"),
 ) -> None:
     """Serve the app (API, pages, sandbox channel)."""
+    _warn_without_base_url(f"http://{host}:{port}")
     _base_url(host, port)
     _serve(host, port, workers)
 
@@ -170,6 +184,7 @@ def worker(
     from redcard.worker import Worker
 
     settings = get_settings()
+    _warn_without_base_url(settings.base_url)
     if metrics_port is not None:
         from prometheus_client import start_http_server
 
@@ -180,6 +195,7 @@ def worker(
         channels = build_channels(settings)
         w = Worker(settings, db, channels)
         w.stop_on_signals()
+        await channels.start()  # the sandbox's queue: what earlier runs could not deliver
         try:
             if once:
                 console.print(await w.run_once())
@@ -188,7 +204,7 @@ def worker(
             else:
                 await w.run_forever()
         finally:
-            await channels.close()
+            await channels.close()  # never waits for callback retries: they stay queued
             await db.dispose()
 
     asyncio.run(_run())
