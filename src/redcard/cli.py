@@ -212,10 +212,15 @@ def worker(
 
 @app.command()
 def settle(
-    day: str = typer.Option(..., help="business day to settle, YYYY-MM-DD (Shanghai)"),
+    day: str = typer.Option(
+        ...,
+        help="business day to settle, YYYY-MM-DD: a day in the programme's time zone "
+        "(REDCARD_TIMEZONE, default Asia/Shanghai)",
+    ),
 ) -> None:
     """Settle a finished day: one statement per merchant with 买单 activity (idempotent)."""
     from redcard.db import Database
+    from redcard.kit.time import zone
     from redcard.settlement.service import parse_day
     from redcard.settlement.tasks import settle_cli
 
@@ -225,7 +230,7 @@ def settle(
             statements = await settle_cli(db, parse_day(day))
         finally:
             await db.dispose()
-        table = Table(title=f"Statements for {day}")
+        table = Table(title=f"Statements for {day} ({zone().key})")
         for column in ("merchant", "bills", "collected", "fees", "clawbacks", "net payable"):
             table.add_column(column)
         for s in statements:
