@@ -155,6 +155,47 @@ async def test_closing_never_waits_for_retries_and_the_worker_confirms_the_payme
     await assert_ledger_ok(db)
 
 
+async def test_the_next_process_hosting_the_sandbox_delivers_what_an_earlier_one_could_not(
+    client, db, sandbox, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """The app stopped while its sandbox could not deliver a payment's callback; the app's
+    next start runs the sandbox's queue, which delivers it, and the payment is confirmed."""
+    plans = await setup_plans(db)
+    headers = await login(client, await new_user(db))
+    response = await client.post(
+        "/api/v1/orders", json={"plan_id": str(plans.annual.id)}, headers=headers | idem()
+    )
+    assert response.status_code == 201, response.text
+
+    async def unreachable(url: str, headers: dict[str, str], body: bytes) -> int:
+        raise httpx.ConnectError("connection refused")
+
+    books = {"database_url": settings.resolved_sandbox_url(), "secret": settings.sandbox_secret}
+    before = SandboxChannel(**books, deliver=unreachable)
+    await before.pay(out_trade_no(response.json()["pay_url"]))
+    await before.close()
+
+    delivered = asyncio.Event()
+
+    async def into_the_app(url: str, headers: dict[str, str], body: bytes) -> int:
+        status = await sandbox.deliver(url, headers, body)  # the test app, through ASGI
+        delivered.set()
+        return status
+
+    clock.freeze(clock.utc_now() + timedelta(seconds=3))  # its retry time has come
+    after = SandboxChannel(**books, deliver=into_the_app)
+    await after.start()
+    try:
+        await asyncio.wait_for(delivered.wait(), timeout=30)
+    finally:
+        await after.close()
+    async with db.session_scope() as session:
+        assert (await session.scalars(select(Payment))).one().status == PaymentStatus.succeeded
+    async with sandbox.engine.connect() as conn:
+        assert (await conn.execute(select(sandbox_queue))).all() == []
+    await assert_ledger_ok(db)
+
+
 async def test_a_worker_without_redcard_base_url_says_so_once(db, settings) -> None:  # type: ignore[no-untyped-def]
     worker = redcard("worker", "--once", env=worker_env(settings))
     _, err = worker.communicate(timeout=120)

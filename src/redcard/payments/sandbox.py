@@ -94,6 +94,7 @@ class SandboxChannel(Notifier):
     _queue: asyncio.Task[None] | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _failing: set[str] = field(default_factory=set)  # URLs whose last delivery failed
+    _closing: bool = False
 
     # -- steering (tests and the demo only) ---------------------------------------------------
     def inject(self, operation: str, fault: Fault, times: int = 1) -> None:

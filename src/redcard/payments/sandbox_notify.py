@@ -38,6 +38,7 @@ HEADER_TS, HEADER_NONCE, HEADER_SIG = (
 MAX_ATTEMPTS = 5  # deliveries of one notification before the sandbox gives up on it
 CLOSE_GRACE = 1.0  # seconds closing waits for deliveries already on the wire
 QUEUE_POLL = 5.0  # seconds between looks at the queue (another process may have filled it)
+QUEUE_MIN_WAIT = 0.5  # seconds: a notification still due (another process sends it) waits this
 LEASE = timedelta(seconds=60)  # a claimed notification is due again if no attempt is recorded
 RECORD_EVERY = 100  # attempts written to the queue's books at a time
 Deliver = Callable[[str, dict[str, str], bytes], Awaitable[int]]
@@ -83,6 +84,7 @@ class Notifier:
     _queue: asyncio.Task[None] | None
     _wake: asyncio.Event
     _failing: set[str]
+    _closing: bool
 
     def now(self) -> datetime:
         raise NotImplementedError
@@ -107,19 +109,20 @@ class Notifier:
         self._queue = asyncio.get_running_loop().create_task(self._run_queue())
 
     async def _stop_sending(self) -> None:
-        """Stop promptly: the queue stops, deliveries already on the wire get CLOSE_GRACE
-        seconds, retries are not waited for. What is undelivered stays in the queue for the
+        """Stop promptly: no new attempt starts, the queue stops waiting, a delivery already
+        on the wire gets CLOSE_GRACE seconds to finish and be written down (then it is cut
+        off), retries are not waited for. What is undelivered stays in the queue for the
         next process that hosts the sandbox."""
-        if self._queue is not None:
-            self._queue.cancel()
-            await asyncio.wait([self._queue], timeout=CLOSE_GRACE)
-            self._queue = None
-        if self._tasks:
-            _, late = await asyncio.wait(list(self._tasks), timeout=CLOSE_GRACE)
+        self._closing = True
+        self._wake.set()
+        running = [t for t in (self._queue, *self._tasks) if t is not None]
+        if running:
+            _, late = await asyncio.wait(running, timeout=CLOSE_GRACE)
             for task in late:
                 task.cancel()
             if late:  # each writes down the attempts it made before it ends
                 await asyncio.wait(late, timeout=CLOSE_GRACE)
+        self._queue, self._closing = None, False
 
     def sign(self, timestamp: str, nonce: str, body: bytes) -> str:
         message = timestamp.encode() + b"." + nonce.encode() + b"." + body
@@ -175,7 +178,7 @@ class Notifier:
                     "url": note.url,
                     "body": note.body.decode(),
                     "attempts": 0,
-                    # if the attempt right after commit never reports back, the queue's
+                    # the queue's turn, should the attempt right after commit never report
                     "next_attempt_at": None if held else now + retry_delay(1),
                     "created_at": now,
                 }
@@ -231,6 +234,8 @@ class Notifier:
         delivered, recorded, done = 0, 0, []
         try:
             for note in outgoing:
+                if self._closing:
+                    break
                 done.append((note, await self._attempt(note)))
                 if len(done) == RECORD_EVERY:
                     await self._record(done)
@@ -293,15 +298,19 @@ class Notifier:
 
     async def _run_queue(self) -> None:
         """The retry queue: sends what is due, then waits until the next is due (or a failed
-        delivery schedules one sooner), looking again at least every QUEUE_POLL seconds."""
-        while True:
+        delivery schedules one sooner), looking again at least every QUEUE_POLL seconds. It
+        only reads while nothing is due."""
+        while not self._closing:
             self._wake.clear()
             wait = QUEUE_POLL
             try:
-                await self.redeliver_due()
                 next_at = await books.next_due(self.engine)
+                if next_at is not None and next_at <= self.now():
+                    await self.redeliver_due()
+                    next_at = await books.next_due(self.engine)
                 if next_at is not None:
-                    wait = min(wait, max(0.0, (next_at - self.now()).total_seconds()))
+                    ahead = (next_at - self.now()).total_seconds()
+                    wait = min(wait, max(QUEUE_MIN_WAIT, ahead))
             except Exception as exc:  # noqa: BLE001 - the queue outlives a bad moment
                 log.warning("sandbox: the notification queue could not run: %s", exc)
             with contextlib.suppress(TimeoutError):
