@@ -53,7 +53,6 @@ from redcard.models import PlanKind, Refund, RefundPolicy, RefundStatus, Role, S
 from redcard.order_kinds import register_all
 from redcard.payments import refunds
 from redcard.payments.channels import Channels
-from redcard.payments.port import NotificationKind
 from redcard.payments.refunds import due as refund_worker
 from redcard.payments.sandbox import SandboxChannel
 from redcard.sunset import dryrun, service, tasks
@@ -62,15 +61,6 @@ from redcard.sunset import reconcile as rec
 ADMIN_URL = os.environ.get("REDCARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "redcard_bench_sunset"
 TARGET_SECONDS = 180
-
-
-class QuietSandbox(SandboxChannel):
-    """The sandbox with its callbacks lost: refunds settle by status query only."""
-
-    async def _notify(
-        self, url: str, kind: NotificationKind, reference: str, amount_fen: int, channel_ref: str
-    ) -> None:
-        return None
 
 
 def rss_mb() -> float:
@@ -257,7 +247,10 @@ def profile_statements(engine: Any) -> dict[str, list[float]]:
 
 
 def sandbox_for(url: str, settings: Settings) -> Channels:
-    sandbox = QuietSandbox(database_url=url, secret="bench", base_url=settings.base_url)
+    # its callbacks lost: refunds settle by status query only
+    sandbox = SandboxChannel(
+        database_url=url, secret="bench", base_url=settings.base_url, sends_notifications=False
+    )
     return Channels({sandbox.name: sandbox}, default=sandbox.name)
 
 

@@ -94,6 +94,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await channels.start()
         background = None
         if settings.run_worker:  # the demo: one process serves and does the background work
             from redcard.worker import Worker

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import tempfile
@@ -19,6 +20,8 @@ from redcard.config import get_settings
 from redcard.errors import AppError
 from redcard.membership.cli import plans_app, terms_app
 from redcard.sunset.cli import app as sunset_app
+
+log = logging.getLogger(__name__)
 
 app = typer.Typer(
     help="Redcard: a paid membership card for local-life commerce.", no_args_is_help=True
@@ -82,6 +85,17 @@ def _base_url(host: str, port: int) -> None:
         get_settings.cache_clear()
 
 
+def _warn_without_base_url(base_url: str) -> None:
+    """Once at start, when REDCARD_BASE_URL is set nowhere (environment or .env): say where
+    the channel's callbacks and the return links will point instead."""
+    if "base_url" not in get_settings().model_fields_set:
+        log.warning(
+            "REDCARD_BASE_URL is not set: the payment channel's callbacks and the pages' "
+            "return links point at %s; set REDCARD_BASE_URL to the URL the app is reached at",
+            base_url,
+        )
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
@@ -89,6 +103,7 @@ def serve(
     workers: int = typer.Option(1, min=1, help="app processes (they share the port)"),
 ) -> None:
     """Serve the app (API, pages, sandbox channel)."""
+    _warn_without_base_url(f"http://{host}:{port}")
     _base_url(host, port)
     _serve(host, port, workers)
 
@@ -169,6 +184,7 @@ def worker(
     from redcard.worker import Worker
 
     settings = get_settings()
+    _warn_without_base_url(settings.base_url)
     if metrics_port is not None:
         from prometheus_client import start_http_server
 
@@ -179,6 +195,7 @@ def worker(
         channels = build_channels(settings)
         w = Worker(settings, db, channels)
         w.stop_on_signals()
+        await channels.start()  # the sandbox's queue: what earlier runs could not deliver
         try:
             if once:
                 console.print(await w.run_once())
@@ -187,7 +204,7 @@ def worker(
             else:
                 await w.run_forever()
         finally:
-            await channels.close()
+            await channels.close()  # never waits for callback retries: they stay queued
             await db.dispose()
 
     asyncio.run(_run())
@@ -195,10 +212,15 @@ def worker(
 
 @app.command()
 def settle(
-    day: str = typer.Option(..., help="business day to settle, YYYY-MM-DD (Shanghai)"),
+    day: str = typer.Option(
+        ...,
+        help="business day to settle, YYYY-MM-DD: a day in the programme's time zone "
+        "(REDCARD_TIMEZONE, default Asia/Shanghai)",
+    ),
 ) -> None:
     """Settle a finished day: one statement per merchant with 买单 activity (idempotent)."""
     from redcard.db import Database
+    from redcard.kit.time import zone
     from redcard.settlement.service import parse_day
     from redcard.settlement.tasks import settle_cli
 
@@ -208,7 +230,7 @@ def settle(
             statements = await settle_cli(db, parse_day(day))
         finally:
             await db.dispose()
-        table = Table(title=f"Statements for {day}")
+        table = Table(title=f"Statements for {day} ({zone().key})")
         for column in ("merchant", "bills", "collected", "fees", "clawbacks", "net payable"):
             table.add_column(column)
         for s in statements:

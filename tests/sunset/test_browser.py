@@ -33,7 +33,7 @@ async def test_operator_console_sunset_and_member_refund_page(
     await expect(page.locator("h1")).to_have_text("停止运营")
     cutoff = utc_now().astimezone(zone()).strftime("%Y-%m-%dT%H:%M")
     form = page.locator("#prepare")
-    await form.get_by_label("截止时间（北京时间）").fill(cutoff)
+    await form.get_by_label("截止时间（UTC+8）").fill(cutoff)
     await form.get_by_label("会员通知").fill("小红卡将停止运营，所有会员全额退款")
     await form.get_by_role("button", name="准备并查看试运行").click()
     await expect(page.locator(".dry-total")).to_have_text("2 张会员卡，共需退款 ¥336.00")

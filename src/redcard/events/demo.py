@@ -4,7 +4,7 @@ Runs after the demo members' cards are active; uses a live store when one is see
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -12,11 +12,12 @@ from redcard.db import Database
 from redcard.errors import AppError
 from redcard.events import service
 from redcard.events.schemas import EventCreate
-from redcard.kit.time import utc_now
+from redcard.kit.time import today, zone
 from redcard.models import EventEligibility, Role, Store, StoreStatus, User
 from redcard.payments.channels import Channels
 
-# (title, description, days ahead, hour (Shanghai), capacity, price fen, eligibility, joiners)
+# (title, description, days ahead, hour (the programme's zone), capacity, price fen, eligibility,
+#  joiners)
 EVENTS = [
     (
         "会员专属咖啡品鉴会",
@@ -80,10 +81,11 @@ async def seed(db: Database, channels: Channels, base_url: str, member_phone: st
                 .order_by(User.phone)
             )
         )
-        today = utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
+        first_day = today()
         created = 0
         for n, (title, text, days, hour, capacity, price, who, joiners) in enumerate(EVENTS):
-            starts_at = today + timedelta(days=days, hours=hour - 8)  # Shanghai is UTC+8
+            day = first_day + timedelta(days=days)
+            starts_at = datetime.combine(day, time(hour), tzinfo=zone())
             event = await service.create_event(
                 session,
                 operator,

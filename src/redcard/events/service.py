@@ -23,7 +23,7 @@ from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from redcard.events import repository as repo
 from redcard.events.schemas import EventCreate, EventUpdate
 from redcard.kit.sql import rowcount
-from redcard.kit.time import utc_now
+from redcard.kit.time import local_time, utc_now
 from redcard.ledger.accounts import Account
 from redcard.membership import repository as membership_repo
 from redcard.merchants import access
@@ -257,6 +257,12 @@ async def cancel_event(
     return event
 
 
+def starts_text(event: Event) -> str:
+    """When an event starts, as a message to a member says it: the programme zone's time,
+    naming its zone ("2026-12-01 19:00 UTC+8")."""
+    return local_time(event.starts_at)
+
+
 # -- registering ------------------------------------------------------------------------------
 async def has_card_for(
     session: AsyncSession, member_id: uuid.UUID, event: Event, now: datetime
@@ -312,7 +318,7 @@ async def register(
         RegistrationStatus.waitlisted: "event_waitlisted",
     }[RegistrationStatus(str(values["status"]))]
     notifications.enqueue(
-        session, member.id, template, event=event.title, starts_at=event.starts_at.isoformat()
+        session, member.id, template, event=event.title, starts_at=starts_text(event)
     )
     if existing is not None:
         reset = {
@@ -462,7 +468,7 @@ async def promote(session: AsyncSession, event_id: uuid.UUID) -> int:
                     candidate.member_id,
                     "event_promoted_pay" if event.is_paid else "event_promoted",
                     event=event.title,
-                    starts_at=event.starts_at.isoformat(),
+                    starts_at=starts_text(event),
                     hold_minutes=event.hold_minutes,
                 )
                 placed = True
@@ -554,7 +560,7 @@ async def _on_paid(session: AsyncSession, order: Order) -> None:
             registration.member_id,
             "event_registered",
             event=event.title,
-            starts_at=event.starts_at.isoformat(),
+            starts_at=starts_text(event),
         )
         return
     payment = await session.scalar(

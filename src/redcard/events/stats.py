@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from redcard.events import repository as repo
 from redcard.events import service
 from redcard.events.schemas import EventStats, Registration, Seats
+from redcard.kit.time import local_iso
 from redcard.models import Event, EventRegistration, RegistrationStatus, Store, User
 from redcard.models.event_registration import SEAT_STATUSES
 
@@ -81,12 +82,13 @@ async def for_user(session: AsyncSession, user: User) -> list[EventStats]:
 
 
 def stats_csv(rows: Sequence[EventStats]) -> str:
-    """Per-event figures as CSV text, one row per event."""
+    """Per-event figures as CSV text, one row per event (start times in the programme's zone,
+    with their offset)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(EventStats.model_fields))
     writer.writeheader()
     for row in rows:
-        writer.writerow(row.model_dump(mode="json"))
+        writer.writerow(row.model_dump(mode="json") | {"starts_at": local_iso(row.starts_at)})
     return buf.getvalue()
 
 

@@ -59,7 +59,7 @@ async def send_reminders(session: AsyncSession, limit: int = 500) -> int:
             registration.member_id,
             "event_reminder",
             event=event.title,
-            starts_at=event.starts_at.isoformat(),
+            starts_at=service.starts_text(event),
             code=service.format_code(registration.code),
         )
         sent += 1

@@ -279,7 +279,7 @@ OUT_OF_SCOPE: tuple[tuple[str, str], ...] = (
         "local on the coordinator: migrations run there and Citus propagates their DDL",
     ),
     (
-        "sandbox_trades, sandbox_refunds",
+        "sandbox_trades, sandbox_refunds, sandbox_notifications",
         "the sandbox channel's own books (`redcard.payments.sandbox.meta`), another party's "
         "tables: a real channel keeps them on its side",
     ),

@@ -23,7 +23,16 @@ class Channels:
     def all(self) -> list[PaymentChannel]:
         return list(self._channels.values())
 
+    async def start(self) -> None:
+        """Start what a channel runs in this process: the sandbox's notification queue,
+        which sends what an earlier process could not deliver."""
+        for channel in self._channels.values():
+            if isinstance(channel, SandboxChannel):
+                await channel.start()
+
     async def close(self) -> None:
+        """Let go of every channel. Never waits for the sandbox's callback retries: they stay
+        in its queue for the next process."""
         for channel in self._channels.values():
             await channel.close()
 

@@ -6,6 +6,9 @@ transactions, signs asynchronous notifications with HMAC-SHA256 over
 `timestamp.nonce.raw_body`, answers status queries, refunds idempotently by the caller's
 refund number, and serves a daily bill.
 
+Its notifications, their queue and their retries are `sandbox_notify.Notifier`'s: closing
+never waits for retries, which stay in the sandbox's books for the next process hosting it.
+
 Tests and demos steer it through `inject()`: delay, fail, time out (before or after taking
 effect) or send a notification twice. The core only ever sees it through `port.PaymentChannel`.
 """
@@ -13,20 +16,17 @@ effect) or send a notification twice. The core only ever sees it through `port.P
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import hmac
 import json
 import logging
 import secrets
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TextIO
 
-import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -51,15 +51,19 @@ from redcard.payments.port import (
     TradeStatus,
 )
 from redcard.payments.sandbox_books import meta, refunds, trades
+from redcard.payments.sandbox_notify import (
+    HEADER_NONCE,
+    HEADER_SIG,
+    HEADER_TS,
+    Deliver,
+    Notifier,
+    _Outgoing,
+    http_deliver,
+)
 
 log = logging.getLogger(__name__)
 
 TOLERANCE = timedelta(seconds=300)
-HEADER_TS, HEADER_NONCE, HEADER_SIG = (
-    "x-sandbox-timestamp",
-    "x-sandbox-nonce",
-    "x-sandbox-signature",
-)
 
 
 class Fault(StrEnum):
@@ -71,37 +75,26 @@ class Fault(StrEnum):
     fail_refund = "fail_refund"  # accept, then the refund fails at the bank
 
 
-Deliver = Callable[[str, dict[str, str], bytes], Awaitable[int]]
-
-
-async def http_deliver(url: str, headers: dict[str, str], body: bytes) -> int:
-    async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.post(url, content=body, headers=headers)
-        return response.status_code
-
-
 @dataclass
-class _Outgoing:
-    url: str
-    body: bytes
-    attempts: int = 0
-
-
-@dataclass
-class SandboxChannel:
+class SandboxChannel(Notifier):
     database_url: str
     secret: str
     name: str = "sandbox"
     base_url: str = "http://127.0.0.1:8000"
     refund_settles_immediately: bool = True
     auto_deliver: bool = True  # False: notifications wait for flush_notifications() (tests)
+    sends_notifications: bool = True  # False: callbacks are lost (a status query finds all)
     deliver: Deliver = http_deliver
     clock_offset: timedelta = timedelta(0)
     faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
     held: list[_Outgoing] = field(default_factory=list)
     _engine: AsyncEngine | None = None
     _ready: bool = False
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    _queue: asyncio.Task[None] | None = None
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _failing: set[str] = field(default_factory=set)  # URLs whose last delivery failed
+    _closing: bool = False
 
     # -- steering (tests and the demo only) ---------------------------------------------------
     def inject(self, operation: str, fault: Fault, times: int = 1) -> None:
@@ -130,10 +123,15 @@ class SandboxChannel:
                 await conn.run_sync(meta.create_all)
             self._ready = True
 
+    def _steer_notification(self) -> tuple[bool, int]:
+        if self._take("notify", Fault.delay_notification):
+            return True, 1
+        return False, 2 if self._take("notify", Fault.duplicate_notification) else 1
+
     async def close(self) -> None:
-        for task in list(self._tasks):
-            with contextlib.suppress(Exception):
-                await task
+        """Stop sending without waiting for retries (`Notifier._stop_sending`), then let go
+        of the books' connections."""
+        await self._stop_sending()
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
@@ -184,13 +182,19 @@ class SandboxChannel:
                 .where(trades.c.out_trade_no == out_trade_no)
                 .values(status=TradeStatus.succeeded.value, paid_at=self.now())
             )
-        await self._notify(
-            row.notify_url,
-            NotificationKind.payment_succeeded,
-            out_trade_no,
-            row.amount_fen,
-            row.trade_no,
-        )
+            sends = await self._queue_notifications(
+                conn,
+                [
+                    self._outgoing(
+                        row.notify_url,
+                        NotificationKind.payment_succeeded,
+                        out_trade_no,
+                        row.amount_fen,
+                        row.trade_no,
+                    )
+                ],
+            )
+        self._dispatch(sends)
 
     async def query_payment(self, out_trade_no: str) -> TradeQuery:
         await self.ensure_ready()
@@ -217,7 +221,7 @@ class SandboxChannel:
         """Bulk form of `refund` (one round trip for many requests); same rules per request."""
         await self.ensure_ready()
         results: list[RefundAccepted | Exception] = []
-        to_notify: list[tuple[str, NotificationKind, str, int, str]] = []
+        to_notify: list[_Outgoing] = []
         now = self.now()
         async with self.engine.begin() as conn:
             refs = [r.out_refund_no for r in requests]
@@ -311,7 +315,7 @@ class SandboxChannel:
                         else NotificationKind.refund_succeeded
                     )
                     to_notify.append(
-                        (
+                        self._outgoing(
                             request.notify_url,
                             kind,
                             request.out_refund_no,
@@ -324,8 +328,8 @@ class SandboxChannel:
                 else:
                     results.append(RefundAccepted(refund_no))
             await insert_rows(conn, refunds, new_rows)
-        for args in to_notify:
-            await self._notify(*args)
+            sends = await self._queue_notifications(conn, to_notify)
+        self._dispatch(sends)
         return results
 
     async def settle_refunds(self) -> int:
@@ -338,14 +342,20 @@ class SandboxChannel:
                 .where(refunds.c.status == "processing")
                 .values(status="succeeded", settled_at=self.now())
             )
-        for row in rows:
-            await self._notify(
-                row.notify_url,
-                NotificationKind.refund_succeeded,
-                row.out_refund_no,
-                row.amount_fen,
-                row.refund_no,
+            sends = await self._queue_notifications(
+                conn,
+                [
+                    self._outgoing(
+                        row.notify_url,
+                        NotificationKind.refund_succeeded,
+                        row.out_refund_no,
+                        row.amount_fen,
+                        row.refund_no,
+                    )
+                    for row in rows
+                ],
             )
+        self._dispatch(sends)
         return len(rows)
 
     async def query_refund(self, out_refund_no: str) -> TradeQuery:
@@ -400,81 +410,6 @@ class SandboxChannel:
         """The day's bill as the channel's CSV file (`sandbox_books.download_bill`)."""
         await self.ensure_ready()
         return await books.download_bill(self.engine, day, out, kinds)
-
-    # -- notifications ------------------------------------------------------------------------
-    def sign(self, timestamp: str, nonce: str, body: bytes) -> str:
-        message = timestamp.encode() + b"." + nonce.encode() + b"." + body
-        return hmac.new(self.secret.encode(), message, hashlib.sha256).hexdigest()
-
-    def signed_headers(self, body: bytes, at: datetime | None = None) -> dict[str, str]:
-        timestamp = str(int((at or self.now()).timestamp()))
-        nonce = secrets.token_hex(8)
-        return {
-            "content-type": "application/json",
-            HEADER_TS: timestamp,
-            HEADER_NONCE: nonce,
-            HEADER_SIG: self.sign(timestamp, nonce, body),
-        }
-
-    def notification_body(
-        self, kind: NotificationKind, reference: str, amount_fen: int, channel_ref: str
-    ) -> bytes:
-        return json.dumps(
-            {
-                "event_id": f"EVT{new_id().hex.upper()}",
-                "event_type": kind.value,
-                "reference": reference,
-                "amount_fen": amount_fen,
-                "channel_ref": channel_ref,
-                "occurred_at": self.now().isoformat(),
-            },
-            separators=(",", ":"),
-        ).encode()
-
-    async def _notify(
-        self, url: str, kind: NotificationKind, reference: str, amount_fen: int, channel_ref: str
-    ) -> None:
-        body = self.notification_body(kind, reference, amount_fen, channel_ref)
-        outgoing = _Outgoing(url, body)
-        if self._take("notify", Fault.delay_notification):
-            self.held.append(outgoing)
-            return
-        copies = 2 if self._take("notify", Fault.duplicate_notification) else 1
-        for _ in range(copies):
-            if self.auto_deliver:
-                # like a real channel: delivered later, never inside the caller's request
-                task = asyncio.get_running_loop().create_task(
-                    self._send(_Outgoing(outgoing.url, outgoing.body))
-                )
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-            else:
-                self.held.append(_Outgoing(outgoing.url, outgoing.body))
-
-    async def _send(self, outgoing: _Outgoing) -> None:
-        """Deliver once; like a real channel, a non-2xx or an error means "try again later",
-        which the sandbox does by holding the notification for `flush_notifications()`."""
-        outgoing.attempts += 1
-        try:
-            status = await self.deliver(
-                outgoing.url, self.signed_headers(outgoing.body), outgoing.body
-            )
-        except Exception as exc:  # noqa: BLE001 - the receiver's failure is not ours
-            log.warning("sandbox: notification to %s failed: %s", outgoing.url, exc)
-            status = 599
-        if status >= 300 and outgoing.attempts < 5:
-            if self.auto_deliver:
-                await asyncio.sleep(2**outgoing.attempts)  # the channel's own retry schedule
-                await self._send(outgoing)
-            else:
-                self.held.append(outgoing)
-
-    async def flush_notifications(self) -> int:
-        """Deliver held notifications (delayed ones, and retries of failed deliveries)."""
-        held, self.held = self.held, []
-        for outgoing in held:
-            await self._send(outgoing)
-        return len(held)
 
     # -- verification (the receiving side uses this through the port) -------------------------
     def verify_notification(self, headers: Mapping[str, str], raw_body: bytes) -> Notification:

@@ -1,18 +1,20 @@
 """The sandbox channel's own books: its trades and refunds tables (on its own connection, apart
-from ours), and the daily bill read from them, as lines or as the channel's CSV file."""
+from ours), the daily bill read from them (as lines or as the channel's CSV file), and its queue
+of outgoing notifications with their delivery attempts."""
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import AsyncIterator, Iterable
-from datetime import date
-from typing import TextIO
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, TextIO
 
-from sqlalchemy import BigInteger, MetaData, String, Table, and_, select
+from sqlalchemy import BigInteger, Integer, MetaData, String, Table, Text, and_, func, select
 from sqlalchemy import Column as C
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from redcard.kit.time import day_bounds
+from redcard.kit.sql import insert_rows, one_of, update_rows
+from redcard.kit.time import as_utc, day_bounds
 from redcard.models.base import UTCDateTime
 from redcard.payments.port import BillLine
 
@@ -40,6 +42,21 @@ refunds = Table(
     C("status", String(16), nullable=False),
     C("created_at", UTCDateTime(), nullable=False),
     C("settled_at", UTCDateTime()),
+)
+# what the sandbox owes the receivers: each notification from the moment the change it reports
+# commits (same transaction) until it is delivered (then deleted). Durable, so a process that
+# stops before delivering leaves it to the next process running the sandbox.
+notifications = Table(
+    "sandbox_notifications",
+    meta,
+    C("id", String(32), primary_key=True),
+    C("url", String(500), nullable=False),
+    C("body", Text, nullable=False),
+    C("attempts", Integer, nullable=False),
+    # when the sandbox tries (again); NULL: off its schedule (held for a test's flush, or
+    # given up after its last attempt)
+    C("next_attempt_at", UTCDateTime(), index=True),
+    C("created_at", UTCDateTime(), nullable=False),
 )
 
 
@@ -122,3 +139,61 @@ async def download_bill(
             await raw.copy_from_query(_BILL_FILE[kind], start, end, output=sink, format="csv")
     out.write(decoder.decode(b"", final=True))
     return n
+
+
+# -- the notification queue ---------------------------------------------------------------------
+async def queue_notifications(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Add notifications to the queue, inside the caller's transaction."""
+    await insert_rows(conn, notifications, rows)
+
+
+async def claim_due(
+    engine: AsyncEngine, now: datetime, lease_until: datetime, limit: int
+) -> list[tuple[str, str, str, int]]:
+    """Notifications whose time has come (id, url, body, attempts), oldest first, each moved
+    to `lease_until` so that no other process sends it meanwhile (one that dies sending it
+    leaves it due then)."""
+    async with engine.begin() as conn:
+        stmt = (
+            select(
+                notifications.c.id,
+                notifications.c.url,
+                notifications.c.body,
+                notifications.c.attempts,
+            )
+            .where(notifications.c.next_attempt_at <= now)
+            .order_by(notifications.c.next_attempt_at, notifications.c.id)
+            .limit(limit)
+        )
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list(await conn.execute(stmt))
+        if rows:
+            await conn.execute(
+                notifications.update()
+                .where(one_of(conn, notifications.c.id, [r.id for r in rows]))
+                .values(next_attempt_at=lease_until)
+            )
+    return [(r.id, r.url, r.body, r.attempts) for r in rows]
+
+
+async def record_attempts(
+    engine: AsyncEngine, delivered: Sequence[str], undelivered: Sequence[Mapping[str, Any]]
+) -> None:
+    """Delivered notifications leave the queue; undelivered ones get their attempts and
+    their next try (`id`, `attempts`, `next_attempt_at`)."""
+    if not delivered and not undelivered:
+        return
+    async with engine.begin() as conn:
+        await update_rows(conn, notifications, undelivered)  # type: ignore[arg-type]
+        if delivered:
+            await conn.execute(
+                notifications.delete().where(one_of(conn, notifications.c.id, delivered))
+            )
+
+
+async def next_due(engine: AsyncEngine) -> datetime | None:
+    """When the queue's next notification is due (None: nothing is scheduled)."""
+    async with engine.connect() as conn:
+        at = await conn.scalar(select(func.min(notifications.c.next_attempt_at)))
+    return None if at is None else as_utc(at)

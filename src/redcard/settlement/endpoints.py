@@ -54,8 +54,8 @@ async def statement_csv(statement_id: uuid.UUID, session: Session, operator: Ope
 async def settle_day(
     body: SettleDay, request: Request, session: Session, operator: Operator
 ) -> JSONResponse:
-    """Settle a finished business day now (the worker does this by itself an hour after
-    midnight, Shanghai time). Idempotent per merchant and day."""
+    """Settle a finished business day (a day in the programme's time zone) now; the worker
+    does this by itself an hour after that zone's midnight. Idempotent per merchant and day."""
 
     async def action() -> Statements:
         done = await service.settle_day(session, body.day)

@@ -16,7 +16,7 @@ class Statement(BaseModel):
 
     id: uuid.UUID
     merchant_id: uuid.UUID
-    day: date
+    day: date = Field(description="the business day: a day in the programme's time zone")
     status: StatementStatus
     bills_count: int
     gross_fen: int
@@ -40,7 +40,7 @@ class Statements(RootModel[list[Statement]]):
 class SettleDay(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    day: date
+    day: date = Field(description="a finished day in the programme's time zone (REDCARD_TIMEZONE)")
 
 
 class FeePlan(BaseModel):

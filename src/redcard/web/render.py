@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,19 @@ def gettext_for(request: Request) -> Any:
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """Times are stored in UTC and shown in the programme's zone (`kit.time.local_time`);
-    pages name the zone once, beside the date fields and tables (`zone_label`)."""
+    pages name the zone once, beside the date fields and tables (`page_zone`)."""
     return clock.local_time(value, fmt, label=False)
+
+
+def page_zone() -> str:
+    """The programme's zone as a page names it beside its days and times: its offset
+    ("UTC+8", `kit.time.zone_label`) where the offset never changes, else its IANA name
+    ("Europe/London"), since one offset would mislabel the other season's times."""
+    year = clock.utc_now().year
+    winter, summer = (datetime(year, month, 1, tzinfo=UTC) for month in (1, 7))
+    if clock.zone_label(winter) == clock.zone_label(summer):
+        return clock.zone_label()
+    return clock.zone().key
 
 
 def csrf_token(request: Request) -> str:
@@ -59,6 +70,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             "csrf": csrf_token(request),
             "money": format_fen,
             "when": local_time,
+            "zone": page_zone(),  # named once on every page that shows days or times
+            "zone_key": clock.zone().key,  # for scripts that format times (Intl timeZone)
             **context,
         },
         status_code=status_code,
