@@ -16,9 +16,9 @@ class StatementStatus(StrEnum):
 
 
 class Statement(IdMixin, CreatedAtMixin, Base):
-    """One merchant's settlement for one business day (Asia/Shanghai): its 买单 bills, the
-    member discounts, fees, undone items and clawbacks. Every figure is backed by ledger
-    entries (see settlement.service.ledger_figures)."""
+    """One merchant's settlement for one business day (the programme's time zone): its 买单
+    bills, the member discounts, fees, undone items and clawbacks. Every figure is backed by
+    ledger entries (see settlement.service.ledger_figures)."""
 
     __tablename__ = "statements"
     __table_args__ = (
