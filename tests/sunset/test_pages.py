@@ -60,7 +60,10 @@ async def test_operator_console_runs_a_sunset(
         f"/operator/sunset/{campaign_id}/reconcile", data=_form(), headers=w.approver_h
     )
     assert report.status_code == 200
-    assert "无差异" in report.text
+    assert "无差异，本次活动每一天的退款都已对账。" in report.text
+    assert 'data-covered="yes"' in report.text
+    assert 'data-covered="no"' not in report.text
+    assert "退款：笔数 · 金额" in report.text
 
     mine = await client.get("/card/refunds", headers=w.member_h[0])
     assert 'data-status="succeeded"' in mine.text
