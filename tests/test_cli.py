@@ -1,25 +1,18 @@
-"""The `redcard` command as an operator runs it."""
+"""The `redcard` command as an operator runs it, and what `redcard demo` seeds: the README's
+demo logins are what the README says they are."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import re
 from pathlib import Path
 
+import httpx
 import pytest
 
+from redcard.demo import DemoLogins
+from tests.fixtures.cli import app_on, redcard
 
-def redcard(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"REDCARD_DATABASE_URL": f"sqlite:///{db}"}
-    return subprocess.run(
-        [sys.executable, "-m", "redcard.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +20,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("cli") / "demo.db"
     result = redcard("demo", "--seed-only", db=db)
     assert result.returncode == 0, result.stderr
-    assert "13800000000" in result.stdout
     assert "seeded" in result.stdout
+    logins = DemoLogins()
+    for phone in (logins.operator, logins.member, logins.trial_member, logins.staff):
+        assert phone in result.stdout  # the printed logins table
     return db
 
 
@@ -81,3 +76,56 @@ def test_exceptions_lists_notifications_the_sink_refused(seeded: Path, tmp_path:
     assert listed.returncode == 0, listed.stderr
     assert "exceptions queue (1)" in listed.stdout
     assert "OSError: smtp down" in listed.stdout
+
+
+def readme_demo_logins() -> dict[str, str]:
+    """The README's demo logins table: phone -> who."""
+    rows = re.findall(r"^\| (.+?) \| (1\d{10}) \|$", README.read_text(encoding="utf-8"), re.M)
+    return {phone: who for who, phone in rows}
+
+
+async def logged_in(client: httpx.AsyncClient, phone: str) -> dict[str, str]:
+    response = await client.post(
+        "/api/v1/auth/login", json={"phone": phone, "password": DemoLogins().password}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+async def card_of(client: httpx.AsyncClient, phone: str) -> tuple[dict, dict]:
+    """The member's current card and its plan, as the API shows them."""
+    headers = await logged_in(client, phone)
+    card = await client.get("/api/v1/memberships/current", headers=headers)
+    assert card.status_code == 200, card.text
+    plans = (await client.get("/api/v1/plans")).json()["plans"]
+    plan = next(p for p in plans if p["id"] == card.json()["plan_id"])
+    return card.json(), plan
+
+
+def test_the_readme_lists_every_demo_login_as_the_demo_seeds_it():
+    logins, readme = DemoLogins(), readme_demo_logins()
+    assert "annual card" in readme[logins.member]
+    assert "trial" in readme[logins.trial_member]
+    assert f"{logins.chain}, {logins.chain_stores} stores" in readme[logins.staff]
+    assert {logins.operator, logins.second_operator} <= readme.keys()
+
+
+async def test_the_demo_member_has_an_annual_card_with_savings_and_store_bills(seeded: Path):
+    logins = DemoLogins()
+    async with app_on(seeded) as client:
+        card, plan = await card_of(client, logins.member)
+        assert (card["kind"], card["status"], plan["code"]) == ("paid", "active", "annual")
+        member = await logged_in(client, logins.member)
+        code = (await client.get("/api/v1/me/code", headers=member)).json()
+        assert code["savings_fen"] > 0
+        staff = await logged_in(client, logins.staff)
+        bills = (await client.get("/api/v1/merchant/bills", headers=staff)).json()
+    paid = [b for b in bills if b["status"] == "committed"]
+    assert paid, "the demo member has no 买单 history"
+    assert {b["member"][-6:] for b in bills} == {f"({logins.member[-4:]})"}
+
+
+async def test_the_trial_member_has_a_trial_card(seeded: Path):
+    async with app_on(seeded) as client:
+        card, plan = await card_of(client, DemoLogins().trial_member)
+    assert (card["kind"], card["status"], plan["kind"]) == ("trial", "active", "trial")

@@ -150,8 +150,10 @@ def demo(
     table.add_column("password")
     table.add_row("operator", logins.operator, logins.password)
     table.add_row("second operator", logins.second_operator, logins.password)
-    table.add_row("member", logins.member, logins.password)
-    table.add_row("store staff (till: /merchant/pos)", "13700000000", logins.password)
+    table.add_row("member (annual card, savings, 买单 history)", logins.member, logins.password)
+    table.add_row("trial member (90-day trial)", logins.trial_member, logins.password)
+    staff = f"store staff ({logins.chain}, {logins.chain_stores} stores; till: /merchant/pos)"
+    table.add_row(staff, logins.staff, logins.password)
     console.print(table)
     console.print(f"Open [bold]{settings.base_url}[/bold]  (API docs: {settings.base_url}/docs)")
     if not seed_only:

@@ -1,17 +1,23 @@
 """Demo merchants and stores from OpenStreetMap (© OpenStreetMap contributors, ODbL).
 
-`/work/shared/data/shanghai_stores.csv` (or REDCARD_STORES_CSV) holds 1,854 real Shanghai
-stores. Stores of the same name (chains) are grouped under one merchant. Every store keeps its
-OSM id in `source` and gets a plausible card discount (10–20% off; some with a cap or minimum
-bill). Seeding is one bulk INSERT per table and idempotent: nothing happens when OSM stores
-exist already. It also seeds a demo store staff login and a few redemptions for the demo member.
+`data/shanghai_stores.csv` (or REDCARD_STORES_CSV) holds 1,854 real Shanghai places. Only the
+kinds of place a card programme signs are seeded (`MEMBER_STORE_CATEGORIES`: no banks, ATMs,
+supermarkets or convenience stores). Places of the same name (chains) are grouped under one
+merchant. The demo staff's chain (`DEMO_BRAND`) signed five branches: the first five in the
+file with an address on distinct streets, each named after its street ("星巴克 南京东路店");
+the chain's other branches are not member stores. Every store keeps its OSM id in `source`
+and gets a plausible card discount (10–20% off; some with a cap or minimum bill). Seeding is
+one bulk INSERT per table and idempotent: nothing happens when OSM stores exist already. It
+also seeds a demo store staff login and a few redemptions for the demo member.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -27,13 +33,10 @@ from redcard.kit import time as clock
 from redcard.kit.ids import new_id
 from redcard.kit.time import utc_now
 from redcard.membership import repository as membership_repo
-from redcard.membership import service as membership
 from redcard.merchants import access
 from redcard.models import (
     Merchant,
     MerchantStatus,
-    Plan,
-    PlanKind,
     Role,
     Store,
     StoreStaff,
@@ -45,13 +48,56 @@ from redcard.redemption import service as redemption
 from redcard.redemption.member import get_or_create_code
 from redcard.redemption.till import Till
 
-DEFAULT_CSV = Path("/work/shared/data/shanghai_stores.csv")
+log = logging.getLogger(__name__)
+DEFAULT_CSV = Path(__file__).resolve().parents[3] / "data" / "shanghai_stores.csv"
 STAFF_PHONE = "13700000000"
-STAFF_STORE = "Pacific Coffee"  # the demo staff owns this 5-store chain (else the first cafe)
+DEMO_BRAND = "星巴克"  # the demo staff owns this chain's five branches (else the first cafe)
+DEMO_BRANCHES = 5
+
+# The places a card programme signs, by the data file's `category` column (data/README.md),
+# and the category the app files them under. Members get a discount where they eat, drink,
+# work out, get their hair done or go out; nobody gets one at a bank or an ATM. Every other
+# category is left out of the demo city: `services` (banks, ATMs, post offices, pharmacies,
+# clinics, fuel, laundries, coworking), `retail` (in this file: supermarkets and convenience
+# stores, the everyday errand at thin margins) and `other` (hotels). docs/merchant.md.
+MEMBER_STORE_CATEGORIES: dict[str, str] = {
+    "food": "food",
+    "cafe": "cafe",
+    "bakery": "bakery",
+    "bar": "bar",
+    "beauty": "beauty",
+    "fitness": "fitness",
+    "entertainment": "leisure",  # cinemas, theatres, KTV: the app calls them leisure
+}
+
+Row = dict[str, str]
 
 
 def csv_path() -> Path:
     return Path(os.environ.get("REDCARD_STORES_CSV", str(DEFAULT_CSV)))
+
+
+def member_store_rows(path: Path) -> list[Row]:
+    """The rows of the data file a card programme would sign, in file order."""
+    with path.open(encoding="utf-8") as fh:
+        return [row for row in csv.DictReader(fh) if row["category"] in MEMBER_STORE_CATEGORIES]
+
+
+def street_of(address: str) -> str:
+    """The street of an address as the data file writes it: "衡山路890弄3号" → "衡山路",
+    "12 Pucheng Road" → "Pucheng Road"."""
+    return re.split(r"\d", re.sub(r"^[\d\s-]+", "", address), maxsplit=1)[0].strip()
+
+
+def demo_branches(rows: list[Row]) -> list[tuple[Row, str]]:
+    """The demo chain's signed branches and their names: its first `DEMO_BRANCHES` rows with an
+    address on distinct streets, each named after its street ("星巴克 南京东路店")."""
+    branches: dict[str, Row] = {}
+    for row in rows:
+        street = street_of(row["address"])
+        if row["name"].strip() == DEMO_BRAND and street and street not in branches:
+            branches[street] = row
+    return [(row, f"{DEMO_BRAND} {street}店") for street, row in branches.items()][:DEMO_BRANCHES]
 
 
 def _terms(source_id: str) -> dict[str, object]:
@@ -72,12 +118,16 @@ async def seed_stores(session: AsyncSession, path: Path | None = None) -> int:
         return 0
     path = path or csv_path()
     if not path.exists():
+        log.warning("demo stores: %s not found; no stores seeded", path)
         return 0
-    with path.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    by_name: dict[str, list[dict[str, str]]] = {}
+    rows = member_store_rows(path)
+    by_name: dict[str, list[tuple[Row, str]]] = {}  # merchant name -> (row, store name)
     for row in rows:
-        by_name.setdefault(row["name"].strip(), []).append(row)
+        name = row["name"].strip()
+        if name != DEMO_BRAND:
+            by_name.setdefault(name, []).append((row, name))
+    if branches := demo_branches(rows):
+        by_name[DEMO_BRAND] = branches
     unusable = await hash_password(secrets.token_urlsafe(24))  # owners of OSM stores cannot log in
     now = utc_now()
     users, merchants, stores = [], [], []
@@ -109,13 +159,13 @@ async def seed_stores(session: AsyncSession, path: Path | None = None) -> int:
                 "created_at": now,
             }
         )
-        for row in group:
+        for row, store_name in group:
             stores.append(
                 {
                     "id": new_id(),
                     "merchant_id": merchant_id,
-                    "name": name[:200],
-                    "category": (row["category"] or "other")[:32],
+                    "name": store_name[:200],
+                    "category": MEMBER_STORE_CATEGORIES[row["category"]],
                     "district": row["district"] or None,
                     "address": row["address"] or None,
                     "lat": float(row["lat"]),
@@ -138,7 +188,7 @@ async def seed_staff(session: AsyncSession, password: str) -> User | None:
     """The demo staff login owns one chain (all its stores) and is staff at each of them."""
     if await session.scalar(select(User.id).where(User.phone == STAFF_PHONE)):
         return None
-    merchant = await session.scalar(select(Merchant).where(Merchant.name == STAFF_STORE))
+    merchant = await session.scalar(select(Merchant).where(Merchant.name == DEMO_BRAND))
     if merchant is None:
         merchant = await session.scalar(
             select(Merchant).join(Store).where(Store.category == "cafe").limit(1)
@@ -163,18 +213,16 @@ async def seed_staff(session: AsyncSession, password: str) -> User | None:
 
 
 async def seed_history(db: Database, member_phone: str, staff: User, key: bytes) -> int:
-    """A few committed redemptions for the demo member, over the past days."""
+    """A few committed redemptions at the till for the demo member (who holds a card already:
+    redcard.demo buys it), over the past days."""
     async with db.session_scope() as session:
         member = await session.scalar(select(User).where(User.phone == member_phone))
         if member is None:
             return 0
         card = await membership_repo.get_active_by_member(session, member.id)
         if card is None:
-            trial = await session.scalar(select(Plan).where(Plan.kind == PlanKind.trial))
-            if trial is None:
-                return 0
-            with clock.frozen(utc_now() - timedelta(days=7)):
-                card = await membership.start_trial(session, member, trial.id)
+            log.info("demo history: the demo member has no card; skipped")
+            return 0
         secret = await get_or_create_code(session, member.id)
         store_ids = [store.id for store in await access.stores_for(session, staff)][:3]
         starts_at = card.starts_at

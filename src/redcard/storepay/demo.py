@@ -15,6 +15,7 @@ from redcard.db import Database
 from redcard.kit import time as clock
 from redcard.membership import repository as membership_repo
 from redcard.merchants import access
+from redcard.merchants.demo import STAFF_PHONE
 from redcard.models import (
     Payment,
     Redemption,
@@ -30,7 +31,6 @@ from redcard.settlement import service as settlement
 from redcard.storepay import service
 
 log = logging.getLogger(__name__)
-STAFF_PHONE = "13700000000"  # redcard.merchants.demo's store staff login
 YESTERDAY = ((12, 5, 8800), (13, 40, 15600), (19, 15, 4250), (20, 30, 23000))
 UNDONE = 2  # the third bill of yesterday is undone by the staff ten minutes later
 TODAY_MINUTES_AGO = ((30, 6600), (5, 12900))
