@@ -32,7 +32,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
-from playwright.async_api import Browser, ConsoleMessage, Page, Request
+from playwright.async_api import Browser, ConsoleMessage, Page, Request, ViewportSize
 
 from redcard.deps import SESSION_COOKIE
 from redcard.errors import AppError
@@ -41,7 +41,10 @@ from redcard.web.render import LANG_COOKIE
 from tests.fixtures.audit import MEMBER, AuditWorld, Visit, plan_visits, rule_for, seed_world
 from tests.fixtures.browser import ARTIFACTS, LiveServer
 
-SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 900}}
+SIZES = {
+    "phone": ViewportSize(width=390, height=844),
+    "desktop": ViewportSize(width=1366, height=900),
+}
 TABBAR = "nav.tabbar"  # the member shell's bottom tab bar
 TAP_TARGETS = "a, button, input[type=submit], [role=tab]"
 MIN_TAP_PX = 44
@@ -58,8 +61,10 @@ MESSAGE_KEY = re.compile(
 NOT_KEYS = {"cn", "com", "csv", "htm", "html", "io", "jpg", "json", "md", "net", "org", "pdf"}
 NOT_KEYS |= {"png", "py", "svg", "txt"}
 CAMEL = re.compile(r"(?<![A-Za-z])[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+(?![A-Za-z])")
-ERROR_ENDINGS = ("NotFound", "Error", "Conflict", "Forbidden", "Invalid", "Unauthorized")
-ERROR_ENDINGS += ("Exception", "Denied", "Required", "Unavailable", "Limited", "Closed")
+ERROR_ENDINGS = (
+    "NotFound", "Error", "Conflict", "Forbidden", "Invalid", "Unauthorized",
+    "Exception", "Denied", "Required", "Unavailable", "Limited", "Closed",
+)  # fmt: skip
 ENGLISH_PHRASE = re.compile(r"(?<![A-Za-z0-9_\-./])[a-z]{2,}(?: [a-z]{2,})+(?![A-Za-z0-9_\-/])")
 
 PROBE = """([tabbar, targets, minTap]) => {
@@ -276,7 +281,7 @@ async def _audit_context(
 ) -> list[Failure]:
     phone = size == "phone"
     context = await browser.new_context(
-        viewport=SIZES[size],  # type: ignore[arg-type]
+        viewport=SIZES[size],
         is_mobile=phone,
         has_touch=phone,
         locale="zh-CN" if lang == "zh_CN" else lang,
