@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 .DEFAULT_GOAL := help
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,10 @@ test: setup browser lint ## lint, then the whole suite on SQLite and PostgreSQL,
 	@scripts/ensure-postgres.sh
 	$(BIN)/pytest
 
+screenshots: setup browser ## photograph a freshly seeded demo at phone size into docs/images/
+	$(BIN)/python scripts/screenshots.py
+
 bench: setup ## run the benchmarks (PostgreSQL)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-.PHONY: help setup browser demo lint test bench
+.PHONY: help setup browser demo lint test screenshots bench

@@ -34,13 +34,21 @@ pytest_plugins = ["tests.fixtures.browser"]
 BACKENDS = ["sqlite", "postgresql"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: one database is enough (the page audit); not run on PostgreSQL"
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """PostgreSQL-only tests (concurrency) are deselected, not skipped, on SQLite."""
+    """PostgreSQL-only tests (concurrency) are deselected, not skipped, on SQLite; SQLite-only
+    tests (the page audit, which checks pages, not queries) likewise on PostgreSQL."""
     keep, drop = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("backend") if callspec else None
-        if item.get_closest_marker("postgres_only") and backend == "sqlite":
+        other = {"sqlite": "postgres_only", "postgresql": "sqlite_only"}.get(str(backend))
+        if other and item.get_closest_marker(other):
             drop.append(item)
         else:
             keep.append(item)

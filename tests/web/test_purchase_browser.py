@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, expect
@@ -15,7 +12,6 @@ from tests.fixtures.browser import screenshot_path
 from tests.fixtures.factories import PASSWORD, assert_ledger_ok, count, new_user, setup_plans
 
 pytestmark = pytest.mark.browser
-README_SHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "card.png"
 
 
 async def test_visitor_signs_up_buys_the_card_and_sees_it_active(
@@ -56,10 +52,7 @@ async def test_visitor_signs_up_buys_the_card_and_sees_it_active(
     await expect(card).to_have_attribute("data-status", "active")
     await expect(card).to_contain_text("生效中")
     await expect(card.locator(".expiry")).to_have_text(re.compile(r"\d{4}-\d{2}-\d{2}"))
-    shot = screenshot_path(f"card-{backend}.png")
-    await page.screenshot(path=str(shot), full_page=True)
-    if backend == "sqlite" and os.environ.get("REDCARD_UPDATE_SCREENSHOTS") == "1":
-        shutil.copyfile(shot, README_SHOT)  # on request only: a test run leaves the tree clean
+    await page.screenshot(path=str(screenshot_path(f"card-{backend}.png")), full_page=True)
 
     await page.get_by_role("link", name="English").click()
     await expect(page.locator(".membership-card")).to_contain_text("Valid until")
