@@ -42,6 +42,10 @@ class LastOperator(Conflict):
     pass
 
 
+class WrongPassword(InvalidInput):
+    pass
+
+
 def normalise_phone(phone: str) -> str:
     digits = re.sub(r"[\s-]", "", phone)
     if digits.startswith("+86"):
@@ -51,8 +55,11 @@ def normalise_phone(phone: str) -> str:
     return digits
 
 
+MAX_PASSWORD = 128
+
+
 def check_password(password: str) -> None:
-    if not 8 <= len(password) <= 128:
+    if not 8 <= len(password) <= MAX_PASSWORD:
         raise InvalidInput("a password has 8 to 128 characters")
 
 
@@ -181,14 +188,17 @@ async def get_by_phone(session: AsyncSession, phone: str) -> User:
     return user
 
 
-async def revoke_sessions(session: AsyncSession, user_id: uuid.UUID) -> int:
-    """End every login of this user (browsers and API tokens); returns how many were live."""
-    result = await session.execute(
-        update(AuthSession)
-        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=utc_now())
+async def revoke_sessions(
+    session: AsyncSession, user_id: uuid.UUID, *, keep_token: str | None = None
+) -> int:
+    """End every login of this user (browsers and API tokens) but `keep_token`'s, if given
+    (the login asking); returns how many were live."""
+    stmt = update(AuthSession).where(
+        AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
     )
-    return rowcount(result)
+    if keep_token is not None:
+        stmt = stmt.where(AuthSession.token_hash != token_hash(keep_token))
+    return rowcount(await session.execute(stmt.values(revoked_at=utc_now())))
 
 
 async def reset_password(session: AsyncSession, *, phone: str, password: str) -> int:
@@ -198,6 +208,30 @@ async def reset_password(session: AsyncSession, *, phone: str, password: str) ->
     user = await get_by_phone(session, phone)
     user.password_hash = await hash_password(password)
     revoked = await revoke_sessions(session, user.id)
+    await session.flush()
+    return revoked
+
+
+async def change_password(
+    session: AsyncSession,
+    user: User,
+    old_password: str,
+    new_password: str,
+    *,
+    keep_token: str | None = None,
+) -> int:
+    """The member changes their own password, knowing the current one: the old password and
+    every other login stop working, the login asking (`keep_token`) stays. Returns the
+    number of logins ended. The check takes a login's turn (accounts/passwords.py)."""
+    check_password(new_password)
+    async with turn():
+        right = len(old_password) <= MAX_PASSWORD and await verify_password(
+            user.password_hash, old_password
+        )
+    if not right:
+        raise WrongPassword("your current password is not right")
+    user.password_hash = await hash_password(new_password)
+    revoked = await revoke_sessions(session, user.id, keep_token=keep_token)
     await session.flush()
     return revoked
 
