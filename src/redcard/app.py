@@ -40,6 +40,7 @@ from redcard.sunset.endpoints import router as sunset_api
 from redcard.web.common import LoginRequired, login_redirect
 from redcard.web.common import router as common_pages
 from redcard.web.member.events import router as event_pages
+from redcard.web.member.me import router as me_pages
 from redcard.web.member.pages import router as member_pages
 from redcard.web.member.refunds import router as refund_pages
 from redcard.web.member.storepay import router as storepay_pages
@@ -142,6 +143,7 @@ def create_app(
         app.include_router(router)
     app.include_router(sunset_pages)
     app.include_router(refund_pages)
+    app.include_router(me_pages)
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"
     )
