@@ -78,6 +78,7 @@ async def test_member_code_at_the_till_preview_confirm_undo(
             "会员码无效，请让会员刷新后重新出示。"
         )
 
+        till.once("dialog", lambda dialog: dialog.accept())  # undo asks first
         await row.get_by_role("button", name="撤销").click()
         await expect(till.locator("#pos-done")).to_have_text("已撤销。")
         await expect(till.locator("#pos-recent tr").first).to_contain_text("已撤销")

@@ -78,6 +78,7 @@ async def test_member_pays_at_the_store_qr_and_staff_see_the_bill(
         )
 
         await staff_page.goto(f"{live_server.url}/merchant/bills")
+        staff_page.once("dialog", lambda dialog: dialog.accept())  # undo asks first
         await staff_page.get_by_role("button", name="撤销并退款").click()
         await expect(staff_page.locator("li.bill").first).to_have_attribute("data-status", "undone")
     finally:

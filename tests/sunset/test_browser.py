@@ -41,8 +41,11 @@ async def test_operator_console_sunset_and_member_refund_page(
     await expect(page.locator("#approve")).to_have_count(0)
 
     await _login(page, base, w.approver.phone, "/operator/sunset")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: asked.append(dialog.message) or dialog.accept())
     await page.locator("#approve").click()
     await expect(page.locator("#campaign")).to_have_attribute("data-status", "approved")
+    assert asked == ["确定停止运营？将立即停止销售并为所有会员退款，此操作无法撤销。"]
     await expect(page.locator("#progress")).to_contain_text("¥336.00")
 
     await drain(settings, db, channels, sandbox)  # the worker runs the campaign
