@@ -14,8 +14,10 @@ from redcard.kit.money import (
     PERCENT_WORDS,
     YUAN_WORDS,
     MoneyError,
+    amount_off_words,
     card_discount,
     discount_fen,
+    discount_words,
     fee_fen,
     format_fen,
     parse_fixed,
@@ -239,3 +241,50 @@ def test_card_discount_never_touches_the_excluded_part(bill, share, rate, cap, m
     assert 0 <= d <= (bill - excluded) * rate / 10_000
     assert cap is None or d <= cap
     assert d == 0 or bill - excluded >= minimum
+
+
+@pytest.mark.parametrize(
+    ("bp", "zh", "en"),
+    [
+        (1000, "9折", "10% off"),
+        (2000, "8折", "20% off"),
+        (1700, "8.3折", "17% off"),
+        (1500, "8.5折", "15% off"),
+        (1250, "8.75折", "12.5% off"),
+        (1225, "8.78折", "12.25% off"),  # 87.75% paid: rounded up, never promising more
+        (1234, "8.77折", "12.34% off"),
+        (9000, "1折", "90% off"),
+        (1, "10折", "0.01% off"),  # 99.99% paid is 9.999折: up to 10, not down to 9.99
+        (0, "原价", "no discount"),
+        (10_000, "免单", "free"),
+    ],
+)
+def test_discount_words(bp, zh, en):
+    assert discount_words(bp, "zh_CN") == zh
+    assert discount_words(bp, "en") == en
+
+
+@pytest.mark.parametrize("bp", [-1, 10_001])
+def test_discount_words_refuse_a_rate_out_of_range(bp):
+    with pytest.raises(MoneyError):
+        discount_words(bp, "zh_CN")
+
+
+@given(st.integers(1, 9_999))
+def test_zhe_never_promises_more_than_the_discount(bp):
+    zhe = Decimal(discount_words(bp, "zh_CN").removesuffix("折"))
+    paid = Decimal(10_000 - bp) / 1_000  # the exact share paid, in tenths
+    assert paid <= zhe < paid + Decimal("0.01")
+    assert zhe == zhe.quantize(Decimal("0.01"))  # at most two decimals
+    if bp % 10 == 0:
+        assert zhe == paid  # exact whenever two decimals can say it
+
+
+@given(st.integers(1, 9_999))
+def test_percent_off_reads_back_exactly(bp):
+    assert parse_percent_bp(discount_words(bp, "en").removesuffix("% off")) == bp
+
+
+def test_amount_off_words():
+    assert amount_off_words(1250, "zh_CN") == "立减 ¥12.50"
+    assert amount_off_words(123456, "en") == "¥1,234.56 off"

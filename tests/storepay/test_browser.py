@@ -34,7 +34,7 @@ async def test_member_pays_at_the_store_qr_and_staff_see_the_bill(
 
     await expect(page.locator("h1")).to_have_text("持卡买单")
     await expect(page.locator(".storepay-store")).to_contain_text(shop.store.name)
-    await expect(page.locator(".discount-terms")).to_contain_text("持卡立减 12%")
+    await expect(page.locator(".discount-terms")).to_contain_text("持卡享 8.8折")
     await page.get_by_label("消费金额（元）").fill("２５６.８０")  # full-width digits are fine
     await page.get_by_role("button", name="查看优惠").click()
     # 12% of ¥256.80 = ¥30.816 → ¥30.81 (rounded down); the member pays ¥225.99

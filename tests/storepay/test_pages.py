@@ -34,7 +34,7 @@ async def test_the_pay_page_explains_what_is_wrong(client, db):
     assert 'name="bill"' in page.text
     page = await client.get(f"/pay/{shop.store.pay_code}?bill=100", headers=HTML | holder)
     assert page.status_code == 200
-    assert "持卡立减 15%" in page.text
+    assert "持卡享 8.5折" in page.text
     assert "¥85.00" in page.text
     client.cookies.set("redcard_lang", "en")
     try:

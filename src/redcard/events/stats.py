@@ -93,8 +93,13 @@ def stats_csv(rows: Sequence[EventStats]) -> str:
 
 
 def _place(event: Event, store: Store | None) -> str:
+    """Where a member goes: the store's name and its address with its district ("小杨生煎
+    （南京西路店） · 静安区南京西路 1 号"), else the venue the organiser gave."""
     if store is not None:
-        return " · ".join(p for p in (store.name, store.address) if p)
+        address = store.address or ""
+        if store.district and store.district not in address:
+            address = store.district + address
+        return " · ".join(p for p in (store.name, address) if p)
     return event.venue or ""
 
 

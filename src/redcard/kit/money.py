@@ -12,6 +12,13 @@ What a person types (an amount, a percentage, hours) is read by `parse_fixed`, t
 for typed numbers: exact integers of the smallest unit, never through float, and ambiguous
 input such as "12,50" refused with a sentence saying why (`NumberWords`, translated by the page
 catalogs). `parse_yuan`, `parse_percent_bp` and `kit.time.parse_hours` use it.
+
+A discount is shown in the words shoppers use (`discount_words`, `amount_off_words`): in
+Chinese the share of the price paid, in tenths ("9折" is 10% off, "8.3折" 17% off), and "立减
+¥X" for an amount off a bill; in English "10% off" and "¥X off". 折 shows at most two decimals
+(a hundredth of 折 is 10 basis points) and rounds the price paid **up** (1234 bp off, 87.66% paid,
+is "8.77折"), so the words never promise more than the discount the member gets, the same
+direction as the discount's own rounding. English percentages are exact (bp are 1/100 %).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Literal
 
 FEN_PER_YUAN = 100
 MAX_BILL_FEN = 9_999_999_999  # ¥99,999,999.99
@@ -153,3 +161,42 @@ def format_fen(amount_fen: int, symbol: str = "¥") -> str:
     sign = "-" if amount_fen < 0 else ""
     yuan, fen = divmod(abs(amount_fen), FEN_PER_YUAN)
     return f"{sign}{symbol}{yuan:,}.{fen:02d}"
+
+
+def _decimal(units: int, places: int) -> str:
+    """A whole count of 10**-places units as a short decimal: 875, 2 -> "8.75"; 830 -> "8.3";
+    900 -> "9" (no trailing zeros, no point without decimals)."""
+    whole, frac = divmod(units, 10**places)
+    digits = f"{frac:0{places}d}".rstrip("0")
+    return f"{whole}.{digits}" if digits else str(whole)
+
+
+Language = Literal["zh", "en"]
+
+
+def _language(locale: str) -> Language:
+    """Chinese for any zh locale ("zh_CN", "zh-CN"); English otherwise."""
+    return "zh" if locale.lower().startswith("zh") else "en"
+
+
+def discount_words(rate_bp: int, locale: str) -> str:
+    """A discount rate as shoppers say it: 1000 bp -> "9折" / "10% off"; 1700 -> "8.3折" /
+    "17% off"; 1250 -> "8.75折" / "12.5% off". 折 rounds the price paid up to the hundredth of
+    折 (see the module docstring); English is exact. 0 and 10000 have words of their own."""
+    if not 0 <= rate_bp <= BASIS_POINTS:
+        raise MoneyError("rate must be between 0 and 10000 basis points")
+    zh = _language(locale) == "zh"
+    if rate_bp == 0:
+        return "原价" if zh else "no discount"
+    if rate_bp == BASIS_POINTS:
+        return "免单" if zh else "free"
+    if zh:
+        paid_hundredths = -(-(BASIS_POINTS - rate_bp) // 10)  # ceil: a hundredth of 折 = 10 bp
+        return f"{_decimal(paid_hundredths, 2)}折"
+    return f"{_decimal(rate_bp, 2)}% off"
+
+
+def amount_off_words(amount_fen: int, locale: str) -> str:
+    """An amount taken off a bill: "立减 ¥12.50" / "¥12.50 off"."""
+    amount = format_fen(amount_fen)
+    return f"立减 {amount}" if _language(locale) == "zh" else f"{amount} off"

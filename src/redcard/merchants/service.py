@@ -12,11 +12,12 @@ import secrets
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.accounts.service import create_user
 from redcard.errors import Conflict, NotFound
+from redcard.kit.pagination import Page, contains_pattern, paginate
 from redcard.kit.sql import rowcount
 from redcard.kit.time import utc_now
 from redcard.merchants.schemas import MerchantApply, StaffCreate, StoreCreate
@@ -302,3 +303,29 @@ async def list_by_status(
     if status is not None:
         stmt = stmt.where(Merchant.status == status)
     return (await session.scalars(stmt)).all()
+
+
+async def search(
+    session: AsyncSession, term: str, *, pending: bool, page: int, size: int
+) -> Page[Merchant]:
+    """One page of the pending applications (oldest first: first come, first reviewed) or of
+    the reviewed merchants (newest first) whose name, contact or contact phone contains
+    `term` (any case), with the total that match."""
+    stmt = select(Merchant)
+    if pending:
+        stmt = stmt.where(Merchant.status == MerchantStatus.pending)
+        stmt = stmt.order_by(Merchant.created_at, Merchant.id)
+    else:
+        stmt = stmt.where(Merchant.status != MerchantStatus.pending)
+        stmt = stmt.order_by(Merchant.created_at.desc(), Merchant.id)
+    if term := term.strip():
+        pattern = contains_pattern(term)
+        stmt = stmt.where(
+            or_(
+                *(
+                    column.ilike(pattern, escape="\\")
+                    for column in (Merchant.name, Merchant.contact_name, Merchant.contact_phone)
+                )
+            )
+        )
+    return await paginate(session, stmt, page, size)

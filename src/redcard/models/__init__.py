@@ -4,6 +4,7 @@ from redcard.models.auth_session import AuthSession, SessionKind
 from redcard.models.base import Base
 from redcard.models.channel_event import ChannelEvent
 from redcard.models.event import Event, EventEligibility, EventStatus
+from redcard.models.event_image import EventImage
 from redcard.models.event_registration import EventRegistration, RegistrationStatus
 from redcard.models.idempotency_key import IdempotencyKey
 from redcard.models.ledger import JournalEntry, JournalLine, LedgerAccount
@@ -52,6 +53,7 @@ __all__ = [
     "CodeLock",
     "Event",
     "EventEligibility",
+    "EventImage",
     "EventRegistration",
     "EventStatus",
     "IdempotencyKey",

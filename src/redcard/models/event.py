@@ -58,6 +58,9 @@ class Event(IdMixin, CreatedAtMixin, Base):
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
     no_shows_recorded_at: Mapped[datetime | None]
+    # the version of its picture (`event_images`, the start of its digest) for the picture's
+    # URL, so a page shows the picture or a placeholder without another query; None: none
+    image_version: Mapped[str | None] = mapped_column(String(16))
 
     def seats_left(self) -> int:
         return max(0, self.capacity - self.registered)

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from redcard.errors import Forbidden
 from redcard.kit import time as clock
 from redcard.kit.ids import new_token
-from redcard.kit.money import format_fen
+from redcard.kit.money import amount_off_words, discount_words, format_fen
 from redcard.web import i18n
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -36,6 +36,22 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """Times are stored in UTC and shown in the programme's zone (`kit.time.local_time`);
     pages name the zone once, beside the date fields and tables (`page_zone`)."""
     return clock.local_time(value, fmt, label=False)
+
+
+def when_short(value: datetime | None) -> str:
+    """A time in a list, as short as it can be without being ambiguous, in the programme's
+    zone: "14:05" today, "11-28 14:05" another day this year, "2025-11-28 14:05" another
+    year (today and this year by `kit.time`'s clock)."""
+    if value is None:
+        return ""
+    day, today = clock.business_day(value), clock.today()
+    if day == today:
+        fmt = "%H:%M"
+    elif day.year == today.year:
+        fmt = "%m-%d %H:%M"
+    else:
+        fmt = "%Y-%m-%d %H:%M"
+    return local_time(value, fmt)
 
 
 def page_zone() -> str:
@@ -70,6 +86,9 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             "csrf": csrf_token(request),
             "money": format_fen,
             "when": local_time,
+            "when_short": when_short,  # times in lists: the date only when not today
+            "discount_words": lambda bp: discount_words(bp, locale),  # "9折" / "10% off"
+            "amount_off": lambda fen: amount_off_words(fen, locale),  # "立减 ¥5.00" / "¥5.00 off"
             "zone": page_zone(),  # named once on every page that shows days or times
             "zone_key": clock.zone().key,  # for scripts that format times (Intl timeZone)
             **context,

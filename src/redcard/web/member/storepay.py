@@ -59,7 +59,6 @@ async def _page(
         excluded=excluded_text or "",
         quote=quote,
         can_pay=can_pay,
-        percent_off=f"{store.discount_bp / 100:g}" if store else "",
         error=error,
         idempotency_key=new_token(16),
     )

@@ -86,5 +86,4 @@ async def store_qr(
         store=store,
         url=url,
         svg=svg,
-        percent_off=f"{store.discount_bp / 100:g}",
     )

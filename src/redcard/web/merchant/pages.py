@@ -15,10 +15,11 @@ from redcard.deps import Ctx, CurrentUser, Session
 from redcard.errors import AppError, NotFound
 from redcard.kit.ids import new_token
 from redcard.kit.money import MoneyError, parse_percent_bp, parse_yuan
+from redcard.kit.pagination import page_number
 from redcard.merchants import access
 from redcard.merchants import service as merchants
 from redcard.merchants.schemas import MerchantApply, StaffCreate, StoreCreate
-from redcard.models import MerchantStatus, Role, User
+from redcard.models import Role, User
 from redcard.web.common import error_text, require, web_login, with_session_cookie
 from redcard.web.forms import submit_once
 from redcard.web.render import check_csrf, redirect, render
@@ -187,18 +188,28 @@ async def review_page(request: Request, session: Session, _: OperatorPage) -> Re
     return await _review(request, session)
 
 
+REVIEW_PAGE_SIZE = 20
+
+
 async def _review(
     request: Request, session: Session, status_code: int = 200, **extra: Any
 ) -> Response:
-    pending = await merchants.list_by_status(session, MerchantStatus.pending)
-    reviewed = [m for m in await merchants.list_by_status(session, None) if m.status != "pending"]
-    stores = await merchants.stores_by_merchant(session, [m.id for m in pending])
+    """Applications waiting (the oldest first) and the merchants already reviewed, both
+    searched by ?q= (name, contact, phone) and counted; the reviewed ones paged by ?page=."""
+    term = request.query_params.get("q", "")[:100]
+    number = page_number(request.query_params.get("page"))
+    pending = await merchants.search(session, term, pending=True, page=1, size=REVIEW_PAGE_SIZE)
+    reviewed = await merchants.search(
+        session, term, pending=False, page=number, size=REVIEW_PAGE_SIZE
+    )
+    stores = await merchants.stores_by_merchant(session, [m.id for m in pending.items])
     return render(
         request,
         "operator/merchants.html",
         status_code=status_code,
+        q=term.strip(),
         pending=pending,
-        reviewed=reviewed[:50],
+        reviewed=reviewed,
         stores=stores,
         **extra,
     )

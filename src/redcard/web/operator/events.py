@@ -1,5 +1,6 @@
 """Event pages for operators and merchant staff: list with figures, create, edit capacity,
-cancel, check-in at the door, CSV export."""
+give a picture, cancel, check-in at the door, CSV export; and every event's picture, served
+to anyone at /events/{id}/image."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from redcard.deps import Session
-from redcard.errors import AppError, InvalidInput
-from redcard.events import checkin, service, stats
+from redcard.errors import AppError, InvalidInput, NotFound
+from redcard.events import checkin, images, service, stats
 from redcard.events.schemas import EventCreate, EventUpdate
 from redcard.http.responses import csv_response
 from redcard.kit.money import MoneyError, parse_yuan
@@ -22,7 +24,8 @@ from redcard.web.common import error_text, require
 from redcard.web.forms import local_datetime
 from redcard.web.render import check_csrf, redirect, render
 
-router = APIRouter(prefix="/manage/events", include_in_schema=False)
+router = APIRouter(include_in_schema=False)  # what app.py includes: `manage` and the picture
+manage = APIRouter(prefix="/manage/events", include_in_schema=False)
 StaffPage = Annotated[User, require(Role.operator, Role.merchant_staff)]
 
 
@@ -40,20 +43,41 @@ async def _list(
     )
 
 
-@router.get("", response_class=HTMLResponse)
+@manage.get("", response_class=HTMLResponse)
 async def manage_list(request: Request, session: Session, user: StaffPage) -> Response:
     return await _list(request, session, user)
 
 
-@router.get(".csv")
+@manage.get(".csv")
 async def manage_csv(session: Session, user: StaffPage) -> Response:
     return csv_response("events.csv", stats.stats_csv(await stats.for_user(session, user)))
 
 
-@router.post("")
+async def _picture(form: dict[str, Any]) -> images.Resized | None:
+    """The picture a form carries, checked and resized (before any transaction opens); None
+    when no file was chosen. Raises ImageRefused."""
+    upload = form.get("image")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    data = await upload.read(images.MAX_UPLOAD_BYTES + 1)
+    if not data:
+        raise images.ImageRefused(images.NOT_AN_IMAGE)
+    return await images.prepare(data)
+
+
+def _too_large(request: Request) -> bool:
+    """An upload larger than any picture we take is refused before its body is read."""
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) > images.MAX_UPLOAD_BYTES + 64 * 1024
+
+
+@manage.post("")
 async def create_submit(request: Request, session: Session, user: StaffPage) -> Response:
+    if _too_large(request):
+        return await _list(request, session, user, status_code=413, error=images.TOO_LARGE)
     form = await check_csrf(request)
     try:
+        picture = await _picture(form)
         async with session.begin_nested():
             starts_at = local_datetime(form.get("starts_at"))
             if starts_at is None:
@@ -73,6 +97,8 @@ async def create_submit(request: Request, session: Session, user: StaffPage) -> 
                 cancel_deadline=starts_at - notice,
             )
             event = await service.create_event(session, user, data)
+            if picture is not None:
+                await images.set_image(session, user, event.id, picture)
     except (AppError, ValidationError, MoneyError, ValueError) as exc:
         return await _list(
             request, session, user, status_code=422, error=error_text(exc), form=form
@@ -94,6 +120,7 @@ async def _detail(
         "events/manage_detail.html",
         status_code=status_code,
         event=managed.event,
+        place=(await stats.places(session, [managed.event]))[managed.event.id],
         stats=managed.stats,
         registrations=managed.registrations,
         names=managed.names,
@@ -101,14 +128,14 @@ async def _detail(
     )
 
 
-@router.get("/{event_id}", response_class=HTMLResponse)
+@manage.get("/{event_id}", response_class=HTMLResponse)
 async def manage_detail(
     event_id: uuid.UUID, request: Request, session: Session, user: StaffPage
 ) -> Response:
     return await _detail(request, session, user, event_id)
 
 
-@router.post("/{event_id}/capacity")
+@manage.post("/{event_id}/capacity")
 async def capacity_submit(
     event_id: uuid.UUID, request: Request, session: Session, user: StaffPage
 ) -> Response:
@@ -124,7 +151,7 @@ async def capacity_submit(
     return redirect(f"/manage/events/{event_id}?saved=1")
 
 
-@router.post("/{event_id}/cancel")
+@manage.post("/{event_id}/cancel")
 async def cancel_submit(
     event_id: uuid.UUID, request: Request, session: Session, user: StaffPage
 ) -> Response:
@@ -142,7 +169,7 @@ async def cancel_submit(
     return redirect(f"/manage/events/{event_id}")
 
 
-@router.post("/{event_id}/checkin")
+@manage.post("/{event_id}/checkin")
 async def checkin_submit(
     event_id: uuid.UUID, request: Request, session: Session, user: StaffPage
 ) -> Response:
@@ -156,3 +183,52 @@ async def checkin_submit(
             request, session, user, event_id, status_code=exc.status_code, error=exc.message
         )
     return await _detail(request, session, user, event_id, checked_in=member.masked_name)
+
+
+@manage.post("/{event_id}/image")
+async def image_submit(
+    event_id: uuid.UUID, request: Request, session: Session, user: StaffPage
+) -> Response:
+    """Give the event a picture (replacing its old one), or with remove=yes take it away."""
+    if _too_large(request):
+        return await _detail(request, session, user, event_id, 413, error=images.TOO_LARGE)
+    form = await check_csrf(request)
+    try:
+        if form.get("remove") == "yes":
+            async with session.begin_nested():
+                await images.remove_image(session, user, event_id)
+        else:
+            picture = await _picture(form)
+            if picture is None:
+                raise images.ImageRefused("choose a picture to upload")
+            async with session.begin_nested():
+                await images.set_image(session, user, event_id, picture)
+    except AppError as exc:
+        return await _detail(
+            request, session, user, event_id, status_code=exc.status_code, error=exc.message
+        )
+    return redirect(f"/manage/events/{event_id}?saved=1")
+
+
+router.include_router(manage)
+
+
+@router.get("/events/{event_id}/image")
+async def event_image(event_id: uuid.UUID, request: Request, session: Session) -> Response:
+    """An event's picture. Its URL carries its version (?v=, `Event.image_version`): with the
+    current one it may be cached for a year, as a new picture gets a new URL; without, for
+    five minutes. Either way the ETag lets a browser revalidate for nothing."""
+    image = await images.get_image(session, event_id)
+    if image is None:
+        raise NotFound("this event has no picture")
+    versioned = request.query_params.get("v") == image.digest[:16]
+    headers = {
+        "ETag": f'"{image.digest}"',
+        "Cache-Control": "public, max-age=31536000, immutable"
+        if versioned
+        else "public, max-age=300",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if headers["ETag"] in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(image.data, media_type=image.content_type, headers=headers)
