@@ -22,7 +22,7 @@ from redcard.models.redemption import (
     RedemptionKind,
     RedemptionStatus,
 )
-from redcard.models.refund import Refund, RefundStatus
+from redcard.models.refund import Refund, RefundReason, RefundStatus
 from redcard.models.statement import (
     Statement,
     StatementLine,
@@ -81,6 +81,7 @@ __all__ = [
     "RedemptionKind",
     "RedemptionStatus",
     "Refund",
+    "RefundReason",
     "RegistrationStatus",
     "RefundStatus",
     "Role",
