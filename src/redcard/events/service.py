@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from redcard import notifications
 from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from redcard.events import repository as repo
+from redcard.events.eligibility import has_card_for
 from redcard.events.schemas import EventCreate, EventUpdate
 from redcard.kit.sql import rowcount
 from redcard.kit.time import local_time, utc_now
 from redcard.ledger.accounts import Account
-from redcard.membership import repository as membership_repo
 from redcard.merchants import access
 from redcard.models import (
     Event,
@@ -36,7 +36,6 @@ from redcard.models import (
     OrderKind,
     Payment,
     PaymentStatus,
-    PlanKind,
     Refund,
     RefundReason,
     RegistrationStatus,
@@ -265,15 +264,6 @@ def starts_text(event: Event) -> str:
 
 
 # -- registering ------------------------------------------------------------------------------
-async def has_card_for(
-    session: AsyncSession, member_id: uuid.UUID, event: Event, now: datetime
-) -> bool:
-    card = await membership_repo.get_active_by_member(session, member_id)
-    if card is None or not card.is_usable(now):
-        return False
-    return card.kind == PlanKind.paid or event.eligibility == EventEligibility.card_or_trial
-
-
 async def register(
     session: AsyncSession,
     channels: Channels,

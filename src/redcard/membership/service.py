@@ -119,6 +119,15 @@ async def catalogue(session: AsyncSession) -> PlanCatalogue:
     return PlanCatalogue(sales_open=True, plans=plans)
 
 
+async def featured_plan(session: AsyncSession) -> Plan | None:
+    """The card pages offer first (a new member's greeting, an event's upgrade link): the
+    longest paid plan on sale, the annual card; None while no paid plan is on sale."""
+    if not (await program.sales(session)).open:
+        return None
+    paid = [p for p in await repo.list_plans(session) if p.kind == PlanKind.paid]
+    return max(paid, key=lambda p: (p.duration_days, -p.price_fen), default=None)
+
+
 async def get_plan(session: AsyncSession, plan_id: uuid.UUID) -> Plan:
     plan = await session.get(Plan, plan_id)
     if plan is None:
