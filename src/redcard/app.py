@@ -204,6 +204,8 @@ def create_app(
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
+        if not _wants_json(request) and all(d["loc"][:1] == ["path"] for d in detail):
+            return await error_page(request, 404)  # /events/abc: no such page, for a person
         return await _error(request, 422, "InvalidInput", detail)
 
     @app.exception_handler(IntegrityError)

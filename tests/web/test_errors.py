@@ -66,11 +66,17 @@ async def test_a_missing_thing_says_so_in_words_never_its_error_name(client, db)
     finally:
         client.cookies.delete("redcard_lang")
 
+    malformed = await client.get("/events/not-an-id", headers=HTML | member)
+    assert_a_page(malformed, 404, "找不到页面")
+
     api = await client.get(f"/api/v1{missing}", headers=member)
     assert (api.status_code, api.json()) == (
         404,
         {"error": "EventNotFound", "detail": "no such event"},
     )
+    api = await client.get("/api/v1/events/not-an-id", headers=member)
+    assert api.status_code == 422
+    assert api.json()["error"] == "InvalidInput"
 
 
 async def test_a_page_that_needs_a_login_comes_back_after_it(client, db):
