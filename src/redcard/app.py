@@ -11,11 +11,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from redcard.accounts.endpoints import router as accounts_api
 from redcard.config import Settings, get_settings
@@ -37,8 +39,9 @@ from redcard.redemption.endpoints import router as redemption_api
 from redcard.settlement.endpoints import router as settlement_api
 from redcard.storepay.endpoints import router as storepay_api
 from redcard.sunset.endpoints import router as sunset_api
-from redcard.web.common import LoginRequired, login_redirect
+from redcard.web.common import LoginRequired, login_redirect, login_target
 from redcard.web.common import router as common_pages
+from redcard.web.errors import error_page
 from redcard.web.member.events import router as event_pages
 from redcard.web.member.me import router as me_pages
 from redcard.web.member.pages import router as member_pages
@@ -51,27 +54,60 @@ from redcard.web.operator.events import router as event_manage_pages
 from redcard.web.operator.pages import router as operator_pages
 from redcard.web.operator.statements import router as statements_pages
 from redcard.web.operator.sunset import router as sunset_pages
-from redcard.web.render import render
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 
 
-def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith(API_PREFIX) and "text/html" in request.headers.get(
-        "accept", ""
-    )
+def _wants_json(request: Request) -> bool:
+    """API callers get JSON errors: every /api/ address, and a script that asks for JSON and
+    not for a page. Everyone else is a browser and gets a page (`web/errors.py`)."""
+    if request.url.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
 
 
-def _error(request: Request, status_code: int, name: str, detail: object) -> Response:
-    if _wants_html(request):
-        user = getattr(request.state, "user", None)
-        if user is not None and sa_inspect(user).expired_attributes:
-            # the request's transaction rolled back and its session closed: the user row can no
-            # longer load, so render the error page without it instead of failing with a 500
-            request.state.user = None
-        return render(request, "error.html", status_code=status_code, error=name, detail=detail)
-    return JSONResponse({"error": name, "detail": detail}, status_code=status_code)
+async def _error(request: Request, status_code: int, name: str, detail: object) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": name, "detail": detail}, status_code=status_code)
+    if status_code == 401:
+        return login_redirect(LoginRequired(login_target(request)))
+    # a 5xx page says it in general words; a 4xx says why, when it is a sentence
+    shown = detail if isinstance(detail, str) and status_code < 500 else None
+    return await error_page(request, status_code, shown)
+
+
+class UnhandledErrors:
+    """Inside `RequestContext`, so the log line carries the request id: an exception no
+    handler took is logged with its traceback and answered with a 500 (a page for a browser,
+    JSON for the API) that shows the request id and no traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if started:  # too late for an error response: the server closes the connection
+                raise
+            request = Request(scope, receive)
+            response = await _error(
+                request, 500, "InternalError", "something went wrong on our side"
+            )
+            await response(scope, receive, send)
 
 
 def create_app(
@@ -119,7 +155,8 @@ def create_app(
         docs_url="/docs",
     )
     app.state.ctx = ctx
-    app.add_middleware(RequestContext)
+    app.add_middleware(UnhandledErrors)
+    app.add_middleware(RequestContext)  # outermost: added last
     app.include_router(ops_router)
 
     # the till's calls first: routes are matched in order, and these are the hot path
@@ -150,7 +187,14 @@ def create_app(
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
-        return _error(request, exc.status_code, exc.name, exc.message)
+        return await _error(request, exc.status_code, exc.name, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Unknown addresses (404) and methods (405): FastAPI's JSON for the API."""
+        if _wants_json(request):
+            return await http_exception_handler(request, exc)
+        return await error_page(request, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -162,12 +206,14 @@ def create_app(
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
-        return _error(request, 422, "InvalidInput", detail)
+        if not _wants_json(request) and all(d["loc"][:1] == ["path"] for d in detail):
+            return await error_page(request, 404)  # /events/abc: no such page, for a person
+        return await _error(request, 422, "InvalidInput", detail)
 
     @app.exception_handler(IntegrityError)
     async def integrity(request: Request, exc: IntegrityError) -> Response:
         log.info("integrity conflict: %s", exc.orig)
-        return _error(request, 409, "Conflict", "this conflicts with existing data")
+        return await _error(request, 409, "Conflict", "this conflicts with existing data")
 
     return app
 

@@ -100,6 +100,7 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
             PlanCreate(
                 code="annual",
                 name="小红卡年卡",
+                name_en="Redcard annual card",
                 kind=PlanKind.paid,
                 price_fen=16800,
                 duration_days=365,
@@ -112,6 +113,7 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
             PlanCreate(
                 code="trial90",
                 name="90 天体验卡",
+                name_en="90-day trial card",
                 kind=PlanKind.trial,
                 price_fen=0,
                 duration_days=90,

@@ -58,15 +58,18 @@ def test_bad_input_is_refused_naming_the_field(with_terms, change, field, messag
 
 async def test_a_plan_made_by_the_command_is_on_sale(with_terms):
     args = ("--code", "annual", "--name", "年卡", "--price", "168.00", "--days", "365")
-    made = redcard("plans", "create", *args, db=with_terms)
+    made = redcard("plans", "create", *args, "--name-en", "Annual card", db=with_terms)
     assert made.returncode == 0, made.stdout + made.stderr
-    assert "plan annual created" in made.stdout
+    assert "plan annual created: 年卡 (Annual card)" in made.stdout
 
     async with app_on(with_terms) as app:
         plans = (await app.get("/api/v1/plans")).json()["plans"]
+        english = await app.get("/plans", headers={"cookie": "redcard_lang=en"})
     assert [(p["code"], p["name"], p["price_fen"], p["duration_days"]) for p in plans] == [
         ("annual", "年卡", 16800, 365)
     ]
+    assert plans[0]["name_en"] == "Annual card"
+    assert "<h2>Annual card</h2>" in english.text  # an English page shows the English name
 
     again = redcard("plans", "create", *ANNUAL, db=with_terms)
     assert again.returncode == 1

@@ -53,7 +53,9 @@ async def test_operator_console_sunset_and_member_refund_page(
     await expect(page.locator("#campaign")).to_have_attribute("data-status", "completed")
     await expect(page.locator("#progress .done")).to_contain_text("¥336.00")
     await page.locator("#reconcile").click()
-    await expect(page.locator("#reconcile-verdict")).to_have_text("无差异，本次活动每一天的退款都已对账。")
+    await expect(page.locator("#reconcile-verdict")).to_have_text(
+        "无差异，本次活动每一天的退款都已对账。"
+    )
     await page.screenshot(
         path=str(screenshot_path(f"sunset-console-{backend}.png")), full_page=True
     )

@@ -28,6 +28,9 @@ async def test_visitor_signs_up_buys_the_card_and_sees_it_active(
     await page.get_by_label("密码（至少 8 位）").fill("correct-horse-9")
     await page.get_by_role("button", name="注册").click()
 
+    # greeted on the annual card's buy page; every plan and its terms are a tap away
+    await expect(page).to_have_url(re.compile(r"/buy/.+\?welcome=1$"))
+    await page.get_by_role("link", name=re.compile("查看全部方案")).click()
     await expect(page).to_have_url(re.compile(r"/plans$"))
     annual = page.locator("[data-plan=annual]")
     await expect(annual).to_contain_text("¥168.00")

@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from redcard import notifications
 from redcard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from redcard.events import repository as repo
+from redcard.events.eligibility import has_card_for
 from redcard.events.schemas import EventCreate, EventUpdate
 from redcard.kit.sql import rowcount
 from redcard.kit.time import local_time, utc_now
 from redcard.ledger.accounts import Account
-from redcard.membership import repository as membership_repo
 from redcard.merchants import access
 from redcard.models import (
     Event,
@@ -36,8 +36,8 @@ from redcard.models import (
     OrderKind,
     Payment,
     PaymentStatus,
-    PlanKind,
     Refund,
+    RefundReason,
     RegistrationStatus,
     Role,
     Store,
@@ -243,7 +243,7 @@ async def cancel_event(
             ended_at=now,
         ):
             continue
-        refund = await _refund(session, reg, "event_cancelled")
+        refund = await _refund(session, reg, RefundReason.event_cancelled)
         notifications.enqueue(
             session,
             reg.member_id,
@@ -264,15 +264,6 @@ def starts_text(event: Event) -> str:
 
 
 # -- registering ------------------------------------------------------------------------------
-async def has_card_for(
-    session: AsyncSession, member_id: uuid.UUID, event: Event, now: datetime
-) -> bool:
-    card = await membership_repo.get_active_by_member(session, member_id)
-    if card is None or not card.is_usable(now):
-        return False
-    return card.kind == PlanKind.paid or event.eligibility == EventEligibility.card_or_trial
-
-
 async def register(
     session: AsyncSession,
     channels: Channels,
@@ -429,7 +420,7 @@ async def cancel_registration(
     if had_seat:
         await repo.free_seat(session, event.id)
         await promote(session, event.id)
-        await _refund(session, registration, "event_registration_cancelled")
+        await _refund(session, registration, RefundReason.event_registration_cancelled)
     await session.flush()
     await session.refresh(registration)
     return registration
@@ -482,7 +473,7 @@ async def promote(session: AsyncSession, event_id: uuid.UUID) -> int:
 
 
 async def release(
-    session: AsyncSession, registration: EventRegistration, reason: str, template: str
+    session: AsyncSession, registration: EventRegistration, reason: RefundReason, template: str
 ) -> bool:
     """End a live registration that the member did not cancel (card ended, hold lapsed):
     free its seat, promote the waitlist, refund what was paid, tell the member."""
@@ -517,13 +508,15 @@ async def release_for_member(session: AsyncSession, member_id: uuid.UUID) -> int
     registrations for events still to come that their card no longer admits them to."""
     released = 0
     for registration in await repo.live_future_without_card(session, utc_now(), member_id):
-        if await release(session, registration, "card_ended", "event_registration_released"):
+        if await release(
+            session, registration, RefundReason.card_ended, "event_registration_released"
+        ):
             released += 1
     return released
 
 
 async def _refund(
-    session: AsyncSession, registration: EventRegistration, reason: str
+    session: AsyncSession, registration: EventRegistration, reason: RefundReason
 ) -> Refund | None:
     """Refund what is left of the registration's payment through the one refund path."""
     if registration.order_id is None:
@@ -571,14 +564,18 @@ async def _on_paid(session: AsyncSession, order: Order) -> None:
     assert payment is not None
     available = await refunds.refundable_fen(session, payment)
     if available > 0:
-        await refunds.request_refund(session, payment.id, available, "event_seat_not_held")
+        await refunds.request_refund(
+            session, payment.id, available, RefundReason.event_seat_not_held
+        )
 
 
 async def _on_refunded(session: AsyncSession, order: Order) -> None:
     """Refunded from elsewhere while still holding a seat: the seat is released."""
     registration = await repo.get_by_order(session, order.id)
     if registration is not None and registration.status in LIVE_STATUSES:
-        await release(session, registration, "order_refunded", "event_registration_released")
+        await release(
+            session, registration, RefundReason.order_refunded, "event_registration_released"
+        )
 
 
 # what payments does with paid event seats; registered at start-up by redcard.order_kinds

@@ -13,7 +13,7 @@ from redcard.events import repository as repo
 from redcard.events import service
 from redcard.kit.sql import rowcount
 from redcard.kit.time import utc_now
-from redcard.models import Event, EventRegistration, RegistrationStatus
+from redcard.models import Event, EventRegistration, RefundReason, RegistrationStatus
 
 REMIND_BEFORE = timedelta(hours=24)
 
@@ -22,7 +22,9 @@ async def expire_holds(session: AsyncSession, limit: int = 500) -> int:
     """Paid seats held past their time go to the next on the waitlist."""
     done = 0
     for registration in await repo.lapsed_holds(session, utc_now(), limit):
-        if await service.release(session, registration, "hold_lapsed", "event_hold_lapsed"):
+        if await service.release(
+            session, registration, RefundReason.hold_lapsed, "event_hold_lapsed"
+        ):
             done += 1
     return done
 

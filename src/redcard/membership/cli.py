@@ -27,6 +27,7 @@ plans_app = typer.Typer(help="Membership plans: what members buy.", no_args_is_h
 terms_app = typer.Typer(help="The membership terms every plan cites.", no_args_is_help=True)
 
 PLAN_OPTIONS = {
+    "name_en": "--name-en",
     "price_fen": "--price",
     "duration_days": "--days",
     "refund_policy": "--refund-policy",
@@ -43,6 +44,9 @@ PUBLISH_TERMS_FIRST = (
 def create_plan(
     code: str = typer.Option(..., help="a short unique code, e.g. annual (a-z, 0-9, _ and -)"),
     name: str = typer.Option(..., help="the name members see, e.g. 年卡"),
+    name_en: str | None = typer.Option(
+        None, "--name-en", help="the name English pages show, e.g. Annual card (else the name)"
+    ),
     price: str = typer.Option(..., help="the price in yuan, e.g. 168 or 168.00 (0 for a trial)"),
     days: int = typer.Option(..., "--days", help="how long a card lasts, in days"),
     kind: str = typer.Option("paid", help="paid or trial"),
@@ -60,6 +64,7 @@ def create_plan(
             {
                 "code": code,
                 "name": name,
+                "name_en": name_en,
                 "kind": kind,
                 "price_fen": price_fen,
                 "duration_days": days,
@@ -82,7 +87,8 @@ def create_plan(
     except AppError as exc:
         fail(exc.message, *([PUBLISH_TERMS_FIRST] if in_session(no_terms) else []))
     console.print(
-        f"[green]plan {plan.code} created[/green]: {escape(plan.name)}, "
+        f"[green]plan {plan.code} created[/green]: {escape(plan.name)}"
+        f"{f' ({escape(plan.name_en)})' if plan.name_en else ''}, "
         f"{format_fen(plan.price_fen)} for {plan.duration_days} days, on sale (id {plan.id})",
         soft_wrap=True,
     )
@@ -107,7 +113,7 @@ def list_plans() -> None:
             status = "on sale" if sales_open else "sales closed"
         table.add_row(
             plan.code,
-            escape(plan.name),
+            escape(plan.name + (f" / {plan.name_en}" if plan.name_en else "")),
             plan.kind.value,
             format_fen(plan.price_fen),
             str(plan.duration_days),

@@ -28,6 +28,7 @@ from redcard.models import (
     Plan,
     PlanKind,
     Refund,
+    RefundReason,
     RefundStatus,
     User,
 )
@@ -151,7 +152,7 @@ async def request_self_refund(session: AsyncSession, member: User) -> Refund:
     if not ctx.quote.allowed:
         raise SelfRefundNotAllowed(ctx.quote.reason)
     refund = await refund_path.request_refund(
-        session, ctx.payment.id, ctx.quote.amount_fen, reason="self_service"
+        session, ctx.payment.id, ctx.quote.amount_fen, reason=RefundReason.self_service
     )
     ctx.card.status = MembershipStatus.refunded
     ctx.card.ended_at = utc_now()

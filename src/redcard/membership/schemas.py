@@ -4,12 +4,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from redcard.models import MembershipStatus, OrderStatus, PlanKind, PlanStatus, RefundPolicy
 
 Fen = Annotated[int, Field(strict=True, ge=0, le=100_000_000, description="integer fen")]
 Days = Annotated[int, Field(strict=True, ge=1, le=1830)]
+# the name on English pages (an operator names a plan in Chinese); blank means none
+PlanNameEn = Annotated[
+    Annotated[str, StringConstraints(max_length=100)] | None,
+    BeforeValidator(lambda v: (v.strip() or None) if isinstance(v, str) else v),
+]
 
 
 class Schema(BaseModel):
@@ -21,6 +26,7 @@ class PlanCreate(BaseModel):
 
     code: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{1,31}$")]
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name_en: PlanNameEn = None
     kind: PlanKind = PlanKind.paid
     price_fen: Fen
     duration_days: Days
@@ -33,6 +39,9 @@ class PlanUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name_en: PlanNameEn = Field(
+        default=None, description="the English name; leave it out to keep it, send null to drop it"
+    )
     price_fen: Fen | None = None
     status: PlanStatus | None = None
 
@@ -41,6 +50,7 @@ class Plan(Schema):
     id: uuid.UUID
     code: str
     name: str
+    name_en: str | None = None
     kind: PlanKind
     status: PlanStatus
     price_fen: int

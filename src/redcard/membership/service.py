@@ -27,6 +27,7 @@ from redcard.models import (
     Plan,
     PlanKind,
     PlanStatus,
+    RefundReason,
     TermsVersion,
     User,
 )
@@ -118,6 +119,15 @@ async def catalogue(session: AsyncSession) -> PlanCatalogue:
     return PlanCatalogue(sales_open=True, plans=plans)
 
 
+async def featured_plan(session: AsyncSession) -> Plan | None:
+    """The card pages offer first (a new member's greeting, an event's upgrade link): the
+    longest paid plan on sale, the annual card; None while no paid plan is on sale."""
+    if not (await program.sales(session)).open:
+        return None
+    paid = [p for p in await repo.list_plans(session) if p.kind == PlanKind.paid]
+    return max(paid, key=lambda p: (p.duration_days, -p.price_fen), default=None)
+
+
 async def get_plan(session: AsyncSession, plan_id: uuid.UUID) -> Plan:
     plan = await session.get(Plan, plan_id)
     if plan is None:
@@ -126,9 +136,12 @@ async def get_plan(session: AsyncSession, plan_id: uuid.UUID) -> Plan:
 
 
 async def update_plan(session: AsyncSession, plan_id: uuid.UUID, data: PlanUpdate) -> Plan:
-    """Rename, re-price or retire. A new price applies to orders placed from now on."""
+    """Rename, re-price or retire. A new price applies to orders placed from now on. The
+    English name changes only when the update names it (null drops it)."""
     plan = await get_plan(session, plan_id)
     plan.name = data.name
+    if "name_en" in data.model_fields_set:
+        plan.name_en = data.name_en
     if data.price_fen is not None:
         if plan.kind == PlanKind.paid and data.price_fen <= 0:
             raise InvalidInput("a paid plan has a price above zero")
@@ -209,14 +222,14 @@ async def _activate(session: AsyncSession, order: Order) -> None:
     if not await program.sales_open(session):
         # paid after the programme stopped selling (a purchase racing the sunset's approval):
         # never keep the money without a card
-        await _refund_unwanted(session, order, reason="sales_closed")
+        await _refund_unwanted(session, order, reason=RefundReason.sales_closed)
         return
     if active is not None and active.kind == PlanKind.trial and order.converts_trial:
         active.status = MembershipStatus.converted
         active.ended_at = now
         await session.flush()
     elif active is not None:
-        await _refund_unwanted(session, order, reason="duplicate")
+        await _refund_unwanted(session, order, reason=RefundReason.duplicate)
         return
     session.add(
         Membership(
@@ -233,7 +246,7 @@ async def _activate(session: AsyncSession, order: Order) -> None:
     await session.flush()
 
 
-async def _refund_unwanted(session: AsyncSession, order: Order, reason: str) -> None:
+async def _refund_unwanted(session: AsyncSession, order: Order, reason: RefundReason) -> None:
     payment = await session.scalar(
         select(Payment).where(Payment.order_id == order.id, Payment.status == "succeeded")
     )

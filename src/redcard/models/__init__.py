@@ -23,7 +23,7 @@ from redcard.models.redemption import (
     RedemptionKind,
     RedemptionStatus,
 )
-from redcard.models.refund import Refund, RefundStatus
+from redcard.models.refund import Refund, RefundReason, RefundStatus
 from redcard.models.statement import (
     Statement,
     StatementLine,
@@ -83,6 +83,7 @@ __all__ = [
     "RedemptionKind",
     "RedemptionStatus",
     "Refund",
+    "RefundReason",
     "RegistrationStatus",
     "RefundStatus",
     "Role",

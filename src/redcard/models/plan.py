@@ -35,6 +35,8 @@ class Plan(IdMixin, CreatedAtMixin, Base):
 
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
+    # the name on English pages, when the operator gave one (web.i18n.local_name)
+    name_en: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[PlanKind] = mapped_column(str_enum(PlanKind))
     status: Mapped[PlanStatus] = mapped_column(str_enum(PlanStatus), default=PlanStatus.active)
     price_fen: Mapped[int] = mapped_column(Fen)

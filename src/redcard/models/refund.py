@@ -19,6 +19,23 @@ class RefundStatus(StrEnum):
     offline = "offline"  # an operator settled it outside the channel, with a reference
 
 
+class RefundReason(StrEnum):
+    """Why a payment is refunded. Members see it on their refunds page (`refund_reason.*`
+    in the catalogs: tests/web/test_catalogs.py checks each has a label in both languages)."""
+
+    self_service = "self_service"  # the member gave the card back (cooling-off, policy)
+    sales_closed = "sales_closed"  # paid after card sales closed
+    duplicate = "duplicate"  # a second payment for a card already active
+    sunset = "sunset"  # the programme stopped: every paying member is refunded
+    store_bill_undo = "store_bill_undo"  # the store undid a 买单
+    event_cancelled = "event_cancelled"  # the organiser cancelled the event
+    event_registration_cancelled = "event_registration_cancelled"  # the member cancelled
+    event_seat_not_held = "event_seat_not_held"  # paid after the held seat had gone
+    hold_lapsed = "hold_lapsed"  # the seat's hold ran out before the payment
+    card_ended = "card_ended"  # the card that admitted the member ended
+    order_refunded = "order_refunded"  # the seat's order was refunded from elsewhere
+
+
 class Refund(IdMixin, CreatedAtMixin, Base):
     """One refund of one payment. `out_refund_no` is fixed at creation and reused on every retry,
     so the channel can never refund the same request twice (Alipay out_request_no,

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from redcard.deps import Ctx, Member, Session, current_user, get_ctx
@@ -19,6 +19,7 @@ from redcard.redemption.codes import code_key
 from redcard.redemption.limits import InvalidCode
 from redcard.redemption.schemas import (
     MemberCodeOut,
+    MemberCodeUse,
     MemberRedemption,
     Redemption,
     RedemptionPrepare,
@@ -150,6 +151,14 @@ async def my_code(session: Session, ctx: Ctx, member: Member) -> MemberCodeOut:
     return await member_service.current_code(
         session, member, code_key(ctx.settings.secret_key), recent=timedelta(minutes=10)
     )
+
+
+@router.get("/me/code/used", response_model=MemberCodeUse)
+async def my_code_used(
+    step: Annotated[int, Query(ge=0, le=2**40)], session: Session, member: Member
+) -> MemberCodeUse:
+    """Whether the code of this step (`step` from /me/code) was used at a till."""
+    return await member_service.code_use(session, member, step)
 
 
 @router.get("/me/redemptions", response_model=list[MemberRedemption])

@@ -24,8 +24,8 @@ from redcard.models import (
     User,
 )
 from redcard.redemption import codes
-from redcard.redemption.repository import list_for_member
-from redcard.redemption.schemas import MemberCodeOut, MemberRedemption
+from redcard.redemption.repository import burned, list_for_member
+from redcard.redemption.schemas import MemberCodeOut, MemberCodeUse, MemberRedemption
 
 
 async def get_or_create_code(session: AsyncSession, member_id: uuid.UUID) -> MemberCode:
@@ -102,4 +102,11 @@ async def current_code(
         savings_fen=await savings.savings_fen(session, member.id),
         card_price_fen=int(row[1]),
         last=last,
+        used=await burned(session, member.id, step),
     )
+
+
+async def code_use(session: AsyncSession, member: User, step: int) -> MemberCodeUse:
+    """Whether the member's code for `step` was used: the card page asks every second or
+    two, so a code used at the till turns to "used" at once, not when the next code is due."""
+    return MemberCodeUse(step=step, used=await burned(session, member.id, step))

@@ -81,3 +81,12 @@ class MemberCodeOut(BaseModel):
     last: MemberRedemption | None = Field(
         default=None, description="the most recent committed redemption (last 10 minutes)"
     )
+    used: bool = Field(
+        default=False,
+        description="this step's code was used at a till: the next code comes with the next step",
+    )
+
+
+class MemberCodeUse(BaseModel):
+    step: int
+    used: bool = Field(description="the member's code for this step was used at a till")

@@ -46,6 +46,7 @@ from redcard.models import (
     Redemption,
     RedemptionKind,
     RedemptionStatus,
+    RefundReason,
     Role,
     Store,
     StoreStatus,
@@ -57,8 +58,6 @@ from redcard.payments.channels import Channels
 from redcard.payments.orders import OrderHandler
 from redcard.payments.refunds import request_refund
 from redcard.storepay import repository as repo
-
-REFUND_REASON = "store_bill_undo"
 
 
 class StoreNotFound(NotFound):
@@ -309,7 +308,9 @@ async def undo_bill(session: AsyncSession, actor: User, redemption_id: uuid.UUID
     )
     if payment is None:
         raise BillNotUndoable("this bill has no completed payment")
-    await request_refund(session, payment.id, redemption.charged_fen, reason=REFUND_REASON)
+    await request_refund(
+        session, payment.id, redemption.charged_fen, reason=RefundReason.store_bill_undo
+    )
     await _mark_undone(session, redemption)
     return redemption
 

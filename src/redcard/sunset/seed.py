@@ -44,6 +44,7 @@ from redcard.models import (
     PlanKind,
     Refund,
     RefundPolicy,
+    RefundReason,
     RefundStatus,
     SunsetCampaign,
     SunsetItem,
@@ -53,7 +54,7 @@ from redcard.payments import refunds as refund_path
 from redcard.sunset import repository as repo
 from redcard.sunset.dryrun import CANDIDATE_BATCH, PAST_WINDOW, decide, full_candidates
 
-REASON = "sunset"  # the campaign's refunds' reason
+REASON = RefundReason.sunset  # the campaign's refunds' reason
 
 
 async def seed(session: AsyncSession, campaign: SunsetCampaign, now: datetime) -> tuple[int, int]:
@@ -206,7 +207,7 @@ async def _seed_full(session: AsyncSession, campaign: SunsetCampaign, now: datet
                     s.payment_id,
                     _reference_sql(session, "R", s.refund_id),
                     s.amount_fen,
-                    literal(REASON),
+                    literal(REASON.value),
                     literal(campaign.id, Uuid()),
                     case(
                         (s.past_window, RefundStatus.failed.value),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from redcard.accounts import service as accounts
 from redcard.deps import SESSION_COOKIE, Ctx, CurrentUser, Session
-from redcard.errors import AppError
+from redcard.errors import AppError, Forbidden
 from redcard.models import Role, SessionKind, User
 from redcard.web import i18n
 from redcard.web.render import LANG_COOKIE, check_csrf, redirect, render
@@ -23,19 +23,39 @@ HOME_FOR = {Role.member: "/card", Role.operator: "/operator", Role.merchant_staf
 
 
 class LoginRequired(Exception):
-    def __init__(self, next_url: str) -> None:
+    def __init__(self, next_url: str | None) -> None:
         self.next_url = next_url
 
 
 def require(*roles: Role):  # type: ignore[no-untyped-def]
-    """Page dependency: the logged-in user with one of `roles`, else off to the login page."""
+    """Page dependency: the logged-in user with one of `roles`; nobody logged in goes to the
+    login page (and comes back), someone else logged in sees why not (403)."""
 
     async def dependency(request: Request, user: CurrentUser) -> User:
-        if user is None or user.role not in roles:
-            raise LoginRequired(str(request.url.path))
+        if user is None:
+            raise LoginRequired(login_target(request))
+        if user.role not in roles:
+            raise Forbidden(WRONG_ACCOUNT)
         return user
 
     return Depends(dependency)
+
+
+WRONG_ACCOUNT = "this page is for another kind of account"
+
+
+def login_target(request: Request) -> str | None:
+    """Where to come back to after logging in: this page; for a form sent after the login
+    ran out, the page that held the form (the form's own address only takes posts)."""
+    if request.method in ("GET", "HEAD"):
+        query = request.url.query
+        return request.url.path + (f"?{query}" if query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.path and (not referer.netloc or referer.netloc == request.url.netloc):
+        back = safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+        if back:
+            return back
+    return None  # the home page of whoever logs in
 
 
 def error_text(exc: Exception) -> str:
@@ -138,4 +158,5 @@ async def logout_submit(request: Request, session: Session) -> Response:
 
 
 def login_redirect(exc: LoginRequired) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
+    target = f"/login?next={quote(exc.next_url)}" if exc.next_url else "/login"
+    return RedirectResponse(target, status_code=303)

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import gettext
 import io
+import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -44,3 +47,34 @@ def translations(locale: str) -> gettext.NullTranslations:
 
 def pick(requested: str | None, default: str = DEFAULT) -> str:
     return requested if requested in LANGUAGES else default
+
+
+# msgids that templates build from data ("store." ~ store.status): tests/web/test_catalogs.py
+# checks every known value has a label in both languages
+KEY = re.compile(r"^[a-z_]+\.[A-Za-z_]+$")
+
+
+@lru_cache
+def gettext_for(locale: str) -> Callable[[str], str]:
+    """The pages' `_`: the catalog's translation, and for a key-style msgid that has none (a
+    store category typed by a merchant, say) its value in words ("services"), never the key."""
+    translate = translations(locale).gettext
+
+    def _(message: str) -> str:
+        text = translate(message)
+        if text == message and KEY.match(message):
+            return message.partition(".")[2].replace("_", " ")
+        return text
+
+    return _
+
+
+class Named(Protocol):
+    name: str
+    name_en: str | None
+
+
+def local_name(thing: Named, locale: str) -> str:
+    """What operators and merchants type is Chinese ("年卡"); an English page shows the
+    English name they gave alongside (`name_en`), else the name as typed."""
+    return thing.name_en if locale == "en" and thing.name_en else thing.name

@@ -29,7 +29,7 @@ def locale_of(request: Request) -> str:
 
 
 def gettext_for(request: Request) -> Any:
-    return i18n.translations(locale_of(request)).gettext
+    return i18n.gettext_for(locale_of(request))
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -79,7 +79,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         request,
         template,
         {
-            "_": i18n.translations(locale).gettext,
+            "_": i18n.gettext_for(locale),
+            "local_name": lambda thing: i18n.local_name(thing, locale),
             "locale": locale,
             "languages": i18n.LANGUAGES,
             "user": getattr(request.state, "user", None),

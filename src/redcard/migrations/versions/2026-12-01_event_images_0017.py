@@ -6,8 +6,7 @@ and a backup of the database holds them, with nothing else to share or back up. 
 small (resized to at most 1200 px, about 100-300 KB as JPEG).
 
 Revision ID: 0017
-Revises: 0015 (0016 is taken by another branch of issue 14; whichever lands second points
-its down_revision at the other)
+Revises: 0016
 Create Date: 2026-12-01 06:00:00
 """
 
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

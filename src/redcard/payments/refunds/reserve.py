@@ -23,7 +23,15 @@ from redcard.kit.sql import core_rows, insert_rows, one_of
 from redcard.kit.time import utc_now
 from redcard.ledger import service as ledger
 from redcard.ledger.accounts import Account
-from redcard.models import Order, OrderKind, Payment, PaymentStatus, Refund, RefundStatus
+from redcard.models import (
+    Order,
+    OrderKind,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundReason,
+    RefundStatus,
+)
 from redcard.ops import metrics
 from redcard.ops.logs import current_request_id
 from redcard.payments.orders import credit_line, handler_for
@@ -53,7 +61,7 @@ class RefundAsk:
 
     payment_id: uuid.UUID
     amount_fen: int
-    reason: str
+    reason: RefundReason
     campaign_id: uuid.UUID | None = None
     submit: bool = True
     note: str | None = None
@@ -63,7 +71,7 @@ async def request_refund(
     session: AsyncSession,
     payment_id: uuid.UUID,
     amount_fen: int,
-    reason: str,
+    reason: RefundReason,
     campaign_id: uuid.UUID | None = None,
 ) -> Refund:
     """Reserve a refund of a succeeded payment, under the payment's row lock."""

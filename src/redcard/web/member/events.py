@@ -13,11 +13,13 @@ from pydantic import BaseModel
 
 from redcard.deps import Ctx, CurrentUser, Session
 from redcard.errors import AppError
+from redcard.events import eligibility, service, stats
 from redcard.events import repository as repo
-from redcard.events import service, stats
+from redcard.events.eligibility import Admission
 from redcard.kit.ids import new_token
 from redcard.kit.time import utc_now
-from redcard.models import EventRegistration, Role, User
+from redcard.membership import service as membership
+from redcard.models import EventRegistration, Membership, Role, User
 from redcard.models.event_registration import LIVE_STATUSES, SEAT_STATUSES
 from redcard.web.common import require
 from redcard.web.forms import submit_once
@@ -38,12 +40,33 @@ def qr_svg(code: str) -> str:
     )
 
 
+async def _card_of(session: Session, user: User | None) -> tuple[bool, Membership | None]:
+    """Whether the viewer is a member, and their card: what lets them in (`eligibility`)."""
+    if user is None or user.role != Role.member:
+        return False, None
+    return True, await eligibility.member_card(session, user.id)
+
+
+async def upgrade_url(session: Session) -> str:
+    """One tap to the card that admits: the annual card's buy page, else the plans."""
+    plan = await membership.featured_plan(session)
+    return f"/buy/{plan.id}" if plan else "/plans"
+
+
 @router.get("/events", response_class=HTMLResponse)
 async def events_page(request: Request, session: Session, user: CurrentUser) -> Response:
-    events = await repo.list_upcoming(session, utc_now())
+    now = utc_now()
+    events = await repo.list_upcoming(session, now)
     mine: dict[uuid.UUID, EventRegistration] = {}
     if user is not None and user.role == Role.member:
         mine = {r.event_id: r for r, _ in await repo.list_by_member(session, user.id)}
+    member, card = await _card_of(session, user)
+    # what keeps the member out of each event, said on the list before they open it
+    barred = {
+        e.id: why
+        for e in events
+        if member and (why := eligibility.admission(e, card, now)) != Admission.admitted
+    }
     waiting = await repo.waitlist_counts(session, [e.id for e in events])
     places = await stats.places(session, events)
     return render(
@@ -51,9 +74,11 @@ async def events_page(request: Request, session: Session, user: CurrentUser) -> 
         "events/list.html",
         events=events,
         mine=mine,
+        barred=barred,
+        upgrade_url=await upgrade_url(session) if barred else None,
         waiting=waiting,
         places=places,
-        now=utc_now(),
+        now=now,
     )
 
 
@@ -76,6 +101,9 @@ async def _detail(
     code = None
     if registration is not None and registration.status in SEAT_STATUSES:
         code = service.format_code(registration.code)
+    member, card = await _card_of(session, user)
+    admission = eligibility.admission(event, card, now) if member else None
+    barred = admission not in (None, Admission.admitted)
     return render(
         request,
         "events/detail.html",
@@ -89,6 +117,8 @@ async def _detail(
         qr=qr_svg(registration.code) if code and registration else None,
         waitlist=(await repo.waitlist_counts(session, [event.id])).get(event.id, 0),
         can_register=event.registration_open(now),
+        admission=admission,
+        upgrade_url=await upgrade_url(session) if barred else None,
         can_cancel_seat=now < event.cancel_deadline,
         now=now,
         idempotency_key=new_token(16),

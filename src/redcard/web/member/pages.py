@@ -68,7 +68,10 @@ async def signup_submit(
             phone=phone,
             display_name=display_name,
         )
-    return with_session_cookie(redirect("/plans"), ctx, result.token)
+    # greeted, and on to the card: the annual card's buy page, else the plans
+    plan = await membership.featured_plan(session)
+    target = f"/buy/{plan.id}?welcome=1" if plan else "/plans?welcome=1"
+    return with_session_cookie(redirect(target), ctx, result.token)
 
 
 @router.get("/plans", response_class=HTMLResponse)
@@ -76,7 +79,10 @@ async def plans_page(request: Request, session: Session, user: CurrentUser) -> R
     on_sale = await membership.catalogue(session)
     card = await repo.get_active_by_member(session, user.id) if user else None
     cutoff = clock.local_time(on_sale.cutoff_at)  # with its zone ("… UTC+8")
-    return render(request, "member/plans.html", on_sale=on_sale, card=card, cutoff=cutoff)
+    welcome = user is not None and request.query_params.get("welcome") == "1"
+    return render(
+        request, "member/plans.html", on_sale=on_sale, card=card, cutoff=cutoff, welcome=welcome
+    )
 
 
 @router.get("/terms/{terms_id}", response_class=HTMLResponse)
@@ -95,11 +101,18 @@ async def buy_page(
 ) -> Response:
     if not (await program.sales(session)).open:
         return redirect("/plans")  # which says why
+    welcome = request.query_params.get("welcome") == "1"
     plan = await membership.get_plan(session, plan_id)
     terms = await session.get_one(TermsVersion, plan.terms_version_id)
     card = await repo.get_active_by_member(session, member.id)
     return render(
-        request, "member/buy.html", plan=plan, terms=terms, card=card, idempotency_key=new_token(16)
+        request,
+        "member/buy.html",
+        plan=plan,
+        terms=terms,
+        card=card,
+        welcome=welcome,
+        idempotency_key=new_token(16),
     )
 
 

@@ -54,6 +54,7 @@ async def create_plan(request: Request, session: Session, _: OperatorPage) -> Re
             data = PlanCreate(
                 code=str(form.get("code", "")),
                 name=str(form.get("name", "")),
+                name_en=str(form.get("name_en", "")),
                 kind=str(form.get("kind", "paid")),
                 price_fen=parse_yuan(str(form.get("price_yuan", ""))),
                 duration_days=int(str(form.get("duration_days", "0")) or 0),
