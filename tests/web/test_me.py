@@ -8,7 +8,7 @@ import re
 
 import httpx
 
-from redcard.models import User
+from redcard.models import Plan, User
 from tests.fixtures.factories import (
     PASSWORD,
     buy_card,
@@ -104,8 +104,11 @@ async def test_me_shows_who_i_am_my_orders_events_refunds_and_what_is_coming(
         assert "href" not in entry.group(0)
     assert 'action="/logout"' in text
 
+    async with db.session_scope() as session:  # the operator gave the plan an English name
+        (await session.get_one(Plan, plans.annual.id)).name_en = "Annual card"
     client.cookies.set("redcard_lang", "en")
     english = (await client.get("/me")).text
+    assert "Membership card · Annual card" in english
     assert "My orders and receipts" in english
     assert "Coming soon" in english
     assert "Membership card" in english

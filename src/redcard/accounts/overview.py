@@ -25,15 +25,16 @@ RECENT_ORDERS = 50
 @dataclass(frozen=True)
 class OrderLine:
     order: Order
-    what: str  # the plan, store or event name; "" when the order no longer points at one
+    name: str  # what it bought: the plan, store or event; "" when it no longer points at one
     href: str | None  # the member's page for it: the order, the bill's receipt, the event
+    name_en: str | None = None  # a plan's English name, if the operator gave one
 
 
 async def recent_orders(
     session: AsyncSession, member_id: uuid.UUID, limit: int = RECENT_ORDERS
 ) -> list[OrderLine]:
     rows = await session.execute(
-        select(Order, Plan.name, Store.name, Event.title, Event.id)
+        select(Order, Plan.name, Plan.name_en, Store.name, Event.title, Event.id)
         .outerjoin(Plan, Plan.id == Order.plan_id)
         .outerjoin(Redemption, Redemption.order_id == Order.id)
         .outerjoin(Store, Store.id == Redemption.store_id)
@@ -49,6 +50,7 @@ async def recent_orders(
 def _line(
     order: Order,
     plan: str | None,
+    plan_en: str | None,
     store: str | None,
     event: str | None,
     event_id: uuid.UUID | None,
@@ -57,4 +59,4 @@ def _line(
         return OrderLine(order, store or "", f"/pay/bills/{order.id}")
     if order.kind == OrderKind.event:
         return OrderLine(order, event or "", f"/events/{event_id}" if event_id else None)
-    return OrderLine(order, plan or "", f"/orders/{order.id}")
+    return OrderLine(order, plan or "", f"/orders/{order.id}", plan_en)
