@@ -57,7 +57,7 @@ async def test_a_missing_thing_says_so_in_words_never_its_error_name(client, db)
     assert_a_page(page, 404, "找不到页面", "找不到该活动")
     assert "EventNotFound" not in page.text
     assert 'href="/card"' in page.text  # a member's home
-    assert "退出" in page.text  # the header knows who is logged in
+    assert 'href="/me" data-tab="me"' in page.text  # the shell knows who is logged in
 
     client.cookies.set("redcard_lang", "en")
     try:
