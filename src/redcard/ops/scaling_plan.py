@@ -508,6 +508,20 @@ REFERENCE: tuple[TablePlan, ...] = (
         ),
     ),
     TablePlan(
+        "event_images",
+        Placement.reference,
+        "At most one picture per event, beside its event (a reference table too, so the key "
+        "to it is local on every node); read when a page shows the event, written when the "
+        "organiser replaces it.",
+        blockers=(
+            _fk(
+                "fk_event_images_uploaded_by_users",
+                "uploaded_by",
+                _CHECKED_BY_CALLER.format(who="the organiser who uploads it"),
+            ),
+        ),
+    ),
+    TablePlan(
         "sunset_campaigns",
         Placement.reference,
         "A handful of rows; items and refunds name their campaign.",
