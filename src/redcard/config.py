@@ -81,6 +81,41 @@ class Settings(BaseSettings):
     replica_max_lag_seconds: float = Field(
         default=30.0, ge=0, description="reports fall back to the primary beyond this replay lag"
     )
+    discovery_radius_m: int = Field(
+        default=3000,
+        ge=100,
+        le=50_000,
+        description="the 发现 tab's search radius when none is asked",
+    )
+    discovery_max_radius_m: int = Field(
+        default=50_000, ge=1000, le=50_000, description="a larger radius asked for is refused"
+    )
+    map_tile_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="the map's tile server (Leaflet URL template); the list works without it",
+    )
+    map_tile_attribution: str = Field(
+        default="© OpenStreetMap contributors",
+        description="the credit the tile server asks for, shown on the map",
+    )
+    curation_min_score: float = Field(
+        default=4.2, ge=1, le=5, description="the community score a store needs for 精选"
+    )
+    curation_min_reviews: int = Field(
+        default=5, ge=0, description="visible member reviews a store needs for 精选"
+    )
+    curation_prior_reviews: float = Field(
+        default=10,
+        ge=0,
+        description="the community score's prior weight: a store's rating is shrunk toward the "
+        "city mean as if it had this many more reviews at the mean",
+    )
+    curation_half_life_days: int = Field(
+        default=180, ge=1, description="a review's weight halves with each this many days of age"
+    )
+    curation_inspection_max_days: int = Field(
+        default=365, ge=1, description="an in-person inspection older than this no longer counts"
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_json: bool = Field(
         default=True, description="one JSON object per log line (false: readable console lines)"

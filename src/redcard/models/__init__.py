@@ -3,6 +3,7 @@
 from redcard.models.auth_session import AuthSession, SessionKind
 from redcard.models.base import Base
 from redcard.models.channel_event import ChannelEvent
+from redcard.models.curation import BadgeAction, CurationDecision, StoreInspection
 from redcard.models.event import Event, EventEligibility, EventStatus
 from redcard.models.event_image import EventImage
 from redcard.models.event_registration import EventRegistration, RegistrationStatus
@@ -31,6 +32,8 @@ from redcard.models.statement import (
     StatementStatus,
 )
 from redcard.models.store import Store, StoreStatus
+from redcard.models.store_photo import StorePhoto
+from redcard.models.store_review import StoreReview
 from redcard.models.store_staff import StoreStaff
 from redcard.models.sunset import (
     CampaignStatus,
@@ -45,12 +48,14 @@ from redcard.models.user import Role, User
 
 __all__ = [
     "AuthSession",
+    "BadgeAction",
     "Base",
     "CampaignStatus",
     "ChannelEvent",
     "CodeBurn",
     "CodeFailure",
     "CodeLock",
+    "CurationDecision",
     "Event",
     "EventEligibility",
     "EventImage",
@@ -93,6 +98,9 @@ __all__ = [
     "StatementLineKind",
     "StatementStatus",
     "Store",
+    "StoreInspection",
+    "StorePhoto",
+    "StoreReview",
     "StoreStaff",
     "StoreStatus",
     "SunsetCampaign",

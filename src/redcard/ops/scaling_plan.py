@@ -325,6 +325,38 @@ MERCHANT_GROUP: tuple[TablePlan, ...] = (
         ),
     ),
     TablePlan(
+        "store_reviews",
+        Placement.distributed,
+        "Members' reviews are read by store (its page, its score): beside the store's merchant's "
+        "redemptions, one of which each review is tied to.",
+        _merchant(),
+        (
+            _pk("store_reviews", "merchant_id"),
+            _uq(
+                "uq_store_reviews_redemption_id",
+                "redemption_id",
+                fix="UNIQUE (merchant_id, redemption_id): a purchase is at one merchant",
+            ),
+            _fk(
+                "fk_store_reviews_redemption_id_redemptions",
+                "redemption_id",
+                _OWNER_PAIR.format(
+                    lead="merchant_id", column="redemption_id", parent="redemptions"
+                ),
+            ),
+            _fk(
+                "fk_store_reviews_member_id_users",
+                "member_id",
+                _CHECKED_BY_CALLER.format(who="the member who writes it"),
+            ),
+            _fk(
+                "fk_store_reviews_hidden_by_users",
+                "hidden_by",
+                _CHECKED_BY_CALLER.format(who="the operator who hides it"),
+            ),
+        ),
+    ),
+    TablePlan(
         "statements",
         Placement.distributed,
         "One merchant's business day, settled from that merchant's redemptions on the same shard.",
@@ -518,6 +550,44 @@ REFERENCE: tuple[TablePlan, ...] = (
                 "fk_event_images_uploaded_by_users",
                 "uploaded_by",
                 _CHECKED_BY_CALLER.format(who="the organiser who uploads it"),
+            ),
+        ),
+    ),
+    TablePlan(
+        "store_photos",
+        Placement.reference,
+        "A few photos per store, beside the store (a reference table too); read when a page "
+        "shows the store, written when the merchant changes them.",
+        blockers=(
+            _fk(
+                "fk_store_photos_uploaded_by_users",
+                "uploaded_by",
+                _CHECKED_BY_CALLER.format(who="the merchant staff who uploads it"),
+            ),
+        ),
+    ),
+    TablePlan(
+        "store_inspections",
+        Placement.reference,
+        "A few in-person visits per store a year, read with the store by the curation run.",
+        blockers=(
+            _fk(
+                "fk_store_inspections_recorded_by_users",
+                "recorded_by",
+                _CHECKED_BY_CALLER.format(who="the operator who records it"),
+            ),
+        ),
+    ),
+    TablePlan(
+        "curation_decisions",
+        Placement.reference,
+        "Each grant and removal of a store's 精选 badge: a few per store a year, read with the "
+        "store.",
+        blockers=(
+            _fk(
+                "fk_curation_decisions_decided_by_users",
+                "decided_by",
+                _CHECKED_BY_CALLER.format(who="the operator who decides"),
             ),
         ),
     ),
