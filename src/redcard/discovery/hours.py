@@ -48,7 +48,7 @@ def normalize(text: str | None) -> str | None:
         return None
     try:
         normal = str(opening_hours.OpeningHours(text).normalize())
-    except opening_hours.ParserError as exc:
+    except opening_hours.ParserError as exc:  # type: ignore[attr-defined]  # not in its stub
         raise BadHours(f"opening hours are not in a form we can read: {text!r}") from exc
     if len(normal) > MAX_LENGTH:
         raise BadHours("opening hours are too long; write at most 200 characters")
@@ -61,7 +61,7 @@ def is_open(text: str | None, timezone: str | None, at: datetime | None = None) 
         return None
     try:
         hours = _parsed(text, timezone)
-    except opening_hours.ParserError:
+    except opening_hours.ParserError:  # type: ignore[attr-defined]
         return None  # stored before validation existed: unknown, never a crash
     moment = (at or clock.utc_now()).astimezone(store_zone(timezone))
     return bool(hours.is_open(moment))
