@@ -22,6 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.config import Settings
+from redcard.curation import tasks as curation_tasks
+from redcard.curation.rules import Rules
 from redcard.db import Database
 from redcard.events import tasks as events_tasks
 from redcard.kit.isolation import each_in_savepoint
@@ -97,6 +99,9 @@ class Worker:
     async def _notify(self, session: AsyncSession) -> int:
         return await send_pending(session, self.claim)
 
+    async def _curation(self, session: AsyncSession) -> int:
+        return await curation_tasks.run_step(session, Rules.of(self.settings), self.claim)
+
     def steps(self) -> list[tuple[str, Step]]:
         return [
             ("refunds", self._refunds),
@@ -106,6 +111,7 @@ class Worker:
             ("notifications", self._notify),
             ("sunset", sunset_tasks.run_campaign),
             ("settlement", settlement_tasks.settle_step),
+            ("curation", self._curation),
             *self.extra_steps,
         ]
 

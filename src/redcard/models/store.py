@@ -73,6 +73,8 @@ class Store(IdMixin, CreatedAtMixin, Base):
     inspected_on: Mapped[date | None]  # the latest passing in-person inspection
     curated: Mapped[bool] = mapped_column(default=False, index=True)  # the 精选 badge
     curated_at: Mapped[datetime | None]
+    # the day the worker next re-evaluates the score and badge (NULL: nothing to evaluate)
+    curation_due_on: Mapped[date | None] = mapped_column(index=True)
     status: Mapped[StoreStatus] = mapped_column(
         str_enum(StoreStatus), default=StoreStatus.pending, index=True
     )
