@@ -21,9 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from redcard.accounts.endpoints import router as accounts_api
 from redcard.config import Settings, get_settings
+from redcard.curation.endpoints import router as curation_api
 from redcard.db import Database
 from redcard.deps import AppContext
-from redcard.curation.endpoints import router as curation_api
 from redcard.errors import AppError
 from redcard.events.endpoints import router as events_api
 from redcard.ledger.endpoints import router as ledger_api

@@ -39,7 +39,8 @@ def test_a_review_one_half_life_old_weighs_half():
 def test_few_reviews_stay_near_the_mean_many_move_away():
     few = community_score([(5, NOW)] * 2, 4.0, prior=10, half_life_days=180, now=NOW)
     many = community_score([(5, NOW)] * 100, 4.0, prior=10, half_life_days=180, now=NOW)
-    assert few is not None and many is not None
+    assert few is not None
+    assert many is not None
     assert 4.0 < few < many < 5.0
     assert few == round((10 * 4.0 + 2 * 5) / 12, 3)
 

@@ -96,7 +96,11 @@ async def latest_inspection(session: AsyncSession, store_id: uuid.UUID) -> Store
     return await session.scalar(
         select(StoreInspection)
         .where(StoreInspection.store_id == store_id)
-        .order_by(StoreInspection.inspected_on.desc(), StoreInspection.created_at.desc())
+        .order_by(
+            StoreInspection.inspected_on.desc(),
+            StoreInspection.created_at.desc(),
+            StoreInspection.id.desc(),
+        )
         .limit(1)
     )
 

@@ -78,7 +78,11 @@ async def _latest_inspections(
     rows = await session.scalars(
         select(StoreInspection)
         .where(StoreInspection.store_id.in_(store_ids))
-        .order_by(StoreInspection.inspected_on.desc(), StoreInspection.created_at.desc())
+        .order_by(
+            StoreInspection.inspected_on.desc(),
+            StoreInspection.created_at.desc(),
+            StoreInspection.id.desc(),
+        )
     )
     latest: dict[uuid.UUID, StoreInspection] = {}
     for inspection in rows:

@@ -111,7 +111,11 @@ async def inspections_of(session: AsyncSession, store_id: uuid.UUID) -> list[Sto
             await session.scalars(
                 select(StoreInspection)
                 .where(StoreInspection.store_id == store_id)
-                .order_by(StoreInspection.inspected_on.desc(), StoreInspection.created_at.desc())
+                .order_by(
+                    StoreInspection.inspected_on.desc(),
+                    StoreInspection.created_at.desc(),
+                    StoreInspection.id.desc(),
+                )
             )
         ).all()
     )
@@ -124,7 +128,7 @@ async def decisions_of(session: AsyncSession, store_id: uuid.UUID) -> list[Curat
             await session.scalars(
                 select(CurationDecision)
                 .where(CurationDecision.store_id == store_id)
-                .order_by(CurationDecision.created_at.desc(), CurationDecision.id)
+                .order_by(CurationDecision.created_at.desc(), CurationDecision.id.desc())
             )
         ).all()
     )

@@ -146,7 +146,7 @@ async def visible_reviews(
             .join(User, User.id == StoreReview.member_id)
             .join(Redemption, Redemption.id == StoreReview.redemption_id)
             .where(StoreReview.store_id == store_id, counted())
-            .order_by(StoreReview.created_at.desc(), StoreReview.id)
+            .order_by(StoreReview.created_at.desc(), StoreReview.id.desc())
             .limit(limit)
             .offset(offset)
         )
@@ -180,7 +180,7 @@ async def member_reviews(session: AsyncSession, member_id: uuid.UUID) -> list[St
             await session.scalars(
                 select(StoreReview)
                 .where(StoreReview.member_id == member_id)
-                .order_by(StoreReview.created_at.desc(), StoreReview.id)
+                .order_by(StoreReview.created_at.desc(), StoreReview.id.desc())
             )
         ).all()
     )
@@ -211,7 +211,7 @@ async def store_reviews_for_operator(
         select(StoreReview, User.display_name)
         .join(User, User.id == StoreReview.member_id)
         .where(StoreReview.store_id == store_id)
-        .order_by(StoreReview.created_at.desc(), StoreReview.id)
+        .order_by(StoreReview.created_at.desc(), StoreReview.id.desc())
         .limit(limit)
     )
     return [(review, name) for review, name in rows.tuples()]
