@@ -103,9 +103,7 @@ async def write_review(
     if store_id is not None and redemption.store_id != store_id:
         raise InvalidInput("this purchase was made at another store")
     if redemption.status != RedemptionStatus.committed:
-        raise PurchaseNotCompleted(
-            f"only a completed purchase can be reviewed (this one is {redemption.status})"
-        )
+        raise PurchaseNotCompleted("only a completed purchase can be reviewed")
     store = await session.scalar(
         select(Store)
         .where(Store.id == redemption.store_id)
@@ -214,7 +212,7 @@ async def store_reviews_for_operator(
         .order_by(StoreReview.created_at.desc(), StoreReview.id.desc())
         .limit(limit)
     )
-    return [(review, name) for review, name in rows.tuples()]
+    return [(row[0], row[1]) for row in rows]
 
 
 async def hide_review(
