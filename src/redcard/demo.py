@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from redcard.accounts.service import create_user
+from redcard.curation import demo as curation_demo
 from redcard.db import Database
 from redcard.events import demo as events_demo
 from redcard.kit import time as clock
@@ -166,4 +167,5 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
     await merchants_demo.seed(db, member_phone=MEMBER_PHONE, password=PASSWORD)
     await events_demo.seed(db, channels, base_url, member_phone=MEMBER_PHONE)
     await storepay_demo.seed(db, channels, base_url, member_phone=MEMBER_PHONE)
+    await curation_demo.seed(db, password=PASSWORD, operator_phone=OPERATOR_PHONE)
     return True
