@@ -220,3 +220,42 @@ async def test_a_future_or_incomplete_inspection_is_refused(client, db):
     assert (await client.post(url, json=nameless, headers=headers | idem())).status_code == 422
     history = await client.get(f"/api/v1/operator/stores/{shop.store.id}/curation", headers=headers)
     assert history.json()["inspections"] == []
+
+
+async def test_one_bad_store_never_stops_the_others(db, monkeypatch):
+    clock.freeze(NOON)
+    members = await card_holders(db, 4)
+    bad, good = await new_till_shop(db, name="坏店"), await new_till_shop(db, name="好店")
+    await _reviewed(db, bad.store, members[:2], [5, 5])
+    await _reviewed(db, good.store, members[2:], [4, 4])
+    clock.advance(timedelta(days=1))
+    real = tasks.evaluate_store
+
+    async def flaky(session, store_id, **kwargs):
+        if store_id == bad.store.id:
+            raise RuntimeError("a broken row")
+        return await real(session, store_id, **kwargs)
+
+    monkeypatch.setattr(tasks, "evaluate_store", flaky)
+    assert await _run_worker_step(db) == 1
+    tomorrow = clock.today() + timedelta(days=1)
+    assert (await _store(db, good.store.id)).curation_due_on == tomorrow
+    assert (await _store(db, bad.store.id)).curation_due_on == tomorrow  # set aside a day
+    assert await _run_worker_step(db) == 0
+
+
+async def test_the_worker_runs_the_curation_step(db, settings, channels):
+    from redcard.worker import Worker
+
+    clock.freeze(NOON)
+    members = await card_holders(db, 5)
+    shop = await new_till_shop(db)
+    await _reviewed(db, shop.store, members, [5] * 5)
+    await _inspect(db, shop.store.id, clock.today() - timedelta(days=360))
+    assert (await _store(db, shop.store.id)).curated
+    clock.advance(timedelta(days=10))
+    worker = Worker(settings, db, channels)
+    assert "curation" in dict(worker.steps())
+    await worker.run_until_idle()
+    assert not (await _store(db, shop.store.id)).curated
+    assert (await _decisions(db, shop.store.id))[-1] == ("removed", "inspection_expired")

@@ -72,8 +72,13 @@ async def test_one_review_per_purchase(client, db):
     bought = await till_purchase(client, db, shop, member)
     url = f"/api/v1/stores/{shop.store.id}/reviews"
     body = {"redemption_id": bought["id"], "stars": 4, "body": "好"}
-    first = await client.post(url, json=body, headers=headers | idem())
+    key = idem()
+    first = await client.post(url, json=body, headers=headers | key)
     assert first.status_code == 201
+    replay = await client.post(url, json=body, headers=headers | key)  # a double tap
+    assert replay.status_code == 201
+    assert replay.json() == first.json()
+    assert replay.headers["Idempotent-Replayed"] == "true"
     again = await client.post(url, json=body | {"stars": 1}, headers=headers | idem())
     assert again.status_code == 409
     assert again.json()["error"] == "AlreadyReviewed"
