@@ -15,6 +15,7 @@ import math
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, select
@@ -56,8 +57,9 @@ def community_score(
     return round((prior * city_mean + weighted_stars) / denominator, SCORE_DECIMALS)
 
 
+@cache
 def counted() -> ColumnElement[bool]:
-    """SQL: a review that counts (visible, and its purchase still committed)."""
+    """SQL: a review that counts (visible, and its purchase still committed). Built once."""
     purchase = aliased(Redemption)  # the query may join redemptions itself
     return and_(
         StoreReview.hidden_at.is_(None),
