@@ -58,6 +58,7 @@ NAMES = (
 DISTRICTS = {"黄浦区": 9, "静安区": 9, "徐汇区": 9, "长宁区": 3}
 CATEGORIES = ("food", "cafe", "bakery", "bar")
 CARD_AGE = timedelta(days=85)
+MAX_NAME = 24
 HISTORY_DAYS = 80
 INSPECTORS = ("探店员 王磊", "探店员 陈思")
 GOOD = (5, 5, 4, 5, 5, 4, 5, 3, 5, 5, 4, 5, 5, 5)
@@ -110,7 +111,8 @@ async def _stores(session: AsyncSession) -> list[Store]:
                 )
             )
         ).all()
-        picked += sorted(rows, key=lambda s: _order(s.source))[:n]
+        named = [s for s in rows if len(s.name) <= MAX_NAME]  # not a sentence typed as a name
+        picked += sorted(named, key=lambda s: _order(s.source))[:n]
     return sorted(picked, key=lambda s: _order(str(s.source) + "#"))
 
 
