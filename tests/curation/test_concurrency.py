@@ -7,13 +7,14 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, select
 
-from redcard.curation import reviews
+from redcard.curation import inspections, reviews
 from redcard.errors import AppError
 from redcard.kit import time as clock
-from redcard.models import Store, StoreReview
-from tests.curation.helpers import purchase
-from tests.fixtures.factories import card_holders, count, new_till_shop
+from redcard.models import CurationDecision, Store, StoreReview
+from tests.curation.helpers import inspection, purchase
+from tests.fixtures.factories import card_holders, count, new_operator, new_till_shop
 
 pytestmark = pytest.mark.postgres_only
 NOON = datetime(2026, 11, 25, 4, 0, 5, tzinfo=UTC)
@@ -60,3 +61,36 @@ async def test_parallel_reviews_of_one_store_all_count(db):
         store = await session.get_one(Store, shop.store.id)
     assert store.review_count == 12  # no figure lost to a race
     assert store.rating_avg == round(sum(1 + i % 5 for i in range(12)) / 12, 3)
+
+
+async def test_parallel_inspections_and_reviews_of_one_store_do_not_deadlock(db):
+    clock.freeze(NOON)
+    shop = await new_till_shop(db)
+    members = await card_holders(db, 6)
+    bought = [await purchase(db, shop.store, m) for m in members]
+    operators = [await new_operator(db) for _ in range(4)]
+
+    async def inspect(operator):
+        try:
+            async with db.session_scope() as session:
+                return await inspections.record_inspection(
+                    session, operator, shop.store.id, inspection(clock.today())
+                )
+        except AppError as exc:
+            return exc
+
+    results = await asyncio.gather(
+        *(inspect(o) for o in operators),
+        *(_attempt(db, m, b.id, 5) for m, b in zip(members, bought, strict=True)),
+    )
+    assert not [r for r in results if isinstance(r, Exception)]
+    async with db.session_scope() as session:
+        store = await session.get_one(Store, shop.store.id)
+        granted = await session.scalar(
+            select(func.count())
+            .select_from(CurationDecision)
+            .where(CurationDecision.store_id == shop.store.id)
+        )
+    assert store.review_count == 6
+    assert store.curated
+    assert granted == 1  # granted once, whichever write tipped it

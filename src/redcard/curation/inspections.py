@@ -15,6 +15,7 @@ from redcard.curation.rules import Rules
 from redcard.curation.schemas import InspectionCreate
 from redcard.curation.score import evaluate_store
 from redcard.errors import Forbidden, InvalidInput, NotFound
+from redcard.kit.sql import for_update_kwargs
 from redcard.kit.time import today, utc_now
 from redcard.models import CurationDecision, Role, Store, StoreInspection, User
 
@@ -84,7 +85,12 @@ async def record_inspection(
     if operator.role != Role.operator:
         raise Forbidden("only an operator may record an inspection")
     inspector, checklist, notes = _checked(data)
-    if await session.get(Store, store_id) is None:
+    # the store's row lock first: inserting the visit would take a key-share lock on it, and
+    # two recorders each holding one while waiting for the row lock would deadlock
+    locked = await session.scalar(
+        select(Store.id).where(Store.id == store_id).with_for_update(**for_update_kwargs(session))
+    )
+    if locked is None:
         raise NotFound("no such store")
     inspection = StoreInspection(
         store_id=store_id,
