@@ -3,8 +3,9 @@
 A store keeps its hours as one OSM expression ("Mo-Fr 10:00-14:00,17:00-02:00; Sa 10:00-22:00"):
 the format the store data comes in, read by the `opening-hours-py` parser. A break is two
 ranges on one day; overnight hours end past midnight ("17:00-02:00", which the parser keeps as
-"17:00-26:00"). The merchant's editor writes only the days a store opens: in OSM a later rule
-replaces a whole day, so "Sa off" would also cut Friday night's hours after midnight.
+"17:00-26:00"). The merchant's editor writes only the days a store opens: in OSM a day's rule
+replaces the whole day, so "Sa off" would also cut Friday night's hours after midnight (and a
+Saturday with hours of its own gets Friday night's small hours written on it).
 
 "Open now" is asked in the store's zone (`Store.timezone`, else the programme's), at the one
 clock's time, so a test that moves the clock moves it here too.
@@ -22,9 +23,9 @@ import opening_hours
 from redcard.errors import InvalidInput
 from redcard.kit import time as clock
 
-MAX_LENGTH = 200  # the column's width
+MAX_LENGTH = 500  # the column's width
 UNREADABLE = "these opening hours are not in a form we can read; write them like 10:00-22:00"
-TOO_LONG = "opening hours are too long; write at most 200 characters"
+TOO_LONG = "opening hours are too long; write at most 500 characters"
 WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 
 
@@ -170,16 +171,46 @@ def _day_list(days: list[int]) -> str:
     )
 
 
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _carry_nights(by_day: dict[int, list[tuple[int, int]]]) -> None:
+    """Write a night's hours past midnight on the next day where that day has a rule of its
+    own: in OSM (and in our parser) the next day's rule replaces the whole of that day, the
+    small hours of the night before included, so "Fr 17:00-02:00; Sa 10:00-22:00" closes at
+    midnight on Friday; "Fr 17:00-24:00; Sa 00:00-02:00,10:00-22:00" does not. Days with the
+    same ranges share one rule, which keeps its nights (a split can part two days that shared
+    one, so this runs until nothing changes)."""
+    changed = True
+    while changed:
+        changed = False
+        for day in sorted(by_day):
+            after = (day + 1) % 7
+            start, end = by_day[day][-1]
+            if end > DAY and after in by_day and by_day[after] != by_day[day]:
+                by_day[day][-1] = (start, DAY)
+                by_day[after] = _merged([(0, end - DAY), *by_day[after]])
+                changed = True
+
+
 def from_week(days: Week) -> str | None:
     """The weekly form as stored OSM text (normalized), None when closed every day. Only the
-    open days are written: a later "off" rule would cut the previous night's hours."""
+    open days are written: a later "off" rule would cut the previous night's hours (and a
+    night running into an open day is written on both, `_carry_nights`)."""
     if any(day not in range(7) for day in days):
         raise BadHours(NO_WEEKDAY)
+    by_day = {day: spans for day in sorted(days) if (spans := _spans(days[day]))}
+    _carry_nights(by_day)
     same: dict[str, list[int]] = {}  # days with the same ranges share one rule
-    for day in sorted(days):
-        spans = _spans(days[day])
-        if spans:
-            same.setdefault(",".join(_osm_span(*span) for span in spans), []).append(day)
+    for day, spans in by_day.items():
+        same.setdefault(",".join(_osm_span(*span) for span in spans), []).append(day)
     rules = sorted(same.items(), key=lambda item: item[1][0])
     return normalize("; ".join(f"{_day_list(d)} {times}" for times, d in rules))
 

@@ -21,7 +21,7 @@ class StoreCreate(BaseModel):
     address: Annotated[str, StringConstraints(max_length=300)] | None = None
     lat: float = Field(ge=-90, le=90)
     lng: float = Field(ge=-180, le=180)
-    opening_hours: Annotated[str, StringConstraints(max_length=200)] | None = None
+    opening_hours: Annotated[str, StringConstraints(max_length=1000)] | None = None
     discount_bp: StrictInt = Field(
         ge=1000, le=9000, description="basis points off the bill; at least 1000 (10% off, 9折)"
     )
