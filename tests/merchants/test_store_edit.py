@@ -238,3 +238,21 @@ def _store_body(opening_hours: str) -> dict[str, object]:
         "opening_hours": opening_hours,
         "discount_bp": 1000,
     }
+
+
+async def test_hours_stored_before_they_were_checked_are_shown_to_fix(client, db):
+    shop = await new_shop(db)
+    async with db.session_scope() as session:
+        (await session.get_one(Store, shop.store.id)).opening_hours = "daily, ask at the door"
+    owner = HTML | await login(client, shop.owner)
+    client.cookies.set("redcard_csrf", CSRF)
+    url = f"/merchant/stores/{shop.store.id}/edit"
+    page = await client.get(url, headers=owner)
+    assert page.status_code == 200
+    assert 'value="daily, ask at the door"' in page.text  # in the text box, to put right
+    assert "当前营业时间包含上面每周表格无法表示的内容" in page.text
+    dashboard = await client.get("/merchant", headers=owner)
+    assert "daily, ask at the door" in dashboard.text
+    long = await client.post(url, data=week_form(description="长" * 2500), headers=owner)
+    assert long.status_code == 422
+    assert (await store_row(db, shop.store.id)).description is None

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
 from redcard.deps import Session
 from redcard.discovery import hours
@@ -22,7 +23,7 @@ from redcard.kit import time as clock
 from redcard.merchants import photos, stores
 from redcard.merchants.schemas import StoreEdit
 from redcard.models import Role, User
-from redcard.web.common import require
+from redcard.web.common import error_text, require
 from redcard.web.render import check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -90,13 +91,18 @@ async def _page(
 ) -> Response:
     seen = await stores.seen_store(session, user, store_id)
     store = seen.store
+    if days is None:
+        try:
+            days = _slots_from_week(hours.to_week(store.opening_hours))
+        except hours.BadHours:  # stored before hours were checked: shown as text to fix
+            days = [[] for _ in range(7)]
     return render(
         request,
         "merchant/store_edit.html",
         status_code=status_code,
         store=store,
         may_edit=seen.may_edit,
-        days=days if days is not None else _slots_from_week(hours.to_week(store.opening_hours)),
+        days=days,
         day_names=DAY_NAMES,
         max_ranges=hours.MAX_RANGES,
         fits=hours.fits_week(store.opening_hours),
@@ -142,11 +148,12 @@ async def edit_submit(
         )
         async with session.begin_nested():
             await stores.update_store(session, owner, store_id, edit)
-    except AppError as exc:
+    except (AppError, ValidationError) as exc:
         if isinstance(exc, NotFound):
             raise
+        code = exc.status_code if isinstance(exc, AppError) else 422
         return await _page(
-            request, session, owner, store_id, exc.status_code, form, days, error=exc.message
+            request, session, owner, store_id, code, form, days, error=error_text(exc)
         )
     return redirect(f"/merchant/stores/{store_id}/edit?saved=1")
 
