@@ -223,3 +223,41 @@ async def test_two_uploads_at_once_never_make_a_seventh_photo(client, db):
     )
     assert sorted(r.status_code for r in results) == [201, 409, 409]
     assert await count(db, StorePhoto) == 6
+
+
+async def test_a_photo_moves_earlier_and_the_first_is_the_cover(client, db):
+    shop = await new_shop(db)
+    api = await login(client, shop.owner)
+    url = f"/api/v1/merchant/stores/{shop.store.id}/photos"
+    digests = []
+    for n in range(3):
+        sent = await client.post(
+            url,
+            files={"photo": (f"{n}.png", picture((40, 40), colour=(0, 0, n * 100)), "image/png")},
+            headers=api | idem(),
+        )
+        digests.append((await versions(db, shop.store.id))[1][-1][1])
+        assert sent.status_code == 201
+    before = (await versions(db, shop.store.id))[0]
+    moved = await client.post(f"{url}/2/earlier", headers=api | idem())
+    assert moved.status_code == 200
+    version, rows = await versions(db, shop.store.id)
+    assert [d for _, d in rows] == [digests[0], digests[2], digests[1]]
+    assert version != before
+    owner = HTML | await login(client, shop.owner)
+    client.cookies.set("redcard_csrf", CSRF)
+    page_move = await client.post(
+        f"/merchant/stores/{shop.store.id}/photos/1/earlier", data={"csrf": CSRF}, headers=owner
+    )
+    assert page_move.status_code == 303
+    assert [d for _, d in (await versions(db, shop.store.id))[1]] == [
+        digests[2],
+        digests[0],
+        digests[1],
+    ]
+    page = await client.get(f"/merchant/stores/{shop.store.id}/edit", headers=owner)
+    first = re.search(r'<li data-position="(\d+)">', page.text).group(1)
+    served = await client.get(f"/stores/{shop.store.id}/photos/{first}")
+    assert served.headers["etag"] == f'"{digests[2]}"'  # the cover is the one moved first
+    assert "封面" in page.text
+    assert (await client.post(f"{url}/9/earlier", headers=api | idem())).status_code == 404

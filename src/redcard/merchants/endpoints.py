@@ -165,6 +165,18 @@ async def delete_store_photo(
     return await run_idempotent(session, request, f"user:{owner.id}", action)
 
 
+@router.post("/merchant/stores/{store_id}/photos/{position}/earlier", response_model=Store)
+async def move_store_photo_earlier(
+    store_id: uuid.UUID, position: int, request: Request, session: Session, owner: MerchantStaff
+) -> JSONResponse:
+    """Swap a photo with the one before it (the first photo is the store's cover)."""
+
+    async def action() -> Store:
+        return Store.model_validate(await photos.move_earlier(session, owner, store_id, position))
+
+    return await run_idempotent(session, request, f"user:{owner.id}", action)
+
+
 @router.post("/merchant/leave", response_model=Merchant)
 async def leave(request: Request, session: Session, owner: MerchantStaff) -> JSONResponse:
     """Leave the programme: stores close, the discount stops; settlements still pay out."""

@@ -1,6 +1,7 @@
 """A store's photos: up to `MAX_PHOTOS`, uploaded by its owner, checked and resized like every
 uploaded picture (`kit/images.py`), kept in the database beside the store
-(`models/store_photo.py`) and shown in `position` order: a new photo goes last. A deleted
+(`models/store_photo.py`) and shown in `position` order: a new photo goes last, and one can
+move earlier (the first is the store's cover). A deleted
 photo's position is not reused at once, so a page still showing it never shows another
 photo under its address.
 
@@ -14,7 +15,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
@@ -114,6 +115,36 @@ async def remove_photo(
     )
     if not rowcount(gone):
         raise PhotoNotFound("this store has no photo there")
+    await _new_version(session, store)
+    await session.flush()
+    return store
+
+
+async def move_earlier(
+    session: AsyncSession, owner: User, store_id: uuid.UUID, position: int
+) -> Store:
+    """Swap a photo with the one before it (the first one is the store's cover). Through a
+    free position past the last, so UNIQUE (store_id, position) holds at every step."""
+    store = await owned_store(session, owner, store_id, lock=True)
+    positions = list(
+        await session.scalars(
+            select(StorePhoto.position)
+            .where(StorePhoto.store_id == store.id)
+            .order_by(StorePhoto.position)
+        )
+    )
+    if position not in positions:
+        raise PhotoNotFound("this store has no photo there")
+    index = positions.index(position)
+    if index == 0:
+        return store  # first already
+    before, spare = positions[index - 1], positions[-1] + 1
+    for old, new in ((position, spare), (before, position), (spare, before)):
+        await session.execute(
+            update(StorePhoto)
+            .where(StorePhoto.store_id == store.id, StorePhoto.position == old)
+            .values(position=new)
+        )
     await _new_version(session, store)
     await session.flush()
     return store

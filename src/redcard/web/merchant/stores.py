@@ -191,6 +191,19 @@ async def photo_delete(
     return redirect(f"/merchant/stores/{store_id}/edit?saved=photo#photos")
 
 
+@router.post("/merchant/stores/{store_id}/photos/{position}/earlier")
+async def photo_earlier(
+    store_id: uuid.UUID, position: int, request: Request, session: Session, owner: StaffPage
+) -> Response:
+    await check_csrf(request)
+    try:
+        async with session.begin_nested():
+            await photos.move_earlier(session, owner, store_id, position)
+    except photos.PhotoNotFound:
+        pass  # deleted meanwhile: the page shows the photos that are left
+    return redirect(f"/merchant/stores/{store_id}/edit?saved=photo#photos")
+
+
 @router.get("/stores/{store_id}/photos/{position}")
 async def store_photo(
     store_id: uuid.UUID, position: int, request: Request, session: Session
