@@ -149,6 +149,8 @@ def test_every_day_the_same_is_written_once_and_24_7_is_whole_days():
             hours.TOO_MANY_RANGES,
         ),
         ({7: [("10:00", "18:00")]}, hours.NO_WEEKDAY),
+        ({4: [("17:00", "03:00")], 5: [("02:00", "10:00")]}, hours.NIGHT_OVERLAP),
+        ({6: [("20:00", "10:00")], 0: [("08:00", "12:00")]}, hours.NIGHT_OVERLAP),
     ],
 )
 def test_a_week_that_cannot_be_right_is_refused_with_the_reason(week, message):

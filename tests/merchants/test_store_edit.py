@@ -115,7 +115,7 @@ async def test_advanced_text_is_saved_and_hours_the_week_cannot_say_are_kept(cli
     owner = HTML | await login(client, shop.owner)
     client.cookies.set("redcard_csrf", CSRF)
     url = f"/merchant/stores/{shop.store.id}/edit"
-    osm = "Mo-Fr 10:00-20:00; PH off"
+    osm = "Mo-Fr 10:00-20:00;\r\nPH off"
     saved = await client.post(url, data=week_form(mode="text", osm=osm), headers=owner)
     assert saved.status_code == 303
     assert (await store_row(db, shop.store.id)).opening_hours == "Mo-Fr 10:00-20:00; PH closed"
@@ -249,7 +249,7 @@ async def test_hours_stored_before_they_were_checked_are_shown_to_fix(client, db
     url = f"/merchant/stores/{shop.store.id}/edit"
     page = await client.get(url, headers=owner)
     assert page.status_code == 200
-    assert 'value="daily, ask at the door"' in page.text  # in the text box, to put right
+    assert ">daily, ask at the door</textarea>" in page.text  # in the text box, to put right
     assert "当前营业时间包含上面每周表格无法表示的内容" in page.text
     dashboard = await client.get("/merchant", headers=owner)
     assert "daily, ask at the door" in dashboard.text

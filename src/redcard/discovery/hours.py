@@ -113,6 +113,7 @@ BAD_TIME = "write each time as HH:MM, for example 09:30 or 21:00"
 TOO_MANY_RANGES = "a day has at most 3 open ranges"
 OVERLAP = "two open ranges on one day overlap; a break goes between them"
 NO_WEEKDAY = "the days of the week are Monday to Sunday"
+NIGHT_OVERLAP = "a night's hours run past the start of the next day's first range"
 
 
 def minutes(text: str, *, end: bool = False) -> int:
@@ -207,6 +208,10 @@ def from_week(days: Week) -> str | None:
     if any(day not in range(7) for day in days):
         raise BadHours(NO_WEEKDAY)
     by_day = {day: spans for day in sorted(days) if (spans := _spans(days[day]))}
+    for day, spans in by_day.items():
+        following = by_day.get((day + 1) % 7)
+        if following and spans[-1][1] - DAY > following[0][0]:
+            raise BadHours(NIGHT_OVERLAP)
     _carry_nights(by_day)
     same: dict[str, list[int]] = {}  # days with the same ranges share one rule
     for day, spans in by_day.items():

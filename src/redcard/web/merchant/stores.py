@@ -140,7 +140,8 @@ async def edit_submit(
         text = form.get("mode") == "text"
         edit = StoreEdit.model_validate(
             {
-                **({"opening_hours": str(form.get("osm", ""))} if text else {}),
+                # a line break typed in the text box is a space
+                **({"opening_hours": " ".join(str(form.get("osm", "")).split())} if text else {}),
                 **({} if text else {"week": _week(days)}),
                 "timezone": str(form.get("timezone", "")),
                 "description": str(form.get("description", "")),
