@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import uuid
 
 import pytest
 from PIL import Image
@@ -28,6 +29,11 @@ def picture(
     return out.getvalue()
 
 
+def form(key: str | None = None) -> dict[str, str]:
+    """A posted photo form: the CSRF token and the rendered form's idempotency key."""
+    return {"csrf": CSRF, "idempotency_key": key or f"form-{uuid.uuid4().hex}"}
+
+
 async def versions(db, store_id) -> tuple[str | None, list[tuple[int, str]]]:
     async with db.session_scope() as session:
         store = await session.get_one(Store, store_id)
@@ -47,7 +53,7 @@ async def test_the_owner_uploads_sees_and_deletes_photos_served_with_caching(cli
 
     sent = await client.post(
         f"{base}/photos",
-        data={"csrf": CSRF},
+        data=form(),
         files={"photo": ("front.png", picture((2400, 1600)), "image/png")},
         headers=owner,
     )
@@ -56,9 +62,10 @@ async def test_the_owner_uploads_sees_and_deletes_photos_served_with_caching(cli
     assert first_version is not None
     assert [p for p, _ in rows] == [0]
     webp = picture((300, 300), "WEBP", (0, 0, 200))
+    key = f"form-{uuid.uuid4().hex}"
     second = await client.post(
         f"{base}/photos",
-        data={"csrf": CSRF},
+        data=form(key),
         files={"photo": ("inside.webp", webp, "image/webp")},
         headers=owner,
     )
@@ -67,7 +74,16 @@ async def test_the_owner_uploads_sees_and_deletes_photos_served_with_caching(cli
     assert second_version != first_version
     assert [p for p, _ in rows] == [0, 1]  # a new photo goes last
 
+    tapped_twice = await client.post(  # the same form sent again: uploads nothing more
+        f"{base}/photos",
+        data=form(key),
+        files={"photo": ("inside.webp", webp, "image/webp")},
+        headers=owner,
+    )
+    assert tapped_twice.status_code == 303
+    assert len((await versions(db, shop.store.id))[1]) == 2
     page = await client.get(f"{base}/edit", headers=owner)
+    assert 'name="idempotency_key" value="' in page.text
     srcs = re.findall(rf'src="(/stores/{shop.store.id}/photos/\d+\?v=\w+)"', page.text)
     assert len(srcs) == 2
     assert "2/6" in page.text
@@ -98,7 +114,7 @@ async def test_a_file_that_is_not_a_picture_or_too_large_is_refused_clearly(clie
     url = f"/merchant/stores/{shop.store.id}/photos"
     pdf = await client.post(
         url,
-        data={"csrf": CSRF},
+        data=form(),
         files={"photo": ("menu.pdf", b"%PDF-1.7 menu", "image/jpeg")},
         headers=owner,
     )
@@ -106,7 +122,7 @@ async def test_a_file_that_is_not_a_picture_or_too_large_is_refused_clearly(clie
     assert "无法识别该文件的图片内容，请选择 JPEG、PNG、WebP 或 GIF 图片" in pdf.text
     huge = await client.post(
         url,
-        data={"csrf": CSRF},
+        data=form(),
         files={"photo": ("huge.jpg", b"\xff\xd8" + b"\0" * images.MAX_UPLOAD_BYTES, "image/jpeg")},
         headers=owner,
     )
@@ -114,7 +130,7 @@ async def test_a_file_that_is_not_a_picture_or_too_large_is_refused_clearly(clie
     assert "图片超过 8 MB，请选择更小的图片" in huge.text
     none = await client.post(
         url,
-        data={"csrf": CSRF},
+        data=form(),
         files={"photo": ("", b"", "application/octet-stream")},
         headers=owner,
     )
@@ -131,7 +147,7 @@ async def test_staff_and_other_merchants_cannot_change_photos(client, db):
         headers = HTML | await login(client, user)
         sent = await client.post(
             f"/merchant/stores/{shop.store.id}/photos",
-            data={"csrf": CSRF},
+            data=form(),
             files={"photo": ("a.png", picture((100, 100)), "image/png")},
             headers=headers,
         )
@@ -247,7 +263,7 @@ async def test_a_photo_moves_earlier_and_the_first_is_the_cover(client, db):
     owner = HTML | await login(client, shop.owner)
     client.cookies.set("redcard_csrf", CSRF)
     page_move = await client.post(
-        f"/merchant/stores/{shop.store.id}/photos/1/earlier", data={"csrf": CSRF}, headers=owner
+        f"/merchant/stores/{shop.store.id}/photos/1/earlier", data=form(), headers=owner
     )
     assert page_move.status_code == 303
     assert [d for _, d in (await versions(db, shop.store.id))[1]] == [

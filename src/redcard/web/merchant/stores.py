@@ -6,6 +6,7 @@ staff see the same page without the save buttons. And every store photo, served 
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -17,13 +18,18 @@ from pydantic import ValidationError
 from redcard.deps import Session
 from redcard.discovery import hours
 from redcard.errors import AppError, NotFound
+from redcard.http import idempotency
 from redcard.http.images import picture_response, too_large, upload_in
 from redcard.kit import images
 from redcard.kit import time as clock
+from redcard.kit.ids import new_token
 from redcard.merchants import photos, stores
+from redcard.merchants.schemas import Store as StoreOut
 from redcard.merchants.schemas import StoreEdit
+from redcard.merchants.schemas import StorePhoto as StorePhotoOut
 from redcard.models import Role, User
 from redcard.web.common import error_text, require
+from redcard.web.forms import submit_once
 from redcard.web.render import check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -113,6 +119,7 @@ async def _page(
         photos=await photos.photos_of(session, store.id),
         photo_url=photos.url_of,
         max_photos=photos.MAX_PHOTOS,
+        idempotency_key=new_token(16),  # a double tap uploads or moves a photo once
         form=form or {},
         **extra,
     )
@@ -170,8 +177,15 @@ async def photo_submit(
         picture = await upload_in(form, "photo")
         if picture is None:
             raise images.ImageRefused("choose a picture to upload")
-        async with session.begin_nested():
-            await photos.add_photo(session, owner, store_id, picture)
+
+        async def add() -> StorePhotoOut:
+            return StorePhotoOut.model_validate(
+                await photos.add_photo(session, owner, store_id, picture)
+            )
+
+        # the picture is the request: the same form sent twice with it uploads it once
+        digest = idempotency.fingerprint("POST", request.url.path, picture.digest.encode())
+        await submit_once(session, owner, form, digest, add)
     except AppError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -196,12 +210,16 @@ async def photo_delete(
 async def photo_earlier(
     store_id: uuid.UUID, position: int, request: Request, session: Session, owner: StaffPage
 ) -> Response:
-    await check_csrf(request)
-    try:
-        async with session.begin_nested():
+    form = await check_csrf(request)
+
+    async def move() -> StoreOut:
+        return StoreOut.model_validate(
             await photos.move_earlier(session, owner, store_id, position)
-    except photos.PhotoNotFound:
-        pass  # deleted meanwhile: the page shows the photos that are left
+        )
+
+    with contextlib.suppress(photos.PhotoNotFound):  # deleted meanwhile: the rest are shown
+        digest = idempotency.fingerprint("POST", request.url.path, b"")
+        await submit_once(session, owner, form, digest, move)
     return redirect(f"/merchant/stores/{store_id}/edit?saved=photo#photos")
 
 
