@@ -277,3 +277,13 @@ async def test_a_photo_moves_earlier_and_the_first_is_the_cover(client, db):
     assert served.headers["etag"] == f'"{digests[2]}"'  # the cover is the one moved first
     assert "封面" in page.text
     assert (await client.post(f"{url}/9/earlier", headers=api | idem())).status_code == 404
+
+
+async def test_a_position_no_photo_can_have_is_refused_not_looked_up(client, db):
+    shop = await new_shop(db)
+    api = await login(client, shop.owner)
+    for position in ("-1", "99999999999", "first"):  # past an INTEGER column: never queried
+        got = await client.get(f"/stores/{shop.store.id}/photos/{position}")
+        assert got.status_code == 404, position  # for a person: no such photo
+        url = f"/api/v1/merchant/stores/{shop.store.id}/photos/{position}"
+        assert (await client.delete(url, headers=api | idem())).status_code == 422

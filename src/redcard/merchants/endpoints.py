@@ -157,7 +157,11 @@ async def add_store_photo(
 
 @router.delete("/merchant/stores/{store_id}/photos/{position}", response_model=Store)
 async def delete_store_photo(
-    store_id: uuid.UUID, position: int, request: Request, session: Session, owner: MerchantStaff
+    store_id: uuid.UUID,
+    position: photos.Position,
+    request: Request,
+    session: Session,
+    owner: MerchantStaff,
 ) -> JSONResponse:
     async def action() -> Store:
         return Store.model_validate(await photos.remove_photo(session, owner, store_id, position))
@@ -167,7 +171,11 @@ async def delete_store_photo(
 
 @router.post("/merchant/stores/{store_id}/photos/{position}/earlier", response_model=Store)
 async def move_store_photo_earlier(
-    store_id: uuid.UUID, position: int, request: Request, session: Session, owner: MerchantStaff
+    store_id: uuid.UUID,
+    position: photos.Position,
+    request: Request,
+    session: Session,
+    owner: MerchantStaff,
 ) -> JSONResponse:
     """Swap a photo with the one before it (the first photo is the store's cover)."""
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
+from typing import Annotated
 
+from fastapi import Path
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
@@ -27,6 +29,7 @@ from redcard.merchants.stores import owned_store
 from redcard.models import Store, StorePhoto, User
 
 MAX_PHOTOS = 6
+Position = Annotated[int, Path(ge=0, le=2**31 - 1)]  # a path's photo position (an INTEGER)
 TOO_MANY = "a store has at most 6 photos; delete one first"
 
 

@@ -195,7 +195,11 @@ async def photo_submit(
 
 @router.post("/merchant/stores/{store_id}/photos/{position}/delete")
 async def photo_delete(
-    store_id: uuid.UUID, position: int, request: Request, session: Session, owner: StaffPage
+    store_id: uuid.UUID,
+    position: photos.Position,
+    request: Request,
+    session: Session,
+    owner: StaffPage,
 ) -> Response:
     await check_csrf(request)
     try:
@@ -208,7 +212,11 @@ async def photo_delete(
 
 @router.post("/merchant/stores/{store_id}/photos/{position}/earlier")
 async def photo_earlier(
-    store_id: uuid.UUID, position: int, request: Request, session: Session, owner: StaffPage
+    store_id: uuid.UUID,
+    position: photos.Position,
+    request: Request,
+    session: Session,
+    owner: StaffPage,
 ) -> Response:
     form = await check_csrf(request)
 
@@ -225,7 +233,7 @@ async def photo_earlier(
 
 @router.get("/stores/{store_id}/photos/{position}")
 async def store_photo(
-    store_id: uuid.UUID, position: int, request: Request, session: Session
+    store_id: uuid.UUID, position: photos.Position, request: Request, session: Session
 ) -> Response:
     """A store's photo, cached like an event's picture (`http/images.py`)."""
     photo = await photos.get_photo(session, store_id, position)
