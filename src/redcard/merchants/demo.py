@@ -9,6 +9,12 @@ the chain's other branches are not member stores. Every store keeps its OSM id i
 and gets a plausible card discount (10–20% off; some with a cap or minimum bill). Seeding is
 one bulk INSERT per table and idempotent: nothing happens when OSM stores exist already. It
 also seeds a demo store staff login and a few redemptions for the demo member.
+
+Opening hours: a row's own `opening_hours` (OSM syntax) when the file has them; else hours
+guessed from the category (`generated_hours`: cafes 08:00-21:00, bars overnight to 02:00,
+some restaurants closed between lunch and dinner, gyms early to late, ...), different but
+fixed per store and marked `hours_generated`. A guess only ever fills hours that are empty:
+real hours, and hours a merchant saved, are never replaced.
 """
 
 from __future__ import annotations
@@ -22,13 +28,14 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.accounts.passwords import hash_password
 from redcard.accounts.service import create_user
 from redcard.config import get_settings
 from redcard.db import Database
+from redcard.discovery import hours
 from redcard.kit import time as clock
 from redcard.kit.ids import new_id
 from redcard.kit.time import utc_now
@@ -112,6 +119,82 @@ def _terms(source_id: str) -> dict[str, object]:
     }
 
 
+# Plausible weekly hours per category (weekday 0 = Monday): (weekdays, weekend) ranges, one
+# set picked per store by its OSM id. A range ending at or before its start ends the next day.
+_Ranges = list[tuple[str, str]]
+HOURS_BY_CATEGORY: dict[str, list[tuple[_Ranges, _Ranges]]] = {
+    "cafe": [
+        ([("08:00", "21:00")], [("08:00", "21:00")]),
+        ([("07:30", "20:00")], [("09:00", "21:00")]),
+        ([("08:00", "22:00")], [("09:00", "22:00")]),
+    ],
+    "bakery": [([("07:00", "20:00")], [("07:30", "20:00")]), ([("07:30", "21:00")], [])],
+    "bar": [
+        ([("18:00", "02:00")], [("18:00", "02:00")]),
+        ([("19:00", "01:00")], [("19:00", "03:00")]),
+    ],
+    "food": [
+        ([("10:30", "14:00"), ("17:00", "21:30")], [("10:30", "14:30"), ("17:00", "22:00")]),
+        ([("10:00", "22:00")], [("10:00", "22:00")]),
+        ([("11:00", "14:00"), ("17:30", "22:00")], [("11:00", "22:00")]),
+        ([("06:30", "10:00"), ("11:00", "20:00")], [("07:00", "20:00")]),  # breakfast and noodles
+        ([("11:00", "23:00")], [("11:00", "02:00")]),  # late at the weekend
+    ],
+    "fitness": [([("06:30", "22:30")], [("08:00", "21:00")]), ([("06:00", "23:00")], [])],
+    "beauty": [([("10:00", "21:00")], [("10:00", "21:00")]), ([("10:30", "21:30")], [])],
+    "leisure": [([("10:00", "23:00")], [("10:00", "23:00")]), ([("12:00", "02:00")], [])],
+}
+DEFAULT_HOURS: list[tuple[_Ranges, _Ranges]] = [([("10:00", "21:00")], [("10:00", "21:00")])]
+
+
+def generated_hours(category: str, key: str) -> str | None:
+    """Believable hours for a store of `category`, fixed by `key` (its OSM id): one of the
+    category's weekly patterns, an empty weekend meaning the weekday hours all week; some
+    stores close one weekday (Monday or Tuesday)."""
+    h = int.from_bytes(hashlib.sha256(f"hours:{key}".encode()).digest()[:8], "big")
+    choices = HOURS_BY_CATEGORY.get(category, DEFAULT_HOURS)
+    weekday, weekend = choices[h % len(choices)]
+    week: dict[int, list[tuple[str, str]]] = {d: weekday for d in range(5)}
+    week |= {d: weekend or weekday for d in (5, 6)}  # Friday night runs into Saturday
+    if category in ("food", "bar", "beauty") and (h >> 16) % 5 == 0:
+        del week[(h >> 24) % 2]  # closed on Mondays or Tuesdays
+    return hours.from_week(week)
+
+
+def real_hours(row: Row) -> str | None:
+    """A data row's own hours, normalized; None when it has none we can read."""
+    try:
+        return hours.normalize(row.get("opening_hours"))
+    except hours.BadHours:
+        log.warning("demo stores: unreadable opening_hours for %s", row.get("source_id"))
+        return None
+
+
+async def fill_generated_hours(session: AsyncSession) -> int:
+    """Guess hours for the demo's OSM stores that have none (`generated_hours`), marked as
+    generated. Only empty hours are filled (the UPDATE says so too): real hours and hours a
+    merchant saved stay. Returns the number of stores given hours."""
+    rows = await session.execute(
+        select(Store.id, Store.category, Store.source).where(
+            Store.opening_hours.is_(None), Store.source.like("osm:%")
+        )
+    )
+    by_text: dict[str, list[object]] = {}
+    for store_id, category, source in rows:
+        if text := generated_hours(category, source):
+            by_text.setdefault(text, []).append(store_id)
+    filled = 0
+    for text, ids in by_text.items():
+        for start in range(0, len(ids), 500):
+            await session.execute(
+                update(Store)
+                .where(Store.id.in_(ids[start : start + 500]), Store.opening_hours.is_(None))
+                .values(opening_hours=text, hours_generated=True)
+            )
+        filled += len(ids)
+    return filled
+
+
 async def seed_stores(session: AsyncSession, path: Path | None = None) -> int:
     """Bulk-insert OSM stores grouped into merchants. Returns the number of stores added."""
     if await session.scalar(select(Store.id).where(Store.source.like("osm:%")).limit(1)):
@@ -170,7 +253,7 @@ async def seed_stores(session: AsyncSession, path: Path | None = None) -> int:
                     "address": row["address"] or None,
                     "lat": float(row["lat"]),
                     "lng": float(row["lng"]),
-                    "opening_hours": None,
+                    "opening_hours": real_hours(row),
                     "status": StoreStatus.live,
                     "pay_code": secrets.token_urlsafe(12),
                     "source": row["source_id"][:64],
@@ -254,6 +337,7 @@ async def seed(db: Database, *, member_phone: str, password: str) -> int:
     secret_key = get_settings().secret_key
     async with db.session_scope() as session:
         added = await seed_stores(session)
+        await fill_generated_hours(session)
         staff = await seed_staff(session, password)
     if staff is not None:
         await seed_history(db, member_phone, staff, codes.code_key(secret_key))

@@ -11,8 +11,11 @@ from fastapi.responses import JSONResponse
 from redcard.accounts.schemas import Me, SignUp
 from redcard.accounts.service import create_user
 from redcard.deps import Operator, Public, Session, allow
+from redcard.http import idempotency
 from redcard.http.idempotency import run_idempotent
-from redcard.merchants import access, service
+from redcard.http.images import too_large, upload_in
+from redcard.kit import images
+from redcard.merchants import access, photos, service, stores
 from redcard.merchants.schemas import (
     Merchant,
     MerchantApply,
@@ -20,6 +23,8 @@ from redcard.merchants.schemas import (
     Staff,
     StaffCreate,
     Store,
+    StoreEdit,
+    StorePhoto,
     TerminalCreate,
     TerminalCreated,
 )
@@ -93,6 +98,89 @@ async def resume_store(
 ) -> JSONResponse:
     async def action() -> Store:
         return Store.model_validate(await service.set_paused(session, owner, store_id, False))
+
+    return await run_idempotent(session, request, f"user:{owner.id}", action)
+
+
+@router.patch("/merchant/stores/{store_id}", response_model=Store)
+async def edit_store(
+    store_id: uuid.UUID,
+    body: StoreEdit,
+    request: Request,
+    session: Session,
+    owner: MerchantStaff,
+) -> JSONResponse:
+    """Change a store's opening hours (`opening_hours` in OpenStreetMap syntax, or `week`),
+    time zone or description; a field left out stays. Owner only; all or nothing."""
+
+    async def action() -> Store:
+        return Store.model_validate(await stores.update_store(session, owner, store_id, body))
+
+    return await run_idempotent(session, request, f"user:{owner.id}", action)
+
+
+@router.get("/merchant/stores/{store_id}/photos", response_model=list[StorePhoto])
+async def store_photos(
+    store_id: uuid.UUID, session: Session, user: MerchantStaff
+) -> list[StorePhoto]:
+    """A store's photos in order (owner and the store's staff), each with its public URL."""
+    seen = await stores.seen_store(session, user, store_id)
+    return [_photo(p) for p in await photos.photos_of(session, seen.store.id)]
+
+
+def _photo(photo: photos.StorePhoto) -> StorePhoto:
+    return StorePhoto.model_validate(photo).model_copy(update={"url": photos.url_of(photo)})
+
+
+@router.post("/merchant/stores/{store_id}/photos", status_code=201, response_model=StorePhoto)
+async def add_store_photo(
+    store_id: uuid.UUID, request: Request, session: Session, owner: MerchantStaff
+) -> JSONResponse:
+    """Add a photo (multipart field `photo`: JPEG, PNG, WebP or GIF up to 8 MB), shown last;
+    at most 6 a store. A retry with the same key and picture replays the first answer."""
+    if too_large(request):
+        raise images.ImageTooLarge(images.TOO_LARGE)
+    picture = await upload_in(await request.form(), "photo")
+    if picture is None:
+        raise images.ImageRefused("send the picture as the multipart field `photo`")
+    # a multipart body's boundary differs between retries: the picture is what identifies it
+    digest = idempotency.fingerprint("POST", request.url.path, picture.digest.encode())
+
+    async def action() -> StorePhoto:
+        return _photo(await photos.add_photo(session, owner, store_id, picture))
+
+    key = request.headers.get(idempotency.HEADER, "")
+    outcome = await idempotency.once(session, f"user:{owner.id}", key, digest, action, 201)
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
+
+
+@router.delete("/merchant/stores/{store_id}/photos/{position}", response_model=Store)
+async def delete_store_photo(
+    store_id: uuid.UUID,
+    position: photos.Position,
+    request: Request,
+    session: Session,
+    owner: MerchantStaff,
+) -> JSONResponse:
+    async def action() -> Store:
+        return Store.model_validate(await photos.remove_photo(session, owner, store_id, position))
+
+    return await run_idempotent(session, request, f"user:{owner.id}", action)
+
+
+@router.post("/merchant/stores/{store_id}/photos/{position}/earlier", response_model=Store)
+async def move_store_photo_earlier(
+    store_id: uuid.UUID,
+    position: photos.Position,
+    request: Request,
+    session: Session,
+    owner: MerchantStaff,
+) -> JSONResponse:
+    """Swap a photo with the one before it (the first photo is the store's cover)."""
+
+    async def action() -> Store:
+        return Store.model_validate(await photos.move_earlier(session, owner, store_id, position))
 
     return await run_idempotent(session, request, f"user:{owner.id}", action)
 

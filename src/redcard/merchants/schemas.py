@@ -4,8 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
 
+from redcard.discovery import hours
 from redcard.kit.money import MAX_BILL_FEN
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -20,7 +21,7 @@ class StoreCreate(BaseModel):
     address: Annotated[str, StringConstraints(max_length=300)] | None = None
     lat: float = Field(ge=-90, le=90)
     lng: float = Field(ge=-180, le=180)
-    opening_hours: Annotated[str, StringConstraints(max_length=200)] | None = None
+    opening_hours: Annotated[str, StringConstraints(max_length=1000)] | None = None
     discount_bp: StrictInt = Field(
         ge=1000, le=9000, description="basis points off the bill; at least 1000 (10% off, 9折)"
     )
@@ -32,6 +33,15 @@ class StoreCreate(BaseModel):
     exclusive_to_members: bool = Field(
         default=False, description="true when the same deal is not offered to non-members"
     )
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _readable_hours(cls, value: str | None) -> str | None:
+        """Hours in OpenStreetMap's syntax ("10:00-22:00" is every day), kept normalized."""
+        try:
+            return hours.normalize(value)
+        except hours.BadHours as exc:
+            raise ValueError(exc.message) from exc
 
 
 class MerchantApply(BaseModel):
@@ -63,6 +73,10 @@ class Store(BaseModel):
     exclusive_to_members: bool
     pay_code: str
     source: str
+    timezone: str | None = None
+    description: str | None = None
+    hours_generated: bool = False
+    photos_version: str | None = None
 
 
 class Merchant(BaseModel):
@@ -111,3 +125,29 @@ class TerminalCreated(BaseModel):
     store_id: uuid.UUID
     name: str
     api_key: str = Field(description="shown once; we keep only its SHA-256")
+
+
+class StoreEdit(BaseModel):
+    """What an owner changes on a store; a field left out stays as it is. Hours are either
+    `opening_hours` (OpenStreetMap syntax; "" or null: unknown) or `week` (weekday 0 =
+    Monday .. 6 = Sunday -> up to 3 [start, end] "HH:MM" ranges; an end at or before its start
+    is overnight), not both. `timezone`: an IANA name, "" or null for the programme's zone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    opening_hours: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    week: dict[int, list[tuple[str, str]]] | None = Field(
+        default=None,
+        examples=[{"0": [["10:00", "14:00"], ["17:00", "22:00"]], "4": [["17:00", "02:00"]]}],
+    )
+    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class StorePhoto(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    position: int
+    width: int
+    height: int
+    url: str = ""

@@ -56,7 +56,7 @@ class Store(IdMixin, CreatedAtMixin, Base):
     lng: Mapped[float] = mapped_column(Float)
     # OpenStreetMap's opening_hours syntax ("Mo-Fr 10:00-14:00,17:00-02:00; Sa,Su 10:00-22:00"),
     # read in the store's own zone (`timezone`; unset: the programme's). discovery/hours.py.
-    opening_hours: Mapped[str | None] = mapped_column(String(200))
+    opening_hours: Mapped[str | None] = mapped_column(String(500))
     hours_generated: Mapped[bool] = mapped_column(default=False)  # demo: guessed by category
     timezone: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(Text)

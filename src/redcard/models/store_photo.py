@@ -11,7 +11,7 @@ from redcard.models.base import Base, IdMixin
 
 class StorePhoto(IdMixin, Base):
     """A photo a merchant gave one of its stores, resized like an event's picture
-    (`events/images.py`) and kept in the database beside the store for the same reasons
+    (`kit/images.py`) and kept in the database beside the store for the same reasons
     (`models/event_image.py`). A few per store, shown in `position` order."""
 
     __tablename__ = "store_photos"

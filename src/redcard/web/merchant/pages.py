@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from redcard.accounts import service as accounts
 from redcard.deps import Ctx, CurrentUser, Session
+from redcard.discovery import hours
 from redcard.errors import AppError, NotFound
 from redcard.kit.ids import new_token
 from redcard.kit.money import MoneyError, parse_percent_bp, parse_yuan
@@ -22,9 +23,12 @@ from redcard.merchants.schemas import MerchantApply, StaffCreate, StoreCreate
 from redcard.models import Role, User
 from redcard.web.common import error_text, require, web_login, with_session_cookie
 from redcard.web.forms import submit_once
+from redcard.web.merchant.stores import router as store_pages
 from redcard.web.render import check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
+# first, so /merchant/stores/{id}/edit and /photos are not taken for a `store_action` below
+router.include_router(store_pages)
 StaffPage = Annotated[User, require(Role.merchant_staff)]
 OperatorPage = Annotated[User, require(Role.operator)]
 
@@ -108,6 +112,7 @@ async def _dashboard(
         merchant=merchant,
         stores=stores,
         uses=await merchants.uses_by_store(session, [s.id for s in stores]),
+        hours_summary=hours.summary,
         idempotency_key=new_token(16),
         **extra,
     )

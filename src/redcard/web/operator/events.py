@@ -10,12 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 
 from redcard.deps import Session
 from redcard.errors import AppError, InvalidInput, NotFound
 from redcard.events import checkin, images, service, stats
 from redcard.events.schemas import EventCreate, EventUpdate
+from redcard.http.images import picture_response, too_large, upload_in
 from redcard.http.responses import csv_response
 from redcard.kit.money import MoneyError, parse_yuan
 from redcard.kit.time import parse_hours
@@ -53,31 +53,13 @@ async def manage_csv(session: Session, user: StaffPage) -> Response:
     return csv_response("events.csv", stats.stats_csv(await stats.for_user(session, user)))
 
 
-async def _picture(form: dict[str, Any]) -> images.Resized | None:
-    """The picture a form carries, checked and resized (before any transaction opens); None
-    when no file was chosen. Raises ImageRefused."""
-    upload = form.get("image")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return None
-    data = await upload.read(images.MAX_UPLOAD_BYTES + 1)
-    if not data:
-        raise images.ImageRefused(images.NOT_AN_IMAGE)
-    return await images.prepare(data)
-
-
-def _too_large(request: Request) -> bool:
-    """An upload larger than any picture we take is refused before its body is read."""
-    length = request.headers.get("content-length", "")
-    return length.isdigit() and int(length) > images.MAX_UPLOAD_BYTES + 64 * 1024
-
-
 @manage.post("")
 async def create_submit(request: Request, session: Session, user: StaffPage) -> Response:
-    if _too_large(request):
+    if too_large(request):
         return await _list(request, session, user, status_code=413, error=images.TOO_LARGE)
     form = await check_csrf(request)
     try:
-        picture = await _picture(form)
+        picture = await upload_in(form)
         async with session.begin_nested():
             starts_at = local_datetime(form.get("starts_at"))
             if starts_at is None:
@@ -190,7 +172,7 @@ async def image_submit(
     event_id: uuid.UUID, request: Request, session: Session, user: StaffPage
 ) -> Response:
     """Give the event a picture (replacing its old one), or with remove=yes take it away."""
-    if _too_large(request):
+    if too_large(request):
         return await _detail(request, session, user, event_id, 413, error=images.TOO_LARGE)
     form = await check_csrf(request)
     try:
@@ -198,7 +180,7 @@ async def image_submit(
             async with session.begin_nested():
                 await images.remove_image(session, user, event_id)
         else:
-            picture = await _picture(form)
+            picture = await upload_in(form)
             if picture is None:
                 raise images.ImageRefused("choose a picture to upload")
             async with session.begin_nested():
@@ -221,14 +203,4 @@ async def event_image(event_id: uuid.UUID, request: Request, session: Session) -
     image = await images.get_image(session, event_id)
     if image is None:
         raise NotFound("this event has no picture")
-    versioned = request.query_params.get("v") == image.digest[:16]
-    headers = {
-        "ETag": f'"{image.digest}"',
-        "Cache-Control": "public, max-age=31536000, immutable"
-        if versioned
-        else "public, max-age=300",
-        "X-Content-Type-Options": "nosniff",
-    }
-    if headers["ETag"] in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    return Response(image.data, media_type=image.content_type, headers=headers)
+    return picture_response(request, image.data, image.content_type, image.digest)
