@@ -5,7 +5,7 @@ The worker re-evaluates a store's community score (reviews lose weight with age)
 the next day after each evaluation, and NULL for a store with nothing to evaluate (no review,
 no inspection, no badge). Indexed, so the worker's claim reads only the stores due.
 
-Revision ID: 0020
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-01 12:00:00
 """
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020"
+revision: str = "0019"
 down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
