@@ -23,6 +23,7 @@ from redcard.accounts.endpoints import router as accounts_api
 from redcard.config import Settings, get_settings
 from redcard.db import Database
 from redcard.deps import AppContext
+from redcard.discovery.endpoints import router as discovery_api
 from redcard.errors import AppError
 from redcard.events.endpoints import router as events_api
 from redcard.ledger.endpoints import router as ledger_api
@@ -171,6 +172,7 @@ def create_app(
         storepay_api,
         sunset_api,
         events_api,
+        discovery_api,
     )
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
