@@ -61,7 +61,8 @@ async def test_curated_only_never_shows_an_unbadged_store(db):
             rows.append(store_row(m, f"店{i}", at, curated=i % 3 == 0, score=5 - i / 5))
         await add_stores(session, rows)
     page = await search(db, NearbyQuery(*HOME, 3000, Filters(curated_only=True), limit=50))
-    assert page.hits and all(h.curated for h in page.hits)
+    assert page.hits
+    assert all(h.curated for h in page.hits)
     assert page.total == 5
     everything = await search(db, NearbyQuery(*HOME, 3000, limit=50))
     assert [h.name for h in page.hits] == [h.name for h in everything.hits if h.curated]
@@ -106,7 +107,8 @@ async def test_one_category_fills_at_most_half_a_page(db):
         await add_stores(session, rows)
     page = await search(db, NearbyQuery(*HOME, 3000, limit=8))
     categories = [h.category for h in page.hits]
-    assert categories.count("food") == 4 and categories.count("fitness") == 4
+    assert categories.count("food") == 4
+    assert categories.count("fitness") == 4
 
 
 async def test_paused_departed_and_distant_stores_never_appear(db):
@@ -220,7 +222,8 @@ async def test_open_now_follows_the_clock(db):
         assert [h.name for h in (await search(db, only_open)).hits] == ["夜宵店"]
     with clock.frozen(datetime(2026, 12, 3, 16, 0, tzinfo=UTC) - shanghai):
         page = await search(db, only_open)
-        assert page.hits == [] and page.total == 0
+        assert page.hits == []
+        assert page.total == 0
 
 
 async def test_pinyin_initials_and_part_of_the_name_find_a_store(db):
