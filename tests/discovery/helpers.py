@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.db import Database
+from redcard.discovery.ranking import as_uuid
 from redcard.discovery.search import NearbyPage, NearbyQuery, brute_force, nearby
 from redcard.kit.geo import EARTH_RADIUS_M
 from redcard.kit.ids import new_id
@@ -127,7 +128,7 @@ async def all_pages(db: Database, query: NearbyQuery, **kw: Any) -> list[NearbyP
 async def scan(db: Database, query: NearbyQuery, **kw: Any) -> list[uuid.UUID]:
     """The brute-force ranking over every store: the ids in order."""
     async with db.session_scope() as session:
-        return [r.store.store_id for r in await brute_force(session, query, **kw)]
+        return [as_uuid(r.store_id) for r in await brute_force(session, query, **kw)]
 
 
 async def names(db: Database, ids: list[uuid.UUID]) -> list[str]:

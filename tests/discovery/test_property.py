@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from redcard.discovery.ranking import pages
+from redcard.discovery.ranking import as_uuid, pages
 from redcard.discovery.search import Filters, NearbyQuery, brute_force
 from redcard.kit.time import utc_now
 from redcard.models import Merchant, MerchantStatus, Store, StoreStatus, User
@@ -82,7 +82,7 @@ async def test_nearby_equals_a_brute_force_scan(db, rows, query, states):
         got = await all_pages(db, asked)
         async with db.session_scope() as session:
             ranked = await brute_force(session, asked)
-        expected = [[r.store.store_id for r in page] for page in pages(ranked, limit)] or [[]]
+        expected = [[as_uuid(r.store_id) for r in page] for page in pages(ranked, limit)] or [[]]
         assert [[h.store_id for h in p.hits] for p in got] == expected
         assert {p.total for p in got} == {len(ranked)}
         for page, want in zip(got, pages(ranked, limit), strict=False):

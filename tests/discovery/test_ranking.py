@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import insert, select
 
-from redcard.discovery.ranking import MAX_PER_MERCHANT, pages
+from redcard.discovery.ranking import MAX_PER_MERCHANT, as_uuid, pages
 from redcard.discovery.search import Filters, NearbyQuery, brute_force
 from redcard.kit import time as clock
 from redcard.kit.ids import new_id
@@ -204,7 +204,7 @@ async def test_cursor_pages_are_disjoint_and_together_the_whole_ranked_list(db):
     assert all(p.total == 42 for p in got)
     async with db.session_scope() as session:
         ranked = await brute_force(session, query)
-    expected = [[r.store.store_id for r in page] for page in pages(ranked, 7)]
+    expected = [[as_uuid(r.store_id) for r in page] for page in pages(ranked, 7)]
     assert [[h.store_id for h in p.hits] for p in got] == expected
 
 

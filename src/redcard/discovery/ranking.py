@@ -44,14 +44,14 @@ _TWO_R = 2 * EARTH_RADIUS_M
 class Candidate(NamedTuple):
     """One store as the ranking reads it: the candidate query's columns, in this order."""
 
-    store_id: uuid.UUID
-    merchant_id: uuid.UUID
+    store_id: Any  # the driver's form (a UUID, or SQLite's hex text): `as_uuid` converts
+    merchant_id: Any
     category: str
     lat: float
     lng: float
     score: float | None
-    inspected_on: date | None
-    last_review_at: datetime | None
+    inspected_on: date | str | None
+    last_review_at: datetime | str | None
     curated: bool
     opening_hours: str | None
     timezone: str | None
@@ -61,10 +61,30 @@ class Candidate(NamedTuple):
 COLUMNS = Candidate._fields
 
 
+def as_uuid(value: Any) -> uuid.UUID:
+    return value if type(value) is uuid.UUID else uuid.UUID(str(value))
+
+
 class Ranked(NamedTuple):
-    blend: float
+    """A store in the ranking. A tuple that sorts best first: by `key` (the blend, negated),
+    then by store id, so the order is total."""
+
+    key: float
+    store_id: Any
     distance_m: float
-    store: Candidate
+    store: Sequence[Any]  # the candidate row, in COLUMNS order
+
+    @property
+    def blend(self) -> float:
+        return -self.key
+
+    @property
+    def merchant_id(self) -> Any:
+        return self.store[1]
+
+    @property
+    def category(self) -> str:
+        return str(self.store[2])
 
 
 class Criteria(NamedTuple):
@@ -106,13 +126,24 @@ def name_matches(name: str, text: str) -> bool:
 
 
 # -- the blend ----------------------------------------------------------------------------------
-def freshness(inspected_on: date | None, last_review_at: datetime | None, today: date) -> float:
+def _day(value: date | datetime | str | None) -> date | None:
+    """A date column as the driver gives it: a date, a datetime (its UTC day), or SQLite's
+    ISO text (the candidate query skips the type conversion: it is most of a row's cost)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value.date() if isinstance(value, datetime) else value
+
+
+def freshness(
+    inspected_on: date | str | None, last_review_at: datetime | str | None, today: date
+) -> float:
     """0.5 ** (age in days / half-life) of the newer of the last inspection and the last
     review; 0 with neither; 1 for evidence dated today or later."""
-    newest = inspected_on
-    if last_review_at is not None:
-        reviewed = last_review_at.date()
-        newest = reviewed if newest is None or reviewed > newest else newest
+    newest, reviewed = _day(inspected_on), _day(last_review_at)
+    if reviewed is not None and (newest is None or reviewed > newest):
+        newest = reviewed
     if newest is None:
         return 0.0
     age = (today - newest).days
@@ -135,8 +166,10 @@ def rank(
     today = now.date()
     text = normalize_text(query.text)
     category, curated_only, open_now = query.category, query.curated_only, query.open_now
-    fresh_cache: dict[tuple[Any, Any], float] = {}
+    fresh_cache: dict[tuple[Any, Any], float] = {}  # rows share dates and hours: once each
+    open_cache: dict[tuple[Any, Any], bool] = {}
     out: list[Ranked] = []
+    new = tuple.__new__
     for row in candidates:
         if category is not None and row[2] != category:
             continue
@@ -149,8 +182,13 @@ def rank(
             continue
         if text is not None and not name_matches(row[11], text):
             continue
-        if open_now and not hours.is_open(row[9], row[10], now):
-            continue
+        if open_now:
+            key = (row[9], row[10])
+            is_open = open_cache.get(key)
+            if is_open is None:
+                is_open = open_cache[key] = bool(hours.is_open(row[9], row[10], now))
+            if not is_open:
+                continue
         score = row[5]
         blend = W_DISTANCE * (1.0 - d / radius)
         blend += W_SCORE * (SCORE_PRIOR if score is None else (score - 1.0) / 4.0)
@@ -162,13 +200,9 @@ def rank(
             blend += W_FRESH * fresh
         if history:
             blend += W_HISTORY * history.get(row[2], 0.0)
-        out.append(Ranked(blend, d, Candidate._make(row)))
-    out.sort(key=_order)
+        out.append(new(Ranked, (-blend, row[0], d, row)))
+    out.sort()  # as tuples: by -blend, then store id (unique, so rows are never compared)
     return out
-
-
-def _order(item: Ranked) -> tuple[float, uuid.UUID]:
-    return (-item.blend, item.store.store_id)
 
 
 # -- the diversity rule and the pages -----------------------------------------------------------
@@ -187,13 +221,13 @@ def pages(ranked: Sequence[Ranked], limit: int) -> Iterable[list[Ranked]]:
     while remaining:
         page: list[Ranked] = []
         left: list[Ranked] = []
-        merchants: dict[uuid.UUID, int] = {}
+        merchants: dict[Any, int] = {}
         categories: dict[str, int] = {}
         for i, item in enumerate(remaining):
             if len(page) == limit:
                 left.extend(remaining[i:])
                 break
-            m, c = item.store.merchant_id, item.store.category
+            m, c = item.store[1], item.store[2]
             if merchants.get(m, 0) < MAX_PER_MERCHANT and categories.get(c, 0) < per_category:
                 merchants[m] = merchants.get(m, 0) + 1
                 categories[c] = categories.get(c, 0) + 1

@@ -25,13 +25,14 @@ from typing import Any
 
 import h3 as h3lib
 import h3.api.basic_int as h3i
-from sqlalchemy import ColumnElement, and_, func, null, or_, select
+from sqlalchemy import ColumnElement, and_, func, null, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
 
 from redcard.config import Settings
 from redcard.discovery import cursor as cursors
 from redcard.discovery import hours
-from redcard.discovery.ranking import HISTORY_DAYS, Criteria, Ranked, page_at, rank
+from redcard.discovery.ranking import HISTORY_DAYS, Criteria, Ranked, as_uuid, page_at, rank
 from redcard.errors import InvalidInput
 from redcard.kit.geo import COARSE, EARTH_RADIUS_M, FINE, haversine_m
 from redcard.kit.time import utc_now
@@ -233,19 +234,25 @@ def visible() -> ColumnElement[bool]:
     return and_(Store.status == StoreStatus.live, Merchant.status == MerchantStatus.approved)
 
 
+def raw(column: Any) -> Any:
+    """The column as the driver returns it, without SQLAlchemy's conversion to UUID / date:
+    on SQLite that parsing was most of the cost of a candidate row. ranking.py reads both."""
+    return type_coerce(column, NullType()).label(column.key)
+
+
 def candidate_columns(c: Criteria | None) -> list[Any]:
     """The ranking's columns (ranking.COLUMNS); those a query does not need come back NULL."""
     needs_hours = c is None or c.open_now
     needs_name = c is None or c.text is not None
     return [
-        Store.id,
-        Store.merchant_id,
+        raw(Store.id),
+        raw(Store.merchant_id),
         Store.category,
         Store.lat,
         Store.lng,
         Store.score,
-        Store.inspected_on,
-        Store.last_review_at,
+        raw(Store.inspected_on),
+        raw(Store.last_review_at),
         Store.curated,
         Store.opening_hours if needs_hours else null(),
         Store.timezone if needs_hours else null(),
@@ -320,13 +327,13 @@ _HIT_COLUMNS = (
 async def hits_for(session: AsyncSession, page: list[Ranked], now: datetime) -> list[Hit]:
     if not page:
         return []
-    ids = [item.store.store_id for item in page]
+    ids = [as_uuid(item.store_id) for item in page]
     rows = {
         r[0]: r for r in (await session.execute(select(*_HIT_COLUMNS).where(Store.id.in_(ids))))
     }
     out = []
-    for item in page:
-        r = rows[item.store.store_id]
+    for store_id, item in zip(ids, page, strict=True):
+        r = rows[store_id]
         out.append(
             Hit(
                 store_id=r.id,
