@@ -8,9 +8,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
 from redcard.deps import Ctx, CurrentUser, Public, Session
 from redcard.discovery import detail as details
+from redcard.discovery.reads import read_scope
 from redcard.discovery.schemas import (
     DayHoursOut,
     NearbyItem,
@@ -46,7 +48,7 @@ async def nearby(
     ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
-) -> NearbyOut:
+) -> Response:
     """Live stores near (lat, lng), best first (docs/discovery.md), a page at a time."""
     query = NearbyQuery(
         lat=lat,
@@ -62,13 +64,15 @@ async def nearby(
         limit=limit,
     )
     member_id = user.id if user is not None and user.role == Role.member else None
-    async with ctx.db.report_scope(session) as reads:
+    async with read_scope(ctx.db, session) as reads:
         page = await search_nearby(reads, query, member_id=member_id, settings=ctx.settings)
-    return NearbyOut(
+    out = NearbyOut(
         items=[NearbyItem(**_fields(hit)) for hit in page.hits],
         next_cursor=page.next_cursor,
         total=page.total,
     )
+    # built and checked above: sent as is, not validated a second time
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 def _fields(obj: object) -> dict[str, object]:
@@ -78,7 +82,7 @@ def _fields(obj: object) -> dict[str, object]:
 @router.get("/stores/{store_id}", response_model=StoreDetailOut, dependencies=[Public])
 async def store(store_id: uuid.UUID, session: Session, ctx: Ctx) -> StoreDetailOut:
     """A live store's public page: terms, hours, curation figures, upcoming events."""
-    async with ctx.db.report_scope(session) as reads:
+    async with read_scope(ctx.db, session) as reads:
         d = await details.store_detail(reads, store_id)
     fields = _fields(d)
     fields["week"] = [

@@ -25,7 +25,7 @@ from typing import Any
 
 import h3 as h3lib
 import h3.api.basic_int as h3i
-from sqlalchemy import ColumnElement, and_, func, null, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, func, null, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
@@ -274,7 +274,25 @@ async def candidates(session: AsyncSession, c: Criteria) -> Sequence[Any]:
         stmt = stmt.where(Store.category == c.category)
     if c.curated_only:
         stmt = stmt.where(Store.curated.is_(True))
-    return (await session.execute(stmt)).all()
+    return await fetch_plain(session, stmt)
+
+
+async def fetch_plain(session: AsyncSession, stmt: Select[Any]) -> Sequence[Sequence[Any]]:
+    """The statement's rows straight from the driver (asyncpg records, sqlite3 tuples), in the
+    session's connection and transaction. A dense 3 km circle holds thousands of stores and
+    SQLAlchemy's row objects cost more than the rows themselves (docs/performance.md). Its
+    values are all ours (validated numbers, cell ids, a category from CATEGORIES) and are
+    rendered as literals by SQLAlchemy's own compiler."""
+    conn = await session.connection()
+    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    if conn.dialect.name == "sqlite":
+        cursor = await driver.execute(sql)
+        try:
+            return list(await cursor.fetchall())
+        finally:
+            await cursor.close()
+    return list(await driver.fetch(sql))
 
 
 async def member_history(
