@@ -3,8 +3,8 @@
 1. For each database (SQLite: a temp file; PostgreSQL: a fresh database, redcard_bench_discovery)
    migrates and loads the real member-store rows of data/shanghai_stores.csv (the demo's
    categories) plus synthetic stores (source="synthetic") up to `--stores`: half jittered
-   (2.5 km, 1 sigma) around real stores (where shops cluster), half spread over Shanghai's box; chains, random
-   plausible scores, badges, inspections, reviews and opening hours.
+   (2.5 km, 1 sigma) around real stores (where shops cluster), half spread over Shanghai's
+   box; chains, random plausible scores, badges, inspections, reviews and opening hours.
 2. In-process: `--timed` nearby queries (radius 3 km, ranked, first page of 20) at points
    near real stores, with one filter: a category drawn at random (the headline figure), and
    again with "curated only" and with "open now" (reported beside it); p50/p99.
@@ -40,6 +40,7 @@ from urllib.parse import urlencode
 import psycopg
 from sqlalchemy import insert, select
 
+from redcard.app import tune_gc_for_serving
 from redcard.db import Database
 from redcard.discovery.ranking import as_uuid, page_at, rank
 from redcard.discovery.search import (
@@ -360,6 +361,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             clock.freeze(NOW)
             try:
                 await in_process(db, timed["category"][:50])  # warm-up
+                tune_gc_for_serving()  # as the server process runs (redcard.app)
                 figures = {kind: await in_process(db, timed[kind]) for kind in FILTERS}
                 mismatches, returned = await check(db, checked)
             finally:

@@ -234,6 +234,17 @@ def visible() -> ColumnElement[bool]:
     return and_(Store.status == StoreStatus.live, Merchant.status == MerchantStatus.approved)
 
 
+def live_of_approved() -> ColumnElement[bool]:
+    """`visible()` without the join, for the nearby query: its store is not among the stores
+    of the few merchants who are not approved (one small lookup per query on the merchants'
+    status index, instead of joining every candidate to its merchant)."""
+    others = [s for s in MerchantStatus if s != MerchantStatus.approved]
+    return and_(
+        Store.status == StoreStatus.live,
+        Store.merchant_id.not_in(select(Merchant.id).where(Merchant.status.in_(others))),
+    )
+
+
 def raw(column: Any) -> Any:
     """The column as the driver returns it, without SQLAlchemy's conversion to UUID / date:
     on SQLite that parsing was most of the cost of a candidate row. ranking.py reads both."""
@@ -262,11 +273,7 @@ def candidate_columns(c: Criteria | None) -> list[Any]:
 
 async def candidates(session: AsyncSession, c: Criteria) -> Sequence[Any]:
     where = covering(c.lat, c.lng, c.radius_m)
-    stmt = (
-        select(*candidate_columns(c))
-        .join(Merchant, Merchant.id == Store.merchant_id)
-        .where(visible(), where.box)
-    )
+    stmt = select(*candidate_columns(c)).where(live_of_approved(), where.box)
     if where.resolution is not None:
         column = Store.cell_fine if where.resolution == FINE else Store.cell_coarse
         stmt = stmt.where(column.in_(where.cells))
@@ -278,21 +285,16 @@ async def candidates(session: AsyncSession, c: Criteria) -> Sequence[Any]:
 
 
 async def fetch_plain(session: AsyncSession, stmt: Select[Any]) -> Sequence[Sequence[Any]]:
-    """The statement's rows straight from the driver (asyncpg records, sqlite3 tuples), in the
-    session's connection and transaction. A dense 3 km circle holds thousands of stores and
-    SQLAlchemy's row objects cost more than the rows themselves (docs/performance.md). Its
-    values are all ours (validated numbers, cell ids, a category from CATEGORIES) and are
-    rendered as literals by SQLAlchemy's own compiler."""
+    """The statement's rows as the driver gave them (asyncpg records, sqlite3 tuples), not as
+    SQLAlchemy row objects: a dense 3 km circle holds thousands of stores and the row objects
+    cost more than the rows (docs/performance.md). The statement is still compiled (and
+    cached) by SQLAlchemy and runs in the session's connection and transaction."""
     conn = await session.connection()
-    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    driver: Any = (await conn.get_raw_connection()).driver_connection
-    if conn.dialect.name == "sqlite":
-        cursor = await driver.execute(sql)
-        try:
-            return list(await cursor.fetchall())
-        finally:
-            await cursor.close()
-    return list(await driver.fetch(sql))
+    result = await conn.execute(stmt)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 async def member_history(
@@ -346,9 +348,8 @@ async def hits_for(session: AsyncSession, page: list[Ranked], now: datetime) -> 
     if not page:
         return []
     ids = [as_uuid(item.store_id) for item in page]
-    rows = {
-        r[0]: r for r in (await session.execute(select(*_HIT_COLUMNS).where(Store.id.in_(ids))))
-    }
+    conn = await session.connection()  # Core: no ORM context for a plain read
+    rows = {r[0]: r for r in (await conn.execute(select(*_HIT_COLUMNS).where(Store.id.in_(ids))))}
     out = []
     for store_id, item in zip(ids, page, strict=True):
         r = rows[store_id]
@@ -418,12 +419,11 @@ async def brute_force(
     c = criteria(query, settings)
     now = utc_now()
     history = await member_history(session, member_id, now)
-    rows = (
-        await session.execute(
-            select(*candidate_columns(None), Store.status, Merchant.status).join(
-                Merchant, Merchant.id == Store.merchant_id
-            )
-        )
-    ).all()
+    rows = await fetch_plain(
+        session,
+        select(*candidate_columns(None), Store.status, Merchant.status).join(
+            Merchant, Merchant.id == Store.merchant_id
+        ),
+    )
     live = [r[:12] for r in rows if r[12] == StoreStatus.live and r[13] == MerchantStatus.approved]
     return rank(live, c, history, now)
