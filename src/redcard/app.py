@@ -24,6 +24,7 @@ from redcard.config import Settings, get_settings
 from redcard.curation.endpoints import router as curation_api
 from redcard.db import Database
 from redcard.deps import AppContext
+from redcard.discovery.endpoints import router as discovery_api
 from redcard.errors import AppError
 from redcard.events.endpoints import router as events_api
 from redcard.ledger.endpoints import router as ledger_api
@@ -174,6 +175,7 @@ def create_app(
         storepay_api,
         sunset_api,
         events_api,
+        discovery_api,
         curation_api,
     )
     for router in api_routers:
