@@ -44,6 +44,7 @@ from redcard.sunset.endpoints import router as sunset_api
 from redcard.web.common import LoginRequired, login_redirect, login_target
 from redcard.web.common import router as common_pages
 from redcard.web.errors import error_page
+from redcard.web.member.discover import router as discover_pages
 from redcard.web.member.events import router as event_pages
 from redcard.web.member.me import router as me_pages
 from redcard.web.member.method import router as method_pages
@@ -180,7 +181,14 @@ def create_app(
     )
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
-    pages = [common_pages, member_pages, storepay_pages, bills_pages, statements_pages]
+    pages = [
+        common_pages,
+        discover_pages,
+        member_pages,
+        storepay_pages,
+        bills_pages,
+        statements_pages,
+    ]
     pages += [merchant_pages, merchant_statements_pages]
     for router in (*pages, event_pages, event_manage_pages, operator_pages, sandbox_pages):
         app.include_router(router)

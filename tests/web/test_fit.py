@@ -68,11 +68,11 @@ async def test_the_till_and_the_pay_page_say_the_discount_in_zhe(client, db):
         assert "Card holders get 17% off" in page.text
         assert "¥17.00 off" in page.text
         home = await client.get("/", headers=HTML)
-        assert "at least 10% off at curated local stores" in home.text
+        assert "Card holders get at least 10% off at these stores." in home.text
     finally:
         client.cookies.delete("redcard_lang")
     home = await client.get("/", headers=HTML)
-    assert "至少享 9折" in home.text
+    assert "持卡在这些门店至少享 9折。" in home.text
 
     owner = await login(client, shop.owner)
     qr = await client.get(f"/merchant/stores/{shop.store.id}/qr", headers=HTML | owner)

@@ -19,7 +19,7 @@ async def test_visitor_signs_up_buys_the_card_and_sees_it_active(
 ):
     await setup_plans(db)
     await page.goto(live_server.url + "/")
-    await expect(page.locator("h1")).to_have_text("小红卡")  # Chinese by default
+    await expect(page.locator(".appbar .page-title")).to_have_text("发现")  # Chinese by default
 
     await page.get_by_role("link", name="登录").click()
     await page.get_by_role("link", name="注册账号").click()

@@ -1,4 +1,4 @@
-"""Member pages: home, sign-up, plans and terms, buying, the card."""
+"""Member pages: sign-up, plans and terms, buying, the card."""
 
 from __future__ import annotations
 
@@ -30,12 +30,6 @@ class PayLink(BaseModel):
 
 
 MemberPage = Annotated[User, require(Role.member)]
-
-
-@router.get("/", response_class=HTMLResponse)
-async def home(request: Request, session: Session, user: CurrentUser) -> Response:
-    plans = await repo.list_plans(session)
-    return render(request, "member/home.html", plans=plans)
 
 
 @router.get("/signup", response_class=HTMLResponse)
