@@ -31,10 +31,12 @@ PHONE = ViewportSize(width=390, height=844)
 LOGINS = DemoLogins()
 # file name: (who logs in, the page photographed)
 SHOTS = {
+    "discover.png": (LOGINS.member, "/?district=huangpu"),
     "card.png": (LOGINS.member, "/card"),
     "till.png": (STAFF_PHONE, "/merchant/pos"),
     "operator.png": (LOGINS.operator, "/operator"),
 }
+VIEWPORT_ONLY = {"discover.png"}
 
 
 def free_port() -> int:
@@ -73,7 +75,8 @@ async def photograph(browser: Browser, url: str, name: str, phone: str, path: st
         await page.click("form[action='/login'] [type=submit]")
         await page.wait_for_url(f"{url}{path}")
         await page.wait_for_load_state("networkidle")  # what the page fetches (the code, sales)
-        await page.screenshot(path=IMAGES / name, full_page=True)
+        # a list as tall as the city is photographed as the phone shows it
+        await page.screenshot(path=IMAGES / name, full_page=name not in VIEWPORT_ONLY)
     finally:
         await context.close()
 

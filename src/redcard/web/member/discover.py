@@ -131,6 +131,7 @@ async def discover(request: Request, session: Session, ctx: Ctx, user: CurrentUs
         categories=search.CATEGORIES,
         radii=RADII_KM,
         radius_km=radius_km,
+        default_radius_km=_radius_km({}, ctx.settings.discovery_radius_m),
         params=params,
         view="map" if params.get("view") == "map" else "list",
         list_url="/?" + urlencode({k: v for k, v in kept.items() if k != "view"}),
