@@ -135,3 +135,17 @@ async def test_only_the_buyer_reviews_a_purchase_and_only_once(client, db):
         store = await session.get_one(Store, shop.store.id)
         assert store.review_count == 1
         assert store.rating_avg == 5
+
+
+async def test_the_page_lists_what_the_api_answers_in_the_same_order(client, db):
+    prefix = f"同序{uuid.uuid4().hex[:4]}"
+    for n, bp in enumerate((1000, 1500, 2000)):
+        await new_till_shop(db, name=f"{prefix}{n}", discount_bp=bp)
+    client.cookies.clear()
+    params = {"lat": "31.23", "lng": "121.47", "q": prefix, "radius": "3"}
+    api = await client.get("/api/v1/stores/nearby", params=params | {"radius": "3000"})
+    assert api.status_code == 200
+    from_api = [item["store_id"] for item in api.json()["items"]]
+    assert len(from_api) == 3
+    page = await client.get("/", params=params, headers=HTML)
+    assert re.findall(r'data-store="([0-9a-f-]{36})"', page.text) == from_api

@@ -23,6 +23,7 @@ from redcard.curation import reviews
 from redcard.deps import Ctx, CurrentUser, Session
 from redcard.discovery import districts, hours, search
 from redcard.discovery.detail import store_detail
+from redcard.discovery.reads import read_scope
 from redcard.errors import AppError, InvalidInput
 from redcard.kit import time as clock
 from redcard.kit.ids import new_token
@@ -109,7 +110,8 @@ async def discover(request: Request, session: Session, ctx: Ctx, user: CurrentUs
         where = _where(params)
         query = _query(params, where, radius_km)
         member_id = user.id if user is not None and user.role == Role.member else None
-        page = await search.nearby(session, query, member_id=member_id)
+        async with read_scope(ctx.db, session) as reads:  # as the API reads (discovery/reads.py)
+            page = await search.nearby(reads, query, member_id=member_id, settings=ctx.settings)
     except AppError as exc:
         where = _where({})  # the default district: the page still works
         error, status_code = exc.message, exc.status_code
