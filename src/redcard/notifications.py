@@ -12,6 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +26,32 @@ from redcard.kit.time import utc_now
 from redcard.models import Notification
 
 log = logging.getLogger("redcard.notifications")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What a template says. `subject` and `body` are English msgids (the zh_CN catalog holds
+    the Chinese), with `{name}` fields filled from the notification's params after
+    translation. A `marketing` message is one the member may turn off; every other one is a
+    notice they are owed (renewal, expiry, refunds) and always goes out."""
+
+    template: str
+    subject: str
+    body: str
+    marketing: bool = False
+
+
+MESSAGES: dict[str, Message] = {}
+
+
+def message(template: str, subject: str, body: str, *, marketing: bool = False) -> str:
+    """Declare a template where the capability that sends it lives, at import time:
+    `RENEWAL_NOTICE = message("renewal_notice", "…", "…")`, then
+    `enqueue(session, user_id, RENEWAL_NOTICE, …)`. Returns the template's name."""
+    if template in MESSAGES and MESSAGES[template] != Message(template, subject, body, marketing):
+        raise ValueError(f"notification template {template!r} is declared twice, differently")
+    MESSAGES[template] = Message(template, subject, body, marketing)
+    return template
 
 
 class Sink(Protocol):
