@@ -5,11 +5,13 @@ phone can sign up again as a new person."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 
 from redcard.models import (
@@ -37,7 +39,10 @@ from tests.fixtures.factories import (
     assert_ledger_ok,
     drain,
     idem,
+    login,
     make_event,
+    new_card_holder,
+    new_operator,
     new_shop,
     registration_of,
     setup_plans,
@@ -85,7 +90,9 @@ async def test_closing_leaves_no_personal_data_and_the_books_balanced(
     assert (await client.get("/api/v1/memberships/current", headers=a.headers)).status_code == 200
 
     key = idem()
-    closed = await client.post("/api/v1/me/close", json={"password": PASSWORD}, headers=a.headers | key)
+    closed = await client.post(
+        "/api/v1/me/close", json={"password": PASSWORD}, headers=a.headers | key
+    )
     assert closed.status_code == 200, closed.text
     assert closed.json()["refund"]["amount_fen"] == 16800
     # the login that closed the account ended with it: a replay is not let in either
@@ -98,14 +105,16 @@ async def test_closing_leaves_no_personal_data_and_the_books_balanced(
 
     values = await every_value(db)
     assert found(values, a.phone, a.name) == []
-    assert found(values, b.phone) and found(values, b.name)  # the other member is untouched
+    assert found(values, b.phone)
+    assert found(values, b.name)
 
     async with db.session_scope() as session:
         user = await session.get_one(User, a.user.id)
         assert user.closed_at is not None
         assert user.password_hash == "!"
         card = await session.scalar(select(Membership).where(Membership.member_id == a.user.id))
-        assert card is not None and card.status == MembershipStatus.refunded
+        assert card is not None
+        assert card.status == MembershipStatus.refunded
         refunds = (
             await session.execute(
                 select(Refund.reason, Refund.amount_fen, Refund.status)
@@ -124,14 +133,12 @@ async def test_closing_leaves_no_personal_data_and_the_books_balanced(
             select(func.count()).select_from(Order).where(Order.member_id == a.user.id)
         )
         assert orders == 3  # the card and two bills: amounts and dates stay
-        review = await session.scalar(
-            select(StoreReview).where(StoreReview.member_id == a.user.id)
-        )
-        assert review is not None and (review.stars, review.body) == (4, "")
-        other = await session.scalar(
-            select(StoreReview).where(StoreReview.member_id == b.user.id)
-        )
-        assert other is not None and b.phone in other.body
+        review = await session.scalar(select(StoreReview).where(StoreReview.member_id == a.user.id))
+        assert review is not None
+        assert (review.stars, review.body) == (4, "")
+        other = await session.scalar(select(StoreReview).where(StoreReview.member_id == b.user.id))
+        assert other is not None
+        assert b.phone in other.body
         sessions = await session.scalar(
             select(func.count()).select_from(AuthSession).where(AuthSession.user_id == a.user.id)
         )
@@ -144,9 +151,7 @@ async def test_closing_leaves_no_personal_data_and_the_books_balanced(
     await assert_ledger_ok(db)
 
     # the account cannot log in; its phone signs up again as a new person
-    refused = await client.post(
-        "/api/v1/auth/login", json={"phone": a.phone, "password": PASSWORD}
-    )
+    refused = await client.post("/api/v1/auth/login", json={"phone": a.phone, "password": PASSWORD})
     assert refused.status_code == 401
     again = await sign_up(client, db, "新的我")
     assert again.user.id != a.user.id
@@ -163,3 +168,43 @@ async def test_closing_leaves_no_personal_data_and_the_books_balanced(
         "/api/v1/orders", headers={"Authorization": f"Bearer {fresh.json()['token']}"}
     )
     assert mine.json() == []  # a new person: none of the old account's orders
+
+
+@pytest.mark.postgres_only
+async def test_parallel_closings_close_once_and_refund_once(client, db, sandbox, world_factory):
+    w = await world_factory(1)
+    h = w.member_h[0]
+    results = await asyncio.gather(
+        *(
+            client.post("/api/v1/me/close", json={"password": PASSWORD}, headers=h | idem())
+            for _ in range(4)
+        )
+    )
+    codes = sorted(r.status_code for r in results)
+    assert codes.count(200) == 1, [r.text for r in results]
+    assert set(codes) <= {200, 401, 409}
+    async with db.session_scope() as session:
+        assert await session.scalar(select(func.count()).select_from(Refund)) == 1
+        user = await session.get_one(User, w.members[0].id)
+        assert user.closed_at is not None
+
+
+async def test_a_trial_member_closes_without_a_refund_and_staff_cannot_close_here(client, db):
+    member = await new_card_holder(db, name="体验会员", trial=True)
+    h = await login(client, member)
+    preview = (await client.get("/api/v1/me/close", headers=h)).json()
+    assert preview == {"quote": None}
+    done = await client.post("/api/v1/me/close", json={"password": PASSWORD}, headers=h | idem())
+    assert done.status_code == 200, done.text
+    assert done.json()["refund"] is None
+    async with db.session_scope() as session:
+        card = await session.scalar(select(Membership).where(Membership.member_id == member.id))
+        assert card is not None
+        assert card.status == MembershipStatus.expired
+    operator = await new_operator(db)
+    oh = await login(client, operator)
+    refused = await client.post(
+        "/api/v1/me/close", json={"password": PASSWORD}, headers=oh | idem()
+    )
+    assert refused.status_code == 403
+    assert (await client.get("/api/v1/auth/me", headers=oh)).status_code == 200

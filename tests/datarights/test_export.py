@@ -51,12 +51,15 @@ async def _ids_of(db, who: Someone) -> set[str]:  # type: ignore[no-untyped-def]
             (StoreReview, StoreReview.member_id),
             (Notification, Notification.user_id),
         ):
-            ids |= {str(i) for i in await session.scalars(select(model.id).where(column == who.user.id))}
+            ids |= {
+                str(i) for i in await session.scalars(select(model.id).where(column == who.user.id))
+            }
         orders = select(Order.id).where(Order.member_id == who.user.id)
         payments = select(Payment.id).where(Payment.order_id.in_(orders))
         ids |= {str(i) for i in await session.scalars(payments)}
         ids |= {
-            str(i) for i in await session.scalars(select(Refund.id).where(Refund.payment_id.in_(payments)))
+            str(i)
+            for i in await session.scalars(select(Refund.id).where(Refund.payment_id.in_(payments)))
         }
     return ids
 
@@ -68,7 +71,9 @@ async def test_export_holds_everything_about_me_and_nothing_about_anyone_else(
     response = await client.get("/api/v1/me/export", headers=a.headers)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/zip"
-    assert response.headers["content-disposition"].startswith('attachment; filename="redcard-my-data-')
+    assert response.headers["content-disposition"].startswith(
+        'attachment; filename="redcard-my-data-'
+    )
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     names = set(archive.namelist())
     assert names == {"export.json", "README.txt"} | {f"{p}.csv" for p in PARTS}
@@ -83,7 +88,8 @@ async def test_export_holds_everything_about_me_and_nothing_about_anyone_else(
         document["profile"][0] | {"phone": a.phone, "display_name": a.name}
     ]
     assert {p: len(document[p]) > 0 for p in PARTS} == dict.fromkeys(PARTS, True)
-    assert len(document["storepay_bills"]) == 2 and len(document["redemptions"]) == 1
+    assert len(document["storepay_bills"]) == 2
+    assert len(document["redemptions"]) == 1
     assert {r["reason"] for r in document["refunds"]} == {"store_bill_undo"}
     assert a.phone in document["reviews"][0]["body"]
     assert document["reviews"][0]["store"].startswith("小杨生煎")
@@ -93,7 +99,8 @@ async def test_export_holds_everything_about_me_and_nothing_about_anyone_else(
     # nothing about 乙: no id of theirs, not their phone, not their name
     theirs = await _ids_of(db, b)
     assert [i for i in theirs if i in everything] == []
-    assert b.phone not in everything and b.name not in everything
+    assert b.phone not in everything
+    assert b.name not in everything
 
     # each CSV holds its part's rows, with the same columns
     for part in PARTS:

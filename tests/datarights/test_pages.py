@@ -36,7 +36,9 @@ async def test_me_links_download_and_close_and_the_zip_downloads(client, db):
     member = await new_user(db, name="小红")
     await web_login(client, member)
     me = (await client.get("/me")).text
-    assert re.search(r'<a href="/me/export" download id="download-my-data">.*?下载我的数据', me, re.S)
+    assert re.search(
+        r'<a href="/me/export" download id="download-my-data">.*?下载我的数据', me, re.S
+    )
     assert re.search(r'<a href="/me/close" id="close-my-account">.*?注销账户', me, re.S)
     download = await client.get("/me/export")
     assert download.status_code == 200

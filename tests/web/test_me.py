@@ -103,7 +103,8 @@ async def test_me_shows_who_i_am_my_orders_events_refunds_and_what_is_coming(
         assert "即将推出" in entry.group(0)
         assert "href" not in entry.group(0)
     assert 'action="/logout"' in text
-    assert 'href="/me/export"' in text and 'href="/me/close"' in text  # no longer "coming soon"
+    assert 'href="/me/export"' in text
+    assert 'href="/me/close"' in text
 
     async with db.session_scope() as session:  # the operator gave the plan an English name
         (await session.get_one(Plan, plans.annual.id)).name_en = "Annual card"

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Delete, Update, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.accounts.service import confirm_password
@@ -99,6 +99,7 @@ async def erase(session: AsyncSession, person: Person) -> None:
     await session.flush()  # what the card's ending wrote goes first
     for part in TABLES:
         where = part.rows(person)
+        stmt: Delete | Update
         if part.on_close == DELETE:
             stmt = delete(part.model).where(where)
         elif isinstance(part.on_close, Scrub):

@@ -58,9 +58,7 @@ async def _rows(session: AsyncSession, part: Part, person: Person) -> list[dict[
 async def collect(session: AsyncSession, member: User) -> dict[str, list[dict[str, Any]]]:
     """Every exported part of the member's data, part name → rows."""
     person = Person(member.id, member.phone, member.display_name)
-    return {
-        part.name: await _rows(session, part, person) for part in TABLES if part.columns
-    }
+    return {part.name: await _rows(session, part, person) for part in TABLES if part.columns}
 
 
 def _csv(rows: list[dict[str, Any]], labels: list[str]) -> str:

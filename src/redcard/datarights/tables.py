@@ -99,6 +99,7 @@ _PLAN = select(Plan.name).where(Plan.id == Membership.plan_id).scalar_subquery()
 _EVENT = select(Event.title).where(Event.id == EventRegistration.event_id).scalar_subquery()
 _TIMES = ("created_at",)
 
+
 def tombstone(person: Person) -> str:
     """The phone of a closed account: 20 characters, unique with the user id, and not a
     mobile number, so no one can type it and the real one can sign up again."""
