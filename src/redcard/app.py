@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from redcard.accounts.endpoints import router as accounts_api
+from redcard.companions.endpoints import router as companions_api
 from redcard.config import Settings, get_settings
 from redcard.curation.endpoints import router as curation_api
 from redcard.db import Database
@@ -44,6 +45,7 @@ from redcard.sunset.endpoints import router as sunset_api
 from redcard.web.common import LoginRequired, login_redirect, login_target
 from redcard.web.common import router as common_pages
 from redcard.web.errors import error_page
+from redcard.web.member.companion import router as companion_pages
 from redcard.web.member.discover import router as discover_pages
 from redcard.web.member.events import router as event_pages
 from redcard.web.member.me import router as me_pages
@@ -178,6 +180,7 @@ def create_app(
         events_api,
         discovery_api,
         curation_api,
+        companions_api,
     )
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
@@ -197,6 +200,7 @@ def create_app(
     app.include_router(method_pages)  # /how-we-pick and /me/reviews
     app.include_router(me_pages)
     app.include_router(curation_pages)
+    app.include_router(companion_pages)  # /card/companion
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"
     )

@@ -25,6 +25,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -37,9 +38,12 @@ from redcard.merchants import access
 from redcard.models import (
     CodeBurn,
     CodeLock,
+    Companion,
+    CompanionStatus,
     MemberCode,
     Membership,
     MembershipStatus,
+    PlanKind,
     Redemption,
     RedemptionKind,
     RedemptionStatus,
@@ -86,6 +90,40 @@ class RedemptionRow:
 _MATCH = MemberCode.__table__.join(User.__table__, User.id == MemberCode.member_id)
 
 
+def _usable_card(*where: ColumnElement[bool]) -> Any:
+    return (
+        select(Membership.id)
+        .where(
+            *where,
+            Membership.status == MembershipStatus.active,
+            Membership.starts_at <= bindparam("now"),
+            Membership.ends_at > bindparam("now"),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _card_of_code_owner() -> Any:
+    """The card a code's owner uses, checked live: their own usable card, else (a companion)
+    the usable paid card of the primary whose active companion they are. COALESCE reads the
+    second only when the first is NULL, so a holder's prepare costs no extra lookup."""
+    primary = (
+        select(Companion.primary_id)
+        .where(
+            Companion.companion_id == MemberCode.member_id,
+            Companion.status == CompanionStatus.active,
+        )
+        .correlate_except(Companion)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(
+        _usable_card(Membership.member_id == MemberCode.member_id),
+        _usable_card(Membership.member_id == primary, Membership.kind == PlanKind.paid),
+    )
+
+
 def _till_read(arrays: bool) -> Any:
     """The till's one read. `arrays`: the scopes and handles as one array parameter each
     (`= ANY($n)`, PostgreSQL, compiled once) instead of an expanding IN list."""
@@ -113,16 +151,7 @@ def _till_read(arrays: bool) -> Any:
             MemberCode.secret,
             User.display_name,
             User.phone,
-            select(Membership.id)
-            .where(
-                Membership.member_id == MemberCode.member_id,
-                Membership.status == MembershipStatus.active,
-                Membership.starts_at <= bindparam("now"),
-                Membership.ends_at > bindparam("now"),
-            )
-            .limit(1)
-            .scalar_subquery()
-            .label("card_id"),
+            _card_of_code_owner().label("card_id"),
         )
         .select_from(Store.__table__.outerjoin(_MATCH, handle_in))
         .where(Store.id == bindparam("store_id"))
@@ -189,6 +218,16 @@ def _commit_statement(scope: ColumnElement[bool]) -> Any:
                 Membership.id == _R.c.membership_id,
                 Membership.status == MembershipStatus.active,
                 Membership.ends_at > bindparam("b_now"),
+                or_(
+                    Membership.member_id == _R.c.member_id,  # the holder's own code
+                    exists()  # a companion's: still the primary's active companion
+                    .where(
+                        Companion.primary_id == Membership.member_id,
+                        Companion.companion_id == _R.c.member_id,
+                        Companion.status == CompanionStatus.active,
+                    )
+                    .correlate_except(Companion),
+                ),
             ),
             exists().where(Store.id == _R.c.store_id, Store.status == StoreStatus.live),
         )
@@ -201,6 +240,10 @@ def _commit_statement(scope: ColumnElement[bool]) -> Any:
             .scalar_subquery()
             .label("display_name"),
             select(User.phone).where(User.id == _R.c.member_id).scalar_subquery().label("phone"),
+            select(Membership.member_id)
+            .where(Membership.id == _R.c.membership_id)
+            .scalar_subquery()
+            .label("holder_id"),
         )
     )
 
@@ -264,6 +307,14 @@ async def undo_committed(
 
 
 # -- reads ------------------------------------------------------------------------------------
+async def card_holder(session: AsyncSession, membership_id: uuid.UUID) -> uuid.UUID:
+    """Whose card it is (a redemption's member may be the holder's companion)."""
+    found = await session.execute(
+        select(Membership.member_id).where(Membership.id == membership_id)
+    )
+    return found.scalar_one()
+
+
 async def visible(session: AsyncSession, till: Till, redemption_id: uuid.UUID) -> Redemption | None:
     """A redemption at a store this till may work at."""
     return await session.scalar(

@@ -244,8 +244,8 @@ async def commit(session: AsyncSession, till: Till, redemption_id: uuid.UUID) ->
     }
     if not await repo.burn(session, burn):
         raise InvalidCode()  # the same code was committed elsewhere first; all rolls back
-    if committed.discount_fen:
-        await post_one(session, savings_entry(committed))
+    if committed.discount_fen:  # booked to the card's holder (a companion's use counts there)
+        await post_one(session, savings_entry(committed, holder_id=row["holder_id"]))
     metrics.count_on_commit(session, metrics.REDEMPTIONS, "code", "committed")
     return Shown(committed, row["store"], masked(row["display_name"], row["phone"]))
 
@@ -281,7 +281,8 @@ async def undo(session: AsyncSession, till: Till, redemption_id: uuid.UUID) -> S
             raise UndoRefused("this redemption is already settled; it can no longer be undone")
         raise UndoRefused("the 1-hour undo window has passed")
     if undone.discount_fen:
-        await post(session, savings_entry(undone, undo=True))
+        holder_id = await repo.card_holder(session, undone.membership_id)
+        await post(session, savings_entry(undone, undo=True, holder_id=holder_id))
     metrics.count_on_commit(session, metrics.REDEMPTIONS, "code", "undone")
     return await _shown(session, undone)
 
