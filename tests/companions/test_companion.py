@@ -230,7 +230,7 @@ async def test_one_card_per_companion_and_never_holder_and_companion(
     assert (await accept(client, friend_h, first["id"])).status_code == 200
     # the other invitation to the same number ends: its sender may invite someone else
     late = await accept(client, friend_h, second["id"])
-    assert late.status_code == 404  # ended when the first was accepted
+    assert late.status_code == 409  # ended when the first was accepted
     assert (await invite(client, w.member_h[1], w.members[0]))["status"] == "pending"
     # a holder cannot accept
     holder = await login(client, w.members[0])
