@@ -16,8 +16,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from redcard.accounts.service import create_user
-from redcard.curation import demo as curation_demo
 from redcard.companions import demo as companions_demo
+from redcard.curation import demo as curation_demo
 from redcard.db import Database
 from redcard.events import demo as events_demo
 from redcard.kit import time as clock

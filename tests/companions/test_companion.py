@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from redcard.companions.service import forget_person
 from redcard.kit import time as clock
 from redcard.kit.time import utc_now
 from redcard.ledger.accounts import Account
@@ -20,6 +21,7 @@ from tests.companions.helpers import accept, invite, pair, prepare, redeem
 from tests.fixtures.factories import (
     assert_ledger_ok,
     code_for,
+    create_member,
     drain,
     give_card,
     idem,
@@ -256,8 +258,6 @@ async def test_one_card_per_companion_and_never_holder_and_companion(
 
 async def test_a_new_person_signs_up_then_accepts(client, db, sandbox):
     async with db.session_scope() as session:
-        from tests.fixtures.factories import create_member
-
         primary = await create_member(session, name="大红")
         await give_card(session, primary, PlanKind.paid)
     primary_h = await login(client, primary)
@@ -294,3 +294,20 @@ async def test_a_new_person_signs_up_then_accepts(client, db, sandbox):
     assert accepted.headers["location"] == "/card"
     card = await client.get("/card")
     assert "member-code" in card.text
+
+
+async def test_closing_an_account_forgets_its_companionships(client, db, sandbox, world_factory):
+    """`forget_person` (for account closure) ends the person's companionships and drops the
+    phone numbers invitations keep."""
+    w = await world_factory(2)
+    friend = await new_user(db, name="阿花")
+    await pair(client, w.member_h[0], friend, await login(client, friend))
+    stranger = await new_user(db, name="路人")
+    await invite(client, w.member_h[1], stranger)
+    async with db.session_scope() as session:
+        assert await forget_person(session, friend) == 1
+        assert await forget_person(session, stranger) == 1
+    async with db.session_scope() as session:
+        links = list(await session.scalars(select(Companion)))
+    assert {link.status for link in links} == {CompanionStatus.ended}
+    assert {link.phone for link in links} == {None}

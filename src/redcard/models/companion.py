@@ -15,7 +15,7 @@ class CompanionStatus(StrEnum):
     active = "active"  # accepted: the companion's code uses the primary's card
     declined = "declined"  # the invitee said no
     removed = "removed"  # the primary removed the companion (or withdrew the invitation)
-    ended = "ended"  # ended by the system: the companion got a card of their own
+    ended = "ended"  # by the system: own card bought, another invitation accepted, closure
 
 
 class Companion(IdMixin, CreatedAtMixin, Base):

@@ -91,6 +91,7 @@ _MATCH = MemberCode.__table__.join(User.__table__, User.id == MemberCode.member_
 
 
 def _usable_card(*where: ColumnElement[bool]) -> Any:
+    """SQL: the id of a card that is usable at `now`, among those `where` selects."""
     return (
         select(Membership.id)
         .where(
@@ -101,26 +102,6 @@ def _usable_card(*where: ColumnElement[bool]) -> Any:
         )
         .limit(1)
         .scalar_subquery()
-    )
-
-
-def _card_of_code_owner() -> Any:
-    """The card a code's owner uses, checked live: their own usable card, else (a companion)
-    the usable paid card of the primary whose active companion they are. COALESCE reads the
-    second only when the first is NULL, so a holder's prepare costs no extra lookup."""
-    primary = (
-        select(Companion.primary_id)
-        .where(
-            Companion.companion_id == MemberCode.member_id,
-            Companion.status == CompanionStatus.active,
-        )
-        .correlate_except(Companion)
-        .limit(1)
-        .scalar_subquery()
-    )
-    return func.coalesce(
-        _usable_card(Membership.member_id == MemberCode.member_id),
-        _usable_card(Membership.member_id == primary, Membership.kind == PlanKind.paid),
     )
 
 
@@ -151,7 +132,7 @@ def _till_read(arrays: bool) -> Any:
             MemberCode.secret,
             User.display_name,
             User.phone,
-            _card_of_code_owner().label("card_id"),
+            _usable_card(Membership.member_id == MemberCode.member_id).label("card_id"),
         )
         .select_from(Store.__table__.outerjoin(_MATCH, handle_in))
         .where(Store.id == bindparam("store_id"))
@@ -172,6 +153,36 @@ async def read_till(
     candidate handle's member (`member_id` None when no handle matched)."""
     params = {"store_id": store_id, "handles": list(handles), "scopes": scopes, "now": now}
     return await _TILL_READ.fetch(session, params)
+
+
+# A household companion's card: the usable paid card of the primary whose active companion
+# they are. Asked only when the code's owner has no usable card of their own (so a holder's
+# prepare is the one read above, unchanged); checked live, so a removal or the card ending
+# stops the companion's code at once.
+_PRIMARY = (
+    select(Companion.primary_id)
+    .where(
+        Companion.companion_id == bindparam("member_id"),
+        Companion.status == CompanionStatus.active,
+    )
+    .limit(1)
+    .scalar_subquery()
+)
+_COMPANION_CARD = HotStatement(
+    select(
+        _usable_card(Membership.member_id == _PRIMARY, Membership.kind == PlanKind.paid).label(
+            "card_id"
+        )
+    )
+)
+
+
+async def companion_card(
+    session: AsyncSession, member_id: uuid.UUID, now: datetime
+) -> uuid.UUID | None:
+    """The card a companion's code uses now, or None (not a companion, or the card ended)."""
+    row = await _COMPANION_CARD.fetchrow(session, {"member_id": member_id, "now": now})
+    return None if row is None else cast(uuid.UUID | None, row["card_id"])
 
 
 # The redemption row, written only if this member's code for this step is not burned yet.

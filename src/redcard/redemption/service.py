@@ -174,7 +174,10 @@ async def prepare(
         await limits.record_failure(session, till, store_id)
         raise InvalidCode()
     member, step = match
-    if member["card_id"] is None:
+    card_id = member["card_id"]  # the code owner's own usable card
+    if card_id is None:  # or, for a household companion, the primary's (checked live)
+        card_id = await repo.companion_card(session, member["member_id"], now)
+    if card_id is None:
         if await repo.burned(session, member["member_id"], step):
             await limits.record_failure(session, till, store_id)
             raise InvalidCode()
@@ -199,7 +202,7 @@ async def prepare(
         store_id=store_id,
         merchant_id=store["merchant_id"],
         member_id=member["member_id"],
-        membership_id=member["card_id"],
+        membership_id=card_id,
         terminal_id=till.terminal.id if till.terminal else None,
         staff_id=till.staff.id if till.staff else None,
         order_id=None,
