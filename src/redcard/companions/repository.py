@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.kit.sql import for_update_kwargs
@@ -25,7 +25,7 @@ from redcard.models import (
 OPEN = (CompanionStatus.pending, CompanionStatus.active)
 
 
-def _usable(now: datetime) -> list[object]:
+def _usable(now: datetime) -> list[ColumnElement[bool]]:
     return [
         Membership.status == MembershipStatus.active,
         Membership.starts_at <= now,
@@ -119,7 +119,7 @@ async def lock_person(session: AsyncSession, person_id: uuid.UUID) -> None:
     )
 
 
-def _locked(session: AsyncSession, stmt: Select[tuple[Companion]]) -> Select[tuple[Companion]]:
+def _locked(session: AsyncSession, stmt: Select[Companion]) -> Select[Companion]:
     return stmt.with_for_update(**for_update_kwargs(session)).execution_options(
         populate_existing=True
     )

@@ -194,7 +194,7 @@ async def accept(session: AsyncSession, person: User, invitation_id: uuid.UUID) 
         raise CannotAccept("only a member account can be a companion")
     await repo.lock_person(session, person.id)
     link = await repo.get_locked(session, invitation_id)
-    _check_invitation(link, person)
+    link = _pending_for(link, person)
     now = utc_now()
     if await repo.own_card(session, person.id, now) is not None:
         raise CannotAccept(
@@ -226,14 +226,14 @@ async def accept(session: AsyncSession, person: User, invitation_id: uuid.UUID) 
 
 async def decline(session: AsyncSession, person: User, invitation_id: uuid.UUID) -> None:
     link = await repo.get_locked(session, invitation_id)
-    _check_invitation(link, person)
+    link = _pending_for(link, person)
     link.status = CompanionStatus.declined
     link.ended_at = utc_now()
     link.phone = None
     await session.flush()
 
 
-def _check_invitation(link: Companion | None, person: User) -> None:
+def _pending_for(link: Companion | None, person: User) -> Companion:
     """A pending invitation to this person's number. One that was answered, withdrawn or
     ended no longer carries a number (it is dropped when the invitation closes)."""
     if link is None or link.primary_id == person.id:
@@ -242,6 +242,7 @@ def _check_invitation(link: Companion | None, person: User) -> None:
         raise CannotAccept("this invitation was withdrawn or answered already")
     if link.phone != person.phone:
         raise InvitationNotFound("no such invitation for your phone number")
+    return link
 
 
 # -- guards other capabilities call -----------------------------------------------------------
