@@ -129,3 +129,17 @@ async def test_the_trial_member_has_a_trial_card(seeded: Path):
     async with app_on(seeded) as client:
         card, plan = await card_of(client, DemoLogins().trial_member)
     assert (card["kind"], card["status"], plan["kind"]) == ("trial", "active", "trial")
+
+
+async def test_the_demo_companion_uses_the_member_card(seeded: Path):
+    logins = DemoLogins()
+    assert "companion" in readme_demo_logins()[logins.companion]
+    async with app_on(seeded) as client:
+        companion = await logged_in(client, logins.companion)
+        state = (await client.get("/api/v1/me/companion", headers=companion)).json()
+        code = await client.get("/api/v1/me/code", headers=companion)
+        member = await logged_in(client, logins.member)
+        mine = (await client.get("/api/v1/me/companion", headers=member)).json()
+    assert state["sharing"]["usable"] is True
+    assert code.status_code == 200, code.text
+    assert (mine["companion"]["status"], mine["companion"]["name"]) == ("active", "小绿")

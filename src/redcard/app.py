@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from redcard.accounts.endpoints import router as accounts_api
+from redcard.companions.endpoints import router as companions_api
 from redcard.config import Settings, get_settings
 from redcard.curation.endpoints import router as curation_api
 from redcard.datarights.endpoints import router as datarights_api
@@ -45,6 +46,7 @@ from redcard.sunset.endpoints import router as sunset_api
 from redcard.web.common import LoginRequired, login_redirect, login_target
 from redcard.web.common import router as common_pages
 from redcard.web.errors import error_page
+from redcard.web.member.companion import router as companion_pages
 from redcard.web.member.datarights import router as datarights_pages
 from redcard.web.member.discover import router as discover_pages
 from redcard.web.member.events import router as event_pages
@@ -181,6 +183,7 @@ def create_app(
         discovery_api,
         curation_api,
         datarights_api,
+        companions_api,
     )
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
@@ -201,6 +204,7 @@ def create_app(
     app.include_router(datarights_pages)  # /me/export, /me/close: before /me's own routes
     app.include_router(me_pages)
     app.include_router(curation_pages)
+    app.include_router(companion_pages)  # /card/companion
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"
     )

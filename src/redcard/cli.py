@@ -152,6 +152,7 @@ def demo(
     table.add_row("second operator", logins.second_operator, logins.password)
     table.add_row("member (annual card, savings, 买单 history)", logins.member, logins.password)
     table.add_row("trial member (90-day trial)", logins.trial_member, logins.password)
+    table.add_row("companion (on the member's card)", logins.companion, logins.password)
     staff = f"store staff ({logins.chain}, {logins.chain_stores} stores; till: /merchant/pos)"
     table.add_row(staff, logins.staff, logins.password)
     console.print(table)

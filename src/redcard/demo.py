@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from redcard.accounts.service import create_user
+from redcard.companions import demo as companions_demo
 from redcard.curation import demo as curation_demo
 from redcard.db import Database
 from redcard.events import demo as events_demo
@@ -51,6 +52,7 @@ class DemoLogins:
     member: str = MEMBER_PHONE
     trial_member: str = TRIAL_MEMBER_PHONE
     staff: str = merchants_demo.STAFF_PHONE
+    companion: str = companions_demo.COMPANION_PHONE  # the member's accepted companion
     chain: str = merchants_demo.DEMO_BRAND  # the staff's chain and its member stores
     chain_stores: int = merchants_demo.DEMO_BRANCHES
     password: str = PASSWORD
@@ -168,4 +170,5 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
     await events_demo.seed(db, channels, base_url, member_phone=MEMBER_PHONE)
     await storepay_demo.seed(db, channels, base_url, member_phone=MEMBER_PHONE)
     await curation_demo.seed(db, password=PASSWORD, operator_phone=OPERATOR_PHONE)
+    await companions_demo.seed(db, primary_phone=MEMBER_PHONE, password=PASSWORD)
     return True

@@ -70,6 +70,10 @@ async def two_members(client, db, sandbox, channels) -> tuple[Someone, Someone, 
     kw = {"plans": plans, "shop": shop, "event": event}
     a = await member_with_everything(client, db, sandbox, channels, name="注销测试甲", **kw)
     b = await member_with_everything(client, db, sandbox, channels, name="保留测试乙", **kw)
+    invited = await client.post(  # 乙 invites 甲 to share 乙's card: 甲's phone is on 乙's row
+        "/api/v1/me/companion/invitations", json={"phone": a.phone}, headers=b.headers | idem()
+    )
+    assert invited.status_code in (200, 201), invited.text
     return a, b, event
 
 

@@ -34,6 +34,7 @@ PARTS = (
     "event_registrations",
     "refunds",
     "reviews",
+    "companions",
     "notifications",
 )
 

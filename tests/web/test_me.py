@@ -97,7 +97,8 @@ async def test_me_shows_who_i_am_my_orders_events_refunds_and_what_is_coming(
 
     assert 'href="/card/refunds"' in text
     soon = text[text.index('id="coming-soon"') :]
-    for label in ("自动续费", "亲友卡"):
+    assert 'href="/card/companion"' in text  # the companion card is here now
+    for label in ("自动续费",):
         entry = re.search(rf'<li aria-disabled="true">(?:(?!</li>).)*{label}.*?</li>', soon, re.S)
         assert entry, label
         assert "即将推出" in entry.group(0)

@@ -24,6 +24,7 @@ from sqlalchemy import Delete, Update, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.accounts.service import confirm_password
+from redcard.companions.service import forget_person
 from redcard.datarights.tables import DELETE, TABLES, Person, Scrub
 from redcard.errors import AppError, Conflict, Forbidden
 from redcard.events.service import release_for_member
@@ -80,7 +81,8 @@ async def close_account(session: AsyncSession, member: User, password: str) -> C
 
     refund = await refunds.end_cards(session, user)
     await release_for_member(session, user.id)
-    # (other capabilities' endings go here: a companion card, an auto-renewal mandate)
+    await forget_person(session, user)  # a companion's code stops with the card
+    # (other capabilities' endings go here: an auto-renewal mandate)
     await erase(session, person)
     now = utc_now()
     await session.execute(

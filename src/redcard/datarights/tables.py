@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, and_, case, or_, select
 from redcard.models import (
     AuthSession,
     CodeBurn,
+    Companion,
     Event,
     EventRegistration,
     IdempotencyKey,
@@ -186,6 +187,17 @@ TABLES: tuple[Part, ...] = (
                 "hidden_reason": case((StoreReview.hidden_reason.is_(None), None), else_="—"),
             }
         ),
+    ),
+    Part(
+        "companions",
+        Companion,
+        # their companion (as the holder), the card they share (as the companion), and
+        # invitations waiting under their phone number
+        lambda p: or_(
+            Companion.primary_id == p.id, Companion.companion_id == p.id, Companion.phone == p.phone
+        ),
+        ("id", "status", "accepted_at", "ended_at", "created_at"),
+        Scrub({"phone": None}),  # ended at closing (companions.service.forget_person)
     ),
     Part(
         "notifications",

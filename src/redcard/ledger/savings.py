@@ -37,14 +37,19 @@ class Saving(Protocol):
     def discount_fen(self) -> int: ...
 
 
-def savings_entry(r: Saving, *, undo: bool = False) -> Entry:
-    """The memo entry for a committed redemption, or (undo=True) its reversal."""
+def savings_entry(r: Saving, *, undo: bool = False, holder_id: uuid.UUID | None = None) -> Entry:
+    """The memo entry for a committed redemption, or (undo=True) its reversal.
+
+    Savings belong to the card: they are booked to the card's holder, `holder_id`, which is
+    not the redemption's member when a household companion used the card (their use counts
+    toward the primary's savings). None: the member is the holder."""
     sign = -1 if undo else 1
+    saver = r.member_id if holder_id is None else holder_id
     return Entry(
         kind=SAVINGS_UNDO_KIND if undo else SAVINGS_KIND,
         ref=str(r.id),
         lines=[
-            Line(Account.member_savings, -sign * r.discount_fen, str(r.member_id)),
+            Line(Account.member_savings, -sign * r.discount_fen, str(saver)),
             Line(Account.merchant_discounts_funded, sign * r.discount_fen, str(r.merchant_id)),
         ],
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from redcard.companions import service as companions
 from redcard.errors import Conflict, NotFound
 from redcard.kit.time import utc_now
 from redcard.ledger.savings import savings_since
@@ -109,6 +110,8 @@ async def _self_refund_context(
             Membership.kind == PlanKind.paid,
         )
     )
+    if card is None:  # a household companion shares a card but may not give it back
+        await companions.refuse_companion(session, member.id, "give the card back")
     if card is None or card.order_id is None:
         raise NoPaidCard("you have no active paid card")
     plan = await session.get_one(Plan, card.plan_id)

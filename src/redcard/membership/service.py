@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from redcard.companions import service as companions
 from redcard.errors import Conflict, InvalidInput, NotFound
 from redcard.kit.sql import one_of
 from redcard.kit.time import utc_now
@@ -182,6 +183,7 @@ async def purchase(
     """Create an order at today's price and terms, and start its payment. The card is
     activated only when the channel confirms the payment."""
     plan = await _on_sale(session, plan_id, PlanKind.paid)
+    await companions.check_may_hold_card(session, member.id)  # not while a companion
     await repo.expire_lapsed(session, member.id)
     active = await repo.get_active_by_member(session, member.id)
     if active is not None and active.kind == PlanKind.paid:
@@ -223,6 +225,11 @@ async def _activate(session: AsyncSession, order: Order) -> None:
         # paid after the programme stopped selling (a purchase racing the sunset's approval):
         # never keep the money without a card
         await _refund_unwanted(session, order, reason=RefundReason.sales_closed)
+        return
+    try:
+        await companions.check_may_hold_card(session, order.member_id)
+    except companions.StillACompanion:  # became a companion while this order was being paid
+        await _refund_unwanted(session, order, reason=RefundReason.duplicate)
         return
     if active is not None and active.kind == PlanKind.trial and order.converts_trial:
         active.status = MembershipStatus.converted
@@ -289,6 +296,7 @@ async def start_trial(session: AsyncSession, member: User, plan_id: uuid.UUID) -
     """A free card. It never turns into a paid one by itself: conversion is a purchase with
     explicit consent."""
     plan = await _on_sale(session, plan_id, PlanKind.trial)
+    await companions.check_may_hold_card(session, member.id)  # not while a companion
     await repo.expire_lapsed(session, member.id)
     if await repo.get_active_by_member(session, member.id) is not None:
         raise AlreadyMember("you already have an active card")

@@ -3,6 +3,9 @@
 from redcard.models.auth_session import AuthSession, SessionKind
 from redcard.models.base import Base
 from redcard.models.channel_event import ChannelEvent
+
+# companion card (issue 16)
+from redcard.models.companion import Companion, CompanionStatus
 from redcard.models.curation import BadgeAction, CurationDecision, StoreInspection
 from redcard.models.event import Event, EventEligibility, EventStatus
 from redcard.models.event_image import EventImage
@@ -55,6 +58,8 @@ __all__ = [
     "CodeBurn",
     "CodeFailure",
     "CodeLock",
+    "Companion",
+    "CompanionStatus",
     "CurationDecision",
     "Event",
     "EventEligibility",

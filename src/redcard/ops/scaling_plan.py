@@ -52,6 +52,26 @@ MEMBER_GROUP: tuple[TablePlan, ...] = (
         ),
     ),
     TablePlan(
+        "companions",
+        Placement.distributed,
+        "A household companion on a primary's card (issue 16): written by the primary and the "
+        "invitee, read with the primary's card at the companion's till prepare.",
+        rules.member("primary_id"),
+        (
+            rules.pk("companions", "primary_id"),
+            rules.uq(
+                "uq_companions_one_card_per_companion",
+                "companion_id",
+                fix=rules.lookup("companion", "the companion's till prepare and code page"),
+            ),
+            rules.fk(
+                "fk_companions_companion_id_users",
+                "companion_id",
+                rules.USER_CHECKED.format(service="companions/service.py"),
+            ),
+        ),
+    ),
+    TablePlan(
         "memberships",
         Placement.distributed,
         "A member's cards, read with the member at every redemption and purchase. The one-active"

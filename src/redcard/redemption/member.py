@@ -10,14 +10,13 @@ import segno
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from redcard.companions.repository import card_in_use
 from redcard.errors import Conflict, NotFound
 from redcard.kit.sql import insert_ignore
 from redcard.kit.time import utc_now
 from redcard.ledger import savings
 from redcard.models import (
     MemberCode,
-    Membership,
-    MembershipStatus,
     Plan,
     Redemption,
     RedemptionStatus,
@@ -71,19 +70,11 @@ async def current_code(
     session: AsyncSession, member: User, key: bytes, recent: timedelta
 ) -> MemberCodeOut:
     now = utc_now()
-    row = (
-        await session.execute(
-            select(Membership, Plan.price_fen)
-            .join(Plan, Plan.id == Membership.plan_id)
-            .where(
-                Membership.member_id == member.id,
-                Membership.status == MembershipStatus.active,
-                Membership.ends_at > now,
-            )
-        )
-    ).first()
-    if row is None:
+    # their own card, or the primary's card they use as a household companion
+    in_use = await card_in_use(session, member.id, now)
+    if in_use is None:
         raise NotFound("you have no valid card, so there is no member code")
+    price_fen = await session.scalar(select(Plan.price_fen).where(Plan.id == in_use.card.plan_id))
     secret = await get_or_create_code(session, member.id)
     ts = now.timestamp()
     step = codes.step_at(ts)
@@ -99,8 +90,8 @@ async def current_code(
         step_seconds=codes.STEP_SECONDS,
         expires_in=round((step + 1) * codes.STEP_SECONDS - ts, 3),
         qr_svg=qr_svg(code),
-        savings_fen=await savings.savings_fen(session, member.id),
-        card_price_fen=int(row[1]),
+        savings_fen=await savings.savings_fen(session, in_use.holder_id),
+        card_price_fen=int(price_fen or 0),
         last=last,
         used=await burned(session, member.id, step),
     )

@@ -25,6 +25,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -37,9 +38,12 @@ from redcard.merchants import access
 from redcard.models import (
     CodeBurn,
     CodeLock,
+    Companion,
+    CompanionStatus,
     MemberCode,
     Membership,
     MembershipStatus,
+    PlanKind,
     Redemption,
     RedemptionKind,
     RedemptionStatus,
@@ -86,6 +90,21 @@ class RedemptionRow:
 _MATCH = MemberCode.__table__.join(User.__table__, User.id == MemberCode.member_id)
 
 
+def _usable_card(*where: ColumnElement[bool]) -> Any:
+    """SQL: the id of a card that is usable at `now`, among those `where` selects."""
+    return (
+        select(Membership.id)
+        .where(
+            *where,
+            Membership.status == MembershipStatus.active,
+            Membership.starts_at <= bindparam("now"),
+            Membership.ends_at > bindparam("now"),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def _till_read(arrays: bool) -> Any:
     """The till's one read. `arrays`: the scopes and handles as one array parameter each
     (`= ANY($n)`, PostgreSQL, compiled once) instead of an expanding IN list."""
@@ -113,16 +132,7 @@ def _till_read(arrays: bool) -> Any:
             MemberCode.secret,
             User.display_name,
             User.phone,
-            select(Membership.id)
-            .where(
-                Membership.member_id == MemberCode.member_id,
-                Membership.status == MembershipStatus.active,
-                Membership.starts_at <= bindparam("now"),
-                Membership.ends_at > bindparam("now"),
-            )
-            .limit(1)
-            .scalar_subquery()
-            .label("card_id"),
+            _usable_card(Membership.member_id == MemberCode.member_id).label("card_id"),
         )
         .select_from(Store.__table__.outerjoin(_MATCH, handle_in))
         .where(Store.id == bindparam("store_id"))
@@ -143,6 +153,36 @@ async def read_till(
     candidate handle's member (`member_id` None when no handle matched)."""
     params = {"store_id": store_id, "handles": list(handles), "scopes": scopes, "now": now}
     return await _TILL_READ.fetch(session, params)
+
+
+# A household companion's card: the usable paid card of the primary whose active companion
+# they are. Asked only when the code's owner has no usable card of their own (so a holder's
+# prepare is the one read above, unchanged); checked live, so a removal or the card ending
+# stops the companion's code at once.
+_PRIMARY = (
+    select(Companion.primary_id)
+    .where(
+        Companion.companion_id == bindparam("member_id"),
+        Companion.status == CompanionStatus.active,
+    )
+    .limit(1)
+    .scalar_subquery()
+)
+_COMPANION_CARD = HotStatement(
+    select(
+        _usable_card(Membership.member_id == _PRIMARY, Membership.kind == PlanKind.paid).label(
+            "card_id"
+        )
+    )
+)
+
+
+async def companion_card(
+    session: AsyncSession, member_id: uuid.UUID, now: datetime
+) -> uuid.UUID | None:
+    """The card a companion's code uses now, or None (not a companion, or the card ended)."""
+    row = await _COMPANION_CARD.fetchrow(session, {"member_id": member_id, "now": now})
+    return None if row is None else cast(uuid.UUID | None, row["card_id"])
 
 
 # The redemption row, written only if this member's code for this step is not burned yet.
@@ -189,6 +229,16 @@ def _commit_statement(scope: ColumnElement[bool]) -> Any:
                 Membership.id == _R.c.membership_id,
                 Membership.status == MembershipStatus.active,
                 Membership.ends_at > bindparam("b_now"),
+                or_(
+                    Membership.member_id == _R.c.member_id,  # the holder's own code
+                    exists()  # a companion's: still the primary's active companion
+                    .where(
+                        Companion.primary_id == Membership.member_id,
+                        Companion.companion_id == _R.c.member_id,
+                        Companion.status == CompanionStatus.active,
+                    )
+                    .correlate_except(Companion),
+                ),
             ),
             exists().where(Store.id == _R.c.store_id, Store.status == StoreStatus.live),
         )
@@ -201,6 +251,10 @@ def _commit_statement(scope: ColumnElement[bool]) -> Any:
             .scalar_subquery()
             .label("display_name"),
             select(User.phone).where(User.id == _R.c.member_id).scalar_subquery().label("phone"),
+            select(Membership.member_id)
+            .where(Membership.id == _R.c.membership_id)
+            .scalar_subquery()
+            .label("holder_id"),
         )
     )
 
@@ -264,6 +318,14 @@ async def undo_committed(
 
 
 # -- reads ------------------------------------------------------------------------------------
+async def card_holder(session: AsyncSession, membership_id: uuid.UUID) -> uuid.UUID:
+    """Whose card it is (a redemption's member may be the holder's companion)."""
+    found = await session.execute(
+        select(Membership.member_id).where(Membership.id == membership_id)
+    )
+    return found.scalar_one()
+
+
 async def visible(session: AsyncSession, till: Till, redemption_id: uuid.UUID) -> Redemption | None:
     """A redemption at a store this till may work at."""
     return await session.scalar(

@@ -174,7 +174,10 @@ async def prepare(
         await limits.record_failure(session, till, store_id)
         raise InvalidCode()
     member, step = match
-    if member["card_id"] is None:
+    card_id = member["card_id"]  # the code owner's own usable card
+    if card_id is None:  # or, for a household companion, the primary's (checked live)
+        card_id = await repo.companion_card(session, member["member_id"], now)
+    if card_id is None:
         if await repo.burned(session, member["member_id"], step):
             await limits.record_failure(session, till, store_id)
             raise InvalidCode()
@@ -199,7 +202,7 @@ async def prepare(
         store_id=store_id,
         merchant_id=store["merchant_id"],
         member_id=member["member_id"],
-        membership_id=member["card_id"],
+        membership_id=card_id,
         terminal_id=till.terminal.id if till.terminal else None,
         staff_id=till.staff.id if till.staff else None,
         order_id=None,
@@ -244,8 +247,8 @@ async def commit(session: AsyncSession, till: Till, redemption_id: uuid.UUID) ->
     }
     if not await repo.burn(session, burn):
         raise InvalidCode()  # the same code was committed elsewhere first; all rolls back
-    if committed.discount_fen:
-        await post_one(session, savings_entry(committed))
+    if committed.discount_fen:  # booked to the card's holder (a companion's use counts there)
+        await post_one(session, savings_entry(committed, holder_id=row["holder_id"]))
     metrics.count_on_commit(session, metrics.REDEMPTIONS, "code", "committed")
     return Shown(committed, row["store"], masked(row["display_name"], row["phone"]))
 
@@ -281,7 +284,8 @@ async def undo(session: AsyncSession, till: Till, redemption_id: uuid.UUID) -> S
             raise UndoRefused("this redemption is already settled; it can no longer be undone")
         raise UndoRefused("the 1-hour undo window has passed")
     if undone.discount_fen:
-        await post(session, savings_entry(undone, undo=True))
+        holder_id = await repo.card_holder(session, undone.membership_id)
+        await post(session, savings_entry(undone, undo=True, holder_id=holder_id))
     metrics.count_on_commit(session, metrics.REDEMPTIONS, "code", "undone")
     return await _shown(session, undone)
 

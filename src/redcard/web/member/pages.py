@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
 from redcard.accounts import service as accounts
+from redcard.companions import repository as companion_repo
 from redcard.deps import Ctx, CurrentUser, Session
 from redcard.errors import AppError, NotFound
 from redcard.kit import time as clock
@@ -20,6 +21,7 @@ from redcard.membership import service as membership
 from redcard.models import PlanKind, Role, TermsVersion, User
 from redcard.web.common import require, web_login, with_session_cookie
 from redcard.web.forms import submit_once
+from redcard.web.member import companion as companion_pages
 from redcard.web.render import check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -65,6 +67,8 @@ async def signup_submit(
     # greeted, and on to the card: the annual card's buy page, else the plans
     plan = await membership.featured_plan(session)
     target = f"/buy/{plan.id}?welcome=1" if plan else "/plans?welcome=1"
+    if await companion_repo.pending_for_phone(session, result.user.phone):
+        target = "/card/companion"  # invited as a household companion: accept first
     return with_session_cookie(redirect(target), ctx, result.token)
 
 
@@ -171,4 +175,7 @@ async def card_page(request: Request, session: Session, member: MemberPage) -> R
     card = await repo.get_active_by_member(session, member.id)
     plan = await membership.get_plan(session, card.plan_id) if card else None
     history = await repo.list_by_member(session, member.id)
-    return render(request, "member/card.html", card=card, plan=plan, history=history)
+    companion = await companion_pages.card_block(session, member)  # the companion card
+    return render(
+        request, "member/card.html", card=card, plan=plan, history=history, companion=companion
+    )
