@@ -29,6 +29,7 @@ from redcard.errors import AppError
 from redcard.events.endpoints import router as events_api
 from redcard.ledger.endpoints import router as ledger_api
 from redcard.membership.endpoints import router as membership_api
+from redcard.membership.renewal_endpoints import router as renewal_api
 from redcard.merchants.endpoints import router as merchants_api
 from redcard.ops.endpoints import router as ops_router
 from redcard.ops.logs import configure_logging
@@ -169,6 +170,7 @@ def create_app(
         redemption_api,
         accounts_api,
         membership_api,
+        renewal_api,
         payments_api,
         ledger_api,
         merchants_api,

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from redcard.errors import Conflict, NotFound
 from redcard.kit.time import utc_now
 from redcard.ledger.savings import savings_by_member
-from redcard.membership import program
+from redcard.membership import program, renewal
 from redcard.membership.refund_policy import SelfServiceQuote, self_service_quote
 from redcard.membership.schemas import MemberRefund, TimelineStep
 from redcard.models import (
@@ -148,6 +148,7 @@ async def quote_self_refund(session: AsyncSession, member: User) -> SelfRefundCo
 async def request_self_refund(session: AsyncSession, member: User) -> Refund:
     """The member gives the card back; benefits stop now and the refund goes through the one
     refund path. The card row is locked, so two clicks cannot refund twice."""
+    await renewal.wait_for_renewal_charge(session, member.id)  # a renewal charge finishes first
     ctx = await _self_refund_context(session, member, lock=True)
     if not ctx.quote.allowed:
         raise SelfRefundNotAllowed(ctx.quote.reason)
