@@ -99,7 +99,7 @@ class SandboxMandates:
             sign_url=f"/sandbox/mandate/{request.mandate_no}?return={quote(request.return_url)}"
         )
 
-    async def sign(self, mandate_no: str) -> None:
+    async def sign_at_cashier(self, mandate_no: str) -> None:
         """The member agrees on the sandbox's signing page."""
         await self.ensure_ready()
         async with self.engine.begin() as conn:
