@@ -230,3 +230,35 @@ async def test_turning_off_revokes_the_mandate_and_nothing_is_charged(
     (renewal,) = await renewals_of(db, who.member)
     assert renewal.status == RenewalStatus.cancelled
     assert await sandbox.charges_of() == []
+
+
+async def test_a_self_refund_waits_for_a_renewal_charge_in_flight(
+    client, db, sandbox, channels, settings
+):
+    clock.freeze(START)
+    who = await renewing_member(client, db, sandbox)
+    old = await card_of(db, who.member)
+    clock.freeze(old.ends_at - 5 * DAY)
+    await run_renewals(db, channels, settings)
+    # the channel takes the charge but does not answer, nor does its status query
+    sandbox.inject("charge", Fault.timeout_after_accept)
+    sandbox.inject("query_payment", Fault.timeout)
+    clock.freeze(old.ends_at)
+    await run_renewals(db, channels, settings)
+    (renewal,) = await renewals_of(db, who.member)
+    assert renewal.in_doubt and renewal.status == RenewalStatus.noticed
+
+    headers = await login(client, who.member)
+    refused = await client.post("/api/v1/refunds", headers=headers | idem())
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "RenewalChargeInFlight"
+
+    clock.freeze(old.ends_at + timedelta(minutes=10))
+    await run_renewals(db, channels, settings)  # asks again: the charge went through
+    (renewal,) = await renewals_of(db, who.member)
+    assert renewal.status == RenewalStatus.renewed
+    assert len(await sandbox.charges_of(who.mandate_no)) == 1
+    # now the refund is about the renewed card, inside its own cooling-off period
+    quote = await client.get("/api/v1/refunds/quote", headers=headers)
+    assert quote.status_code == 200, quote.text
+    await assert_ledger_ok(db)

@@ -278,11 +278,7 @@ async def wait_for_renewal_charge(session: AsyncSession, member_id: uuid.UUID) -
     rows = (
         await session.scalars(
             select(Renewal)
-            .where(
-                Renewal.member_id == member_id,
-                Renewal.status.in_(OPEN),
-                Renewal.due_at <= utc_now(),
-            )
+            .where(Renewal.member_id == member_id, Renewal.status.in_(OPEN))
             .order_by(Renewal.id)
             .with_for_update()
             .execution_options(populate_existing=True)
