@@ -51,6 +51,7 @@ from redcard.web.member.me import router as me_pages
 from redcard.web.member.method import router as method_pages
 from redcard.web.member.pages import router as member_pages
 from redcard.web.member.refunds import router as refund_pages
+from redcard.web.member.renewal import router as renewal_pages
 from redcard.web.member.storepay import router as storepay_pages
 from redcard.web.merchant.bills import router as bills_pages
 from redcard.web.merchant.pages import router as merchant_pages
@@ -58,6 +59,7 @@ from redcard.web.merchant.statements import router as merchant_statements_pages
 from redcard.web.operator.curation import router as curation_pages
 from redcard.web.operator.events import router as event_manage_pages
 from redcard.web.operator.pages import router as operator_pages
+from redcard.web.operator.renewals import router as renewals_pages
 from redcard.web.operator.statements import router as statements_pages
 from redcard.web.operator.sunset import router as sunset_pages
 
@@ -196,6 +198,8 @@ def create_app(
         app.include_router(router)
     app.include_router(sunset_pages)
     app.include_router(refund_pages)
+    app.include_router(renewal_pages)
+    app.include_router(renewals_pages)
     app.include_router(method_pages)  # /how-we-pick and /me/reviews
     app.include_router(me_pages)
     app.include_router(curation_pages)

@@ -130,6 +130,19 @@ class SandboxMandates:
             MandateStatus(row.status), row.agreement_no, row.signed_at, row.revoked_at
         )
 
+    async def mandate_terms(self, mandate_no: str) -> tuple[int, int]:
+        """(max_amount_fen, period_days) the signing page shows; (0, 0) if unknown."""
+        await self.ensure_ready()
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(mandates.c.max_amount_fen, mandates.c.period_days).where(
+                        mandates.c.mandate_no == mandate_no
+                    )
+                )
+            ).one_or_none()
+        return (0, 0) if row is None else (row.max_amount_fen, row.period_days)
+
     async def revoke_mandate(self, mandate_no: str) -> None:
         await self.ensure_ready()
         if self._take("revoke_mandate", _timeout()):
