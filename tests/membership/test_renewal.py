@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from redcard.kit import time as clock
-from redcard.membership.schemas import PlanUpdate
 from redcard.membership import service as membership
+from redcard.membership.schemas import PlanUpdate
 from redcard.models import (
     Membership,
     Notification,
@@ -185,9 +185,7 @@ async def test_a_price_rise_after_the_notice_charges_the_noticed_price(
     clock.freeze(old.ends_at - 5 * DAY)
     await run_renewals(db, channels, settings)
     async with db.session_scope() as session:
-        await membership.update_plan(
-            session, old.plan_id, PlanUpdate(name="年卡", price_fen=19800)
-        )
+        await membership.update_plan(session, old.plan_id, PlanUpdate(name="年卡", price_fen=19800))
     clock.freeze(old.ends_at)
     await run_renewals(db, channels, settings)
     ((_, _, status, amount),) = await sandbox.charges_of(who.mandate_no)
