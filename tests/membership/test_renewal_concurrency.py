@@ -133,7 +133,8 @@ async def test_a_worker_killed_mid_renewal_charges_once_and_the_next_run_finishe
         renewed = await session.scalar(
             select(func.count()).where(Renewal.status == RenewalStatus.renewed)
         )
-    assert renewed == 0 and charged_before >= 2  # charged at the channel, not in our records
+    assert renewed == 0
+    assert charged_before >= 2
 
     again = _start(settings.database_url, slow=0)
     assert again.wait(timeout=120) == 0, again.stderr.read() if again.stderr else ""

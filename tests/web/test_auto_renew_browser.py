@@ -58,4 +58,5 @@ async def test_a_member_turns_auto_renew_on_with_the_notice_and_a_mandate(
         mandate = await session.scalar(
             select(PaymentMandate).where(PaymentMandate.member_id == member.id)
         )
-        assert mandate is not None and mandate.status == MandateState.revoked
+        assert mandate is not None
+        assert mandate.status == MandateState.revoked

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -243,7 +244,7 @@ async def turn_off(session: AsyncSession, channels: Channels, member: User) -> i
 
 
 async def revoke_at_channel(
-    session: AsyncSession, channels: Channels, mandates: list[PaymentMandate] | tuple[()] = ()
+    session: AsyncSession, channels: Channels, mandates: Sequence[PaymentMandate] = ()
 ) -> int:
     """Tell the channel about revoked mandates it has not confirmed (all such, when none are
     given: the worker's pass). Returns how many the channel confirmed."""

@@ -21,6 +21,7 @@ no renewal, no charge, and the member is told why. Programme closing: no renewal
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -208,9 +209,9 @@ async def send_notices(session: AsyncSession, config: Config, limit: int) -> int
 # -- 2. charges -------------------------------------------------------------------------------
 @dataclass
 class _Batch:
-    cards: dict[object, Membership]
-    mandates: dict[object, PaymentMandate]
-    plans: dict[object, Plan]
+    cards: dict[uuid.UUID, Membership]
+    mandates: dict[uuid.UUID | None, PaymentMandate]
+    plans: dict[uuid.UUID, Plan]
     sales_open: bool
 
 
@@ -240,7 +241,7 @@ async def charge_due(session: AsyncSession, channels: Channels, config: Config, 
             .execution_options(populate_existing=True)
         )
     }
-    mandates = {
+    mandates: dict[uuid.UUID | None, PaymentMandate] = {
         m.id: m
         for m in await session.scalars(
             select(PaymentMandate)
@@ -325,7 +326,7 @@ async def _charge_one(
 
 async def _ask(channel: Mandates, charge_no: str) -> TradeQuery | None:
     try:
-        return await channel.query_payment(charge_no)  # type: ignore[attr-defined,no-any-return]
+        return await channel.query_payment(charge_no)  # type: ignore[attr-defined]
     except ChannelTimeout:
         return None
 

@@ -68,7 +68,9 @@ class SandboxMandates:
     auto_sign_mandates: bool = False  # True: a mandate is active as soon as it is asked for
 
     if TYPE_CHECKING:  # provided by SandboxChannel
-        engine: AsyncEngine
+
+        @property
+        def engine(self) -> AsyncEngine: ...
 
         async def ensure_ready(self) -> None: ...
         def now(self) -> datetime: ...
@@ -232,7 +234,7 @@ class SandboxMandates:
         if mandate_no is not None:
             stmt = stmt.where(mandate_charges.c.mandate_no == mandate_no)
         async with self.engine.connect() as conn:
-            return [tuple(r) for r in await conn.execute(stmt)]  # type: ignore[misc]
+            return [tuple(r) for r in await conn.execute(stmt)]
 
 
 def _timeout() -> object:

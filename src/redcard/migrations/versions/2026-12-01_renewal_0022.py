@@ -16,11 +16,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _id() -> sa.Column:  # type: ignore[type-arg]
+def _id() -> sa.Column:
     return sa.Column("id", sa.Uuid(), nullable=False)
 
 
-def _at(name: str, nullable: bool = True) -> sa.Column:  # type: ignore[type-arg]
+def _at(name: str, nullable: bool = True) -> sa.Column:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
