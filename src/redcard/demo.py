@@ -20,6 +20,7 @@ from redcard.curation import demo as curation_demo
 from redcard.db import Database
 from redcard.events import demo as events_demo
 from redcard.kit import time as clock
+from redcard.membership import renewal_demo
 from redcard.membership import service as membership
 from redcard.membership.schemas import PlanCreate
 from redcard.merchants import demo as merchants_demo
@@ -168,4 +169,5 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
     await events_demo.seed(db, channels, base_url, member_phone=MEMBER_PHONE)
     await storepay_demo.seed(db, channels, base_url, member_phone=MEMBER_PHONE)
     await curation_demo.seed(db, password=PASSWORD, operator_phone=OPERATOR_PHONE)
+    await renewal_demo.seed(db, channels, base_url, password=PASSWORD)
     return True
