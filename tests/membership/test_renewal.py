@@ -263,3 +263,27 @@ async def test_a_self_refund_waits_for_a_renewal_charge_in_flight(
     quote = await client.get("/api/v1/refunds/quote", headers=headers)
     assert quote.status_code == 200, quote.text
     await assert_ledger_ok(db)
+
+
+async def test_a_card_bought_while_retrying_stops_the_renewal(
+    client, db, sandbox, channels, settings
+):
+    from tests.fixtures.factories import buy_card, setup_plans
+
+    clock.freeze(START)
+    who = await renewing_member(client, db, sandbox)
+    old = await card_of(db, who.member)
+    clock.freeze(old.ends_at - 5 * DAY)
+    await run_renewals(db, channels, settings)
+    sandbox.inject("charge", Fault.reject)
+    clock.freeze(old.ends_at)
+    await run_renewals(db, channels, settings)  # failed; retry tomorrow
+    clock.freeze(old.ends_at + DAY / 2)
+    headers = await login(client, who.member)
+    await buy_card(client, sandbox, headers, (await setup_plans(db)).annual.id)  # by hand
+    clock.freeze(old.ends_at + DAY)
+    await run_renewals(db, channels, settings)
+    (renewal,) = await renewals_of(db, who.member)
+    assert (renewal.status, renewal.reason) == (RenewalStatus.cancelled, "a newer card is active")
+    assert [s for _, _, s, _ in await sandbox.charges_of(who.mandate_no)] == ["failed"]
+    await assert_ledger_ok(db)

@@ -252,7 +252,7 @@ async def revoke_at_channel(
         mandates = list(
             (
                 await session.scalars(
-                    select(PaymentMandate).where(PaymentMandate.revoke_pending.is_(True)).limit(200)
+                    select(PaymentMandate).where(PaymentMandate.revoke_pending).limit(200)
                 )
             ).all()
         )

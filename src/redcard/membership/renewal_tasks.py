@@ -213,6 +213,7 @@ class _Batch:
     mandates: dict[uuid.UUID | None, PaymentMandate]
     plans: dict[uuid.UUID, Plan]
     sales_open: bool
+    superseded: set[uuid.UUID]  # members with another active card than the one renewing
 
 
 async def charge_due(session: AsyncSession, channels: Channels, config: Config, limit: int) -> int:
@@ -250,7 +251,16 @@ async def charge_due(session: AsyncSession, channels: Channels, config: Config, 
         )
     }
     plans = {p.id: p for p in await session.scalars(select(Plan))}
-    batch = _Batch(cards, mandates, plans, await program.sales_open(session))
+    superseded = set(
+        await session.scalars(
+            select(Membership.member_id).where(
+                one_of(session, Membership.member_id, {r.member_id for r in due}),
+                Membership.status == MembershipStatus.active,
+                ~one_of(session, Membership.id, set(cards)),
+            )
+        )
+    )
+    batch = _Batch(cards, mandates, plans, await program.sales_open(session), superseded)
 
     async def charge(renewal: Renewal) -> None:
         await _charge_one(session, channels, config, batch, renewal)
@@ -274,6 +284,8 @@ def _why_not(renewal: Renewal, batch: _Batch) -> str | None:
         return "plan retired"
     if not batch.sales_open:
         return "programme closing"
+    if renewal.member_id in batch.superseded:
+        return "a newer card is active"
     return None
 
 
@@ -286,7 +298,7 @@ async def _charge_one(
     channel = channels.get(mandate.channel) if mandate else channels.default
     assert isinstance(channel, Mandates)
     amount = renewal_rules.charge_fen(renewal.price_fen, plan.price_fen)
-    why = _why_not(renewal, batch) or await _superseded(session, renewal)
+    why = _why_not(renewal, batch)
     if why is not None:
         # a run killed after charging this number leaves it charged at the channel: then the
         # renewal is owed, whatever changed since
@@ -329,17 +341,6 @@ async def _ask(channel: Mandates, charge_no: str) -> TradeQuery | None:
         return await channel.query_payment(charge_no)  # type: ignore[attr-defined]
     except ChannelTimeout:
         return None
-
-
-async def _superseded(session: AsyncSession, renewal: Renewal) -> str | None:
-    other = await session.scalar(
-        select(Membership.id).where(
-            Membership.member_id == renewal.member_id,
-            Membership.status == MembershipStatus.active,
-            Membership.id != renewal.membership_id,
-        )
-    )
-    return None if other is None else "a newer card is active"
 
 
 def _finish(renewal: Renewal, status: RenewalStatus, reason: str | None, now: datetime) -> None:

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redcard.models.base import Base, CreatedAtMixin, Fen, IdMixin, str_enum
@@ -21,6 +21,15 @@ class PaymentMandate(IdMixin, CreatedAtMixin, Base):
     WeChat Pay 委托代扣). `mandate_no` is ours; the channel's own number comes back signed."""
 
     __tablename__ = "payment_mandates"
+    __table_args__ = (
+        # the worker's pass over revocations the channel has not confirmed: a few rows
+        Index(
+            "ix_payment_mandates_revoke_pending",
+            "id",
+            postgresql_where=text("revoke_pending"),
+            sqlite_where=text("revoke_pending"),
+        ),
+    )
 
     member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32))

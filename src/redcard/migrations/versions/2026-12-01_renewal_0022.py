@@ -49,6 +49,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("mandate_no", name=op.f("uq_payment_mandates_mandate_no")),
     )
     op.create_index(op.f("ix_payment_mandates_member_id"), "payment_mandates", ["member_id"])
+    op.create_index(
+        "ix_payment_mandates_revoke_pending",
+        "payment_mandates",
+        ["id"],
+        postgresql_where=sa.text("revoke_pending"),
+        sqlite_where=sa.text("revoke_pending"),
+    )
     op.create_table(
         "renewals",
         _id(),
