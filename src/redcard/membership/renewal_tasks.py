@@ -333,6 +333,12 @@ async def _charge_one(
             await _failed(session, config, renewal, plan, amount, "charge failed")
             return
         result = answer
+    if result.status == TradeStatus.failed:  # this number failed before (a run killed since)
+        await _failed(session, config, renewal, plan, amount, "charge failed")
+        return
+    if result.status != TradeStatus.succeeded:
+        renewal.in_doubt, renewal.due_at = True, now + IN_DOUBT_WAIT
+        return
     await _renewed(session, config, batch, renewal, result, amount)
 
 
