@@ -143,3 +143,31 @@ async def test_a_worker_killed_mid_renewal_charges_once_and_the_next_run_finishe
     assert len(await sandbox.charges_of()) == 6
     assert await count(db, Payment) == 12  # six purchases, six renewals
     await assert_ledger_ok(db)
+
+
+async def test_two_workers_send_one_notice_per_card(client, db, sandbox, channels, settings):
+    members = [await renewing_member(client, db, sandbox, f"会员{i}") for i in range(8)]
+    now = utc_now()
+    async with db.session_scope() as session:
+        await session.execute(
+            update(Membership)
+            .where(Membership.status == MembershipStatus.active)
+            .values(ends_at=now + timedelta(days=4))
+        )
+    config = renewal_tasks.Config.of(settings)
+
+    async def notices(limit: int) -> None:
+        while True:
+            async with db.session_scope() as session:
+                if not await renewal_tasks.send_notices(session, config, limit):
+                    return
+
+    await asyncio.gather(notices(3), notices(2), notices(1))
+    assert await count(db, Renewal) == len(members)
+    async with db.session_scope() as session:
+        from redcard.models import Notification
+
+        sent = await session.scalar(
+            select(func.count()).where(Notification.template == "renewal_notice")
+        )
+    assert sent == len(members)

@@ -156,6 +156,18 @@ async def send_notices(session: AsyncSession, config: Config, limit: int) -> int
     ).all()
     if not cards:
         return 0
+    # another worker may have noticed some of these and committed just before we locked them
+    # (our first statement's snapshot predates its commit): look again, now that we hold them
+    done = set(
+        await session.execute(
+            select(Renewal.membership_id, Renewal.period_starts_at).where(
+                one_of(session, Renewal.membership_id, [c.id for c in cards])
+            )
+        )
+    )
+    cards = [c for c in cards if (c.id, c.ends_at) not in done]
+    if not cards:
+        return 0
     mandates = {
         m.member_id: m
         for m in await session.scalars(
