@@ -31,6 +31,7 @@ from redcard.errors import AppError
 from redcard.events.endpoints import router as events_api
 from redcard.ledger.endpoints import router as ledger_api
 from redcard.membership.endpoints import router as membership_api
+from redcard.membership.renewal_endpoints import router as renewal_api
 from redcard.merchants.endpoints import router as merchants_api
 from redcard.ops.endpoints import router as ops_router
 from redcard.ops.logs import configure_logging
@@ -54,6 +55,7 @@ from redcard.web.member.me import router as me_pages
 from redcard.web.member.method import router as method_pages
 from redcard.web.member.pages import router as member_pages
 from redcard.web.member.refunds import router as refund_pages
+from redcard.web.member.renewal import router as renewal_pages
 from redcard.web.member.storepay import router as storepay_pages
 from redcard.web.merchant.bills import router as bills_pages
 from redcard.web.merchant.pages import router as merchant_pages
@@ -61,6 +63,7 @@ from redcard.web.merchant.statements import router as merchant_statements_pages
 from redcard.web.operator.curation import router as curation_pages
 from redcard.web.operator.events import router as event_manage_pages
 from redcard.web.operator.pages import router as operator_pages
+from redcard.web.operator.renewals import router as renewals_pages
 from redcard.web.operator.statements import router as statements_pages
 from redcard.web.operator.sunset import router as sunset_pages
 
@@ -173,6 +176,7 @@ def create_app(
         redemption_api,
         accounts_api,
         membership_api,
+        renewal_api,
         payments_api,
         ledger_api,
         merchants_api,
@@ -200,6 +204,8 @@ def create_app(
         app.include_router(router)
     app.include_router(sunset_pages)
     app.include_router(refund_pages)
+    app.include_router(renewal_pages)
+    app.include_router(renewals_pages)
     app.include_router(method_pages)  # /how-we-pick and /me/reviews
     app.include_router(datarights_pages)  # /me/export, /me/close: before /me's own routes
     app.include_router(me_pages)

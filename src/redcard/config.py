@@ -116,10 +116,30 @@ class Settings(BaseSettings):
     curation_inspection_max_days: int = Field(
         default=365, ge=1, description="an in-person inspection older than this no longer counts"
     )
+    # -- renewal (issue 16): auto-renew notices and charges --------------------------------------
+    renewal_notice_days: int = Field(
+        default=5,
+        ge=5,
+        description="the renewal notice goes out at least this many days before the charge "
+        "(the law asks for 5 at least)",
+    )
+    renewal_retry_schedule: str = Field(
+        default="1d,3d",
+        description="after a failed renewal charge, wait this long before each further attempt "
+        "(comma-separated, e.g. 1d,3d or 12h); after the last one the card lapses",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_json: bool = Field(
         default=True, description="one JSON object per log line (false: readable console lines)"
     )
+
+    @field_validator("renewal_retry_schedule")
+    @classmethod
+    def _retry_schedule(cls, value: str) -> str:
+        from redcard.membership.renewal_rules import parse_schedule
+
+        parse_schedule(value)
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -21,6 +21,7 @@ from redcard.curation import demo as curation_demo
 from redcard.db import Database
 from redcard.events import demo as events_demo
 from redcard.kit import time as clock
+from redcard.membership import renewal_demo
 from redcard.membership import service as membership
 from redcard.membership.schemas import PlanCreate
 from redcard.merchants import demo as merchants_demo
@@ -171,4 +172,5 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
     await storepay_demo.seed(db, channels, base_url, member_phone=MEMBER_PHONE)
     await curation_demo.seed(db, password=PASSWORD, operator_phone=OPERATOR_PHONE)
     await companions_demo.seed(db, primary_phone=MEMBER_PHONE, password=PASSWORD)
+    await renewal_demo.seed(db, channels, base_url, password=PASSWORD)
     return True

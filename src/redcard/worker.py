@@ -30,6 +30,7 @@ from redcard.kit.isolation import each_in_savepoint
 from redcard.kit.retry import error_text
 from redcard.kit.sql import for_update_kwargs
 from redcard.kit.time import utc_now
+from redcard.membership import renewal_tasks
 from redcard.membership import repository as membership_repo
 from redcard.models import Payment, PaymentStatus
 from redcard.notifications import LogSink, send_pending, use_sink
@@ -102,6 +103,9 @@ class Worker:
     async def _curation(self, session: AsyncSession) -> int:
         return await curation_tasks.run_step(session, Rules.of(self.settings), self.claim)
 
+    async def _renewals(self, session: AsyncSession) -> int:
+        return await renewal_tasks.run_step(session, self.channels, self.settings, self.claim)
+
     def steps(self) -> list[tuple[str, Step]]:
         return [
             ("refunds", self._refunds),
@@ -112,6 +116,7 @@ class Worker:
             ("sunset", sunset_tasks.run_campaign),
             ("settlement", settlement_tasks.settle_step),
             ("curation", self._curation),
+            ("renewals", self._renewals),
             *self.extra_steps,
         ]
 

@@ -72,6 +72,17 @@ async def member_with_everything(
     )
     assert wrong.status_code == 401
     await buy_card(client, sandbox, h, plans.annual.id)
+    on = await client.post(  # auto-renew on: a signed mandate
+        "/api/v1/memberships/current/auto-renew", json={"consent": True}, headers=h | idem()
+    )
+    assert on.status_code == 200, on.text
+    await sandbox.sign_at_cashier(on.json()["mandate_no"])
+    signed = await client.post(
+        "/api/v1/memberships/current/auto-renew/signed",
+        json={"mandate_no": on.json()["mandate_no"]},
+        headers=h | idem(),
+    )
+    assert signed.json()["on"] is True, signed.text
     kept = await pay_bill(client, sandbox, h, shop.store.pay_code, "100.00")
     undone = await pay_bill(client, sandbox, h, shop.store.pay_code, "58.00")
     async with db.session_scope() as session:

@@ -17,10 +17,12 @@ from sqlalchemy import func, select
 from redcard.models import (
     AuthSession,
     Event,
+    MandateState,
     Membership,
     MembershipStatus,
     Order,
     Payment,
+    PaymentMandate,
     Refund,
     RefundReason,
     RegistrationStatus,
@@ -137,6 +139,12 @@ async def test_closing_leaves_no_personal_data_and_the_books_balanced(
             select(func.count()).select_from(Order).where(Order.member_id == a.user.id)
         )
         assert orders == 3  # the card and two bills: amounts and dates stay
+        mandate = await session.scalar(
+            select(PaymentMandate).where(PaymentMandate.member_id == a.user.id)
+        )
+        assert mandate is not None
+        assert mandate.status == MandateState.revoked  # nothing renews a closed account
+        assert not card.auto_renew
         review = await session.scalar(select(StoreReview).where(StoreReview.member_id == a.user.id))
         assert review is not None
         assert (review.stars, review.body) == (4, "")

@@ -8,9 +8,11 @@ import csv
 import io
 import json
 import zipfile
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from redcard.kit import time as clock
 from redcard.models import (
     EventRegistration,
     Membership,
@@ -19,10 +21,13 @@ from redcard.models import (
     Payment,
     Redemption,
     Refund,
+    Renewal,
     StoreReview,
 )
 from tests.datarights.helpers import Someone
 from tests.datarights.test_close import two_members
+from tests.fixtures.factories import login
+from tests.membership.renewal_helpers import DAY, card_of, run_renewals
 
 PARTS = (
     "profile",
@@ -34,6 +39,9 @@ PARTS = (
     "event_registrations",
     "refunds",
     "reviews",
+    "payment_mandates",
+    "renewals",
+    "renewal_attempts",
     "companions",
     "notifications",
 )
@@ -51,6 +59,7 @@ async def _ids_of(db, who: Someone) -> set[str]:  # type: ignore[no-untyped-def]
             (EventRegistration, EventRegistration.member_id),
             (StoreReview, StoreReview.member_id),
             (Notification, Notification.user_id),
+            (Renewal, Renewal.member_id),
         ):
             ids |= {
                 str(i) for i in await session.scalars(select(model.id).where(column == who.user.id))
@@ -66,10 +75,16 @@ async def _ids_of(db, who: Someone) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 async def test_export_holds_everything_about_me_and_nothing_about_anyone_else(
-    client, db, sandbox, channels
+    client, db, sandbox, channels, settings
 ):
     a, b, _ = await two_members(client, db, sandbox, channels)
-    response = await client.get("/api/v1/me/export", headers=a.headers)
+    card = await card_of(db, a.user)  # a year on, both cards renew: a notice, then the charge
+    clock.freeze(card.ends_at - 5 * DAY)
+    await run_renewals(db, channels, settings)
+    clock.freeze(card.ends_at + timedelta(seconds=5))
+    await run_renewals(db, channels, settings)
+    headers = await login(client, a.user)  # a year on: the old login has expired
+    response = await client.get("/api/v1/me/export", headers=headers)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/zip"
     assert response.headers["content-disposition"].startswith(

@@ -31,6 +31,7 @@ from redcard.events.service import release_for_member
 from redcard.kit.time import utc_now
 from redcard.membership import refunds
 from redcard.membership.refund_policy import SelfServiceQuote
+from redcard.membership.renewal import stop_renewing
 from redcard.models import Refund, Role, User
 
 
@@ -82,7 +83,7 @@ async def close_account(session: AsyncSession, member: User, password: str) -> C
     refund = await refunds.end_cards(session, user)
     await release_for_member(session, user.id)
     await forget_person(session, user)  # a companion's code stops with the card
-    # (other capabilities' endings go here: an auto-renewal mandate)
+    await stop_renewing(session, user.id)  # the mandate is revoked; the worker tells the channel
     await erase(session, person)
     now = utc_now()
     await session.execute(

@@ -38,10 +38,13 @@ from redcard.models import (
     Notification,
     Order,
     Payment,
+    PaymentMandate,
     Plan,
     Redemption,
     RedemptionKind,
     Refund,
+    Renewal,
+    RenewalAttempt,
     Store,
     StoreReview,
     User,
@@ -187,6 +190,28 @@ TABLES: tuple[Part, ...] = (
                 "hidden_reason": case((StoreReview.hidden_reason.is_(None), None), else_="—"),
             }
         ),
+    ),
+    Part(
+        "payment_mandates",
+        PaymentMandate,
+        lambda p: PaymentMandate.member_id == p.id,
+        ("id", "channel", "mandate_no", "status", "signed_at", "revoked_at", "created_at"),
+        # an agreement to be charged: kept as a money record, revoked at closing
+    ),
+    Part(
+        "renewals",
+        Renewal,
+        lambda p: Renewal.member_id == p.id,
+        ("id", "membership_id", "period_starts_at", "price_fen", "noticed_at", "due_at")
+        + ("status", "attempts", "order_id", "reason", "finished_at"),
+    ),
+    Part(
+        "renewal_attempts",
+        RenewalAttempt,
+        lambda p: RenewalAttempt.renewal_id.in_(
+            select(Renewal.id).where(Renewal.member_id == p.id)
+        ),
+        ("id", "renewal_id", "charge_no", "amount_fen", "succeeded", "error", "created_at"),
     ),
     Part(
         "companions",

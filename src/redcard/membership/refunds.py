@@ -18,7 +18,7 @@ from redcard.companions import service as companions
 from redcard.errors import Conflict, NotFound
 from redcard.kit.time import utc_now
 from redcard.ledger.savings import savings_since
-from redcard.membership import program
+from redcard.membership import program, renewal
 from redcard.membership.refund_policy import SelfServiceQuote, self_service_quote
 from redcard.membership.schemas import MemberRefund, TimelineStep
 from redcard.models import (
@@ -155,6 +155,7 @@ async def request_self_refund(session: AsyncSession, member: User) -> Refund:
     """The member gives the card back for the quoted amount (all of it within the cooling-off
     period, the plan's policy after it); benefits stop now and the refund goes through the
     one refund path. The card row is locked, so two clicks cannot refund twice."""
+    await renewal.wait_for_renewal_charge(session, member.id)  # a renewal charge finishes first
     ctx = await _self_refund_context(session, member, lock=True)
     if not ctx.quote.allowed:
         raise SelfRefundNotAllowed(ctx.quote.reason)

@@ -28,6 +28,13 @@ from redcard.models.redemption import (
     RedemptionStatus,
 )
 from redcard.models.refund import Refund, RefundReason, RefundStatus
+from redcard.models.renewal import (  # renewal (issue 16)
+    MandateState,
+    PaymentMandate,
+    Renewal,
+    RenewalAttempt,
+    RenewalStatus,
+)
 from redcard.models.statement import (
     Statement,
     StatementLine,
@@ -50,6 +57,11 @@ from redcard.models.terms import TermsVersion
 from redcard.models.user import Role, User
 
 __all__ = [
+    "MandateState",
+    "PaymentMandate",
+    "Renewal",
+    "RenewalAttempt",
+    "RenewalStatus",
     "AuthSession",
     "BadgeAction",
     "Base",

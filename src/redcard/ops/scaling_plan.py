@@ -154,6 +154,82 @@ MEMBER_GROUP: tuple[TablePlan, ...] = (
         rules.member("user_id"),
         (rules.pk("notifications", "user_id"),),
     ),
+    # -- renewal (issue 16) --------------------------------------------------------------------
+    TablePlan(
+        "payment_mandates",
+        Placement.distributed,
+        "A member's payment mandate (周期扣款 / 委托代扣): read with the member's card when the "
+        "renewal worker charges it, written when the member turns auto-renew on or off.",
+        rules.member(),
+        (
+            rules.pk("payment_mandates", "member_id"),
+            rules.uq(
+                "uq_payment_mandates_mandate_no",
+                "mandate_no",
+                fix=rules.lookup("mandate_no", "the return from the channel's signing page"),
+            ),
+        ),
+    ),
+    TablePlan(
+        "renewals",
+        Placement.distributed,
+        "One card period's renewal, claimed and charged with the member's card, mandate, order "
+        "and payment in one transaction on the member's shard.",
+        rules.member(),
+        (
+            rules.pk("renewals", "member_id"),
+            rules.uq(
+                "uq_renewals_period",
+                "membership_id",
+                "period_starts_at",
+                fix="UNIQUE (member_id, membership_id, period_starts_at)",
+            ),
+            rules.uq(
+                "uq_renewals_charge_no",
+                "charge_no",
+                fix=rules.lookup("out_trade_no", "status queries and the bill's lines"),
+            ),
+            rules.fk(
+                "fk_renewals_membership_id_memberships",
+                "membership_id",
+                rules.OWNER_PAIR.format(
+                    lead="member_id", column="membership_id", parent="memberships"
+                ),
+            ),
+            rules.fk(
+                "fk_renewals_mandate_id_payment_mandates",
+                "mandate_id",
+                rules.OWNER_PAIR.format(
+                    lead="member_id", column="mandate_id", parent="payment_mandates"
+                ),
+            ),
+            rules.fk(
+                "fk_renewals_order_id_orders",
+                "order_id",
+                rules.OWNER_PAIR.format(lead="member_id", column="order_id", parent="orders"),
+            ),
+        ),
+    ),
+    TablePlan(
+        "renewal_attempts",
+        Placement.distributed,
+        "A renewal's finished charge attempts, written with the renewal.",
+        rules.member(exists=False),
+        (
+            rules.add("member_id", "add it (the renewal's member), backfilled from renewals"),
+            rules.pk("renewal_attempts", "member_id"),
+            rules.uq(
+                "uq_renewal_attempts_charge_no",
+                "charge_no",
+                fix=rules.lookup("out_trade_no", "status queries and the bill's lines"),
+            ),
+            rules.fk(
+                "fk_renewal_attempts_renewal_id_renewals",
+                "renewal_id",
+                rules.OWNER_PAIR.format(lead="member_id", column="renewal_id", parent="renewals"),
+            ),
+        ),
+    ),
     TablePlan(
         "code_burns",
         Placement.distributed,

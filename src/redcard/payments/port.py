@@ -166,3 +166,72 @@ class BillFile(Protocol):
         """Write the file to `out` and return its line count, or None when the channel has
         no such file today (then use `StreamedBill` or `bill`)."""
         ...
+
+
+# -- payment mandates (Alipay 周期扣款 / WeChat Pay 委托代扣) -------------------------------------
+# The member signs an agreement at the channel once; later charges need no member step. We name
+# the agreement (`mandate_no`: Alipay's external_agreement_no, WeChat's contract_code) and each
+# charge (`out_trade_no`), so every call can be retried.
+
+
+class MandateRevoked(ChannelRejected):
+    """The mandate was revoked (or never signed): the channel refuses to charge it."""
+
+
+class MandateStatus(StrEnum):
+    pending = "pending"  # sign URL issued, the member has not signed yet
+    active = "active"
+    revoked = "revoked"
+    unknown = "unknown"  # the channel has never heard of this number
+
+
+@dataclass(frozen=True, slots=True)
+class MandateRequest:
+    mandate_no: str
+    subject: str
+    max_amount_fen: int  # the period rule: the most one charge may take
+    period_days: int
+    notify_url: str
+    return_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class MandateCreated:
+    sign_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class MandateQuery:
+    status: MandateStatus
+    channel_ref: str | None = None  # Alipay agreement_no, WeChat contract_id
+    signed_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeRequest:
+    mandate_no: str
+    out_trade_no: str
+    amount_fen: int
+    subject: str
+
+
+@runtime_checkable
+class Mandates(Protocol):
+    """Charging a signed mandate without the member present. `charge_mandate` is idempotent by
+    `out_trade_no`: a number already charged is never charged again; the answer is that
+    charge as it stands (an adapter whose API reports "already paid" queries the trade). A
+    revoked mandate raises MandateRevoked for any new number."""
+
+    async def sign_mandate(self, request: MandateRequest) -> MandateCreated: ...
+
+    async def query_mandate(self, mandate_no: str) -> MandateQuery: ...
+
+    async def charge_mandate(self, request: ChargeRequest) -> TradeQuery:
+        """Succeeded or failed (`query_payment` answers for the number afterwards); raises
+        ChannelTimeout (query before deciding), MandateRevoked or ChannelRejected."""
+        ...
+
+    async def revoke_mandate(self, mandate_no: str) -> None:
+        """Idempotent: revoking a revoked or unknown mandate is not an error."""
+        ...

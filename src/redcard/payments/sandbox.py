@@ -9,6 +9,8 @@ refund number, and serves a daily bill.
 Its notifications, their queue and their retries are `sandbox_notify.Notifier`'s: closing
 never waits for retries, which stay in the sandbox's books for the next process hosting it.
 
+Payment mandates (周期扣款 / 委托代扣) are `sandbox_mandates.SandboxMandates`'s.
+
 Tests and demos steer it through `inject()`: delay, fail, time out (before or after taking
 effect) or send a notification twice. The core only ever sees it through `port.PaymentChannel`.
 """
@@ -51,6 +53,7 @@ from redcard.payments.port import (
     TradeStatus,
 )
 from redcard.payments.sandbox_books import meta, refunds, trades
+from redcard.payments.sandbox_mandates import SandboxMandates
 from redcard.payments.sandbox_notify import (
     HEADER_NONCE,
     HEADER_SIG,
@@ -76,7 +79,7 @@ class Fault(StrEnum):
 
 
 @dataclass
-class SandboxChannel(Notifier):
+class SandboxChannel(Notifier, SandboxMandates):
     database_url: str
     secret: str
     name: str = "sandbox"
