@@ -116,6 +116,24 @@ class Settings(BaseSettings):
     curation_inspection_max_days: int = Field(
         default=365, ge=1, description="an in-person inspection older than this no longer counts"
     )
+    # -- delivery (issue 16): e-mail over SMTP, beside the in-app inbox --------------------
+    smtp_host: str | None = Field(
+        default=None, description="the SMTP server that sends members' e-mail; unset: no e-mail"
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="the SMTP server's port")
+    smtp_tls: Literal["none", "starttls", "tls"] = Field(
+        default="starttls",
+        description="none (plain, a local relay), starttls (port 587) or tls (implicit, 465)",
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login; unset: no login")
+    smtp_password: str | None = Field(default=None, description="SMTP password")
+    smtp_from: str = Field(
+        default="Redcard <noreply@redcard.local>",
+        description="the From address; its domain ends each message's Message-ID",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="connect and reply timeout per SMTP command"
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_json: bool = Field(
         default=True, description="one JSON object per log line (false: readable console lines)"
