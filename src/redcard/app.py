@@ -46,6 +46,7 @@ from redcard.web.common import router as common_pages
 from redcard.web.errors import error_page
 from redcard.web.member.discover import router as discover_pages
 from redcard.web.member.events import router as event_pages
+from redcard.web.member.inbox import router as inbox_pages
 from redcard.web.member.me import router as me_pages
 from redcard.web.member.method import router as method_pages
 from redcard.web.member.pages import router as member_pages
@@ -56,6 +57,7 @@ from redcard.web.merchant.pages import router as merchant_pages
 from redcard.web.merchant.statements import router as merchant_statements_pages
 from redcard.web.operator.curation import router as curation_pages
 from redcard.web.operator.events import router as event_manage_pages
+from redcard.web.operator.outbox import router as outbox_pages
 from redcard.web.operator.pages import router as operator_pages
 from redcard.web.operator.statements import router as statements_pages
 from redcard.web.operator.sunset import router as sunset_pages
@@ -196,6 +198,8 @@ def create_app(
     app.include_router(refund_pages)
     app.include_router(method_pages)  # /how-we-pick and /me/reviews
     app.include_router(me_pages)
+    app.include_router(inbox_pages)  # 我的 → 消息; /operator/outbox (delivery)
+    app.include_router(outbox_pages)
     app.include_router(curation_pages)
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from redcard.delivery.catalog import load_all
 from redcard.kit.money import format_fen
 from redcard.kit.time import local_time
 from redcard.notifications import MESSAGES
@@ -49,6 +50,9 @@ def fields(params: dict[str, Any]) -> dict[str, Any]:
 def render(template: str, params: dict[str, Any], locale: str | None) -> Rendered:
     """The message in `locale` (zh_CN when unset or unknown)."""
     message = MESSAGES.get(template)
+    if message is None:  # declared in a module this process has not imported yet
+        load_all()
+        message = MESSAGES.get(template)
     if message is None:
         raise UnknownTemplate(f"template {template!r} has no text")
     translate = translations(pick(locale)).gettext

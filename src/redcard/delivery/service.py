@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.delivery import sinks as sink_registry
+from redcard.delivery.catalog import load_all
 from redcard.delivery.render import render
 from redcard.delivery.sinks import Outgoing, Sink
-from redcard.kit.ids import new_id
 from redcard.kit.retry import MAX_ATTEMPTS, backoff, error_text, is_transient
 from redcard.kit.sql import for_update_kwargs, insert_rows
 from redcard.kit.time import utc_now
@@ -37,6 +37,7 @@ log = logging.getLogger("redcard.notifications")
 async def dispatch(session: AsyncSession, limit: int = 500) -> int:
     """Claim notifications not yet dispatched and queue them for each sink that takes them.
     Returns how many notifications were dispatched."""
+    load_all()  # every declared message, to know which are marketing
     now = utc_now()
     notes = (
         await session.scalars(
@@ -62,7 +63,7 @@ async def dispatch(session: AsyncSession, limit: int = 500) -> int:
             continue  # the member said no to these; notices they are owed always go
         rows.extend(
             {
-                "id": new_id(),
+                "id": delivery_id(note.id, sink.name),
                 "created_at": now,
                 "notification_id": note.id,
                 "user_id": note.user_id,
@@ -77,6 +78,12 @@ async def dispatch(session: AsyncSession, limit: int = 500) -> int:
     await session.flush()
     await insert_rows(session, NotificationDelivery.__table__, rows)
     return len(notes)
+
+
+def delivery_id(notification_id: uuid.UUID, sink: str) -> uuid.UUID:
+    """The key of a notification at a sink, the same however often it is dispatched (a
+    dispatch rolled back with the send that followed it is done again, with the same keys)."""
+    return uuid.uuid5(notification_id, sink)
 
 
 async def _users(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, User]:

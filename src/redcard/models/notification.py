@@ -12,6 +12,9 @@ from redcard.models.base import Base, CreatedAtMixin, IdMixin
 from redcard.ops.logs import current_request_id
 
 
+UNREAD = "inbox_at IS NOT NULL AND read_at IS NULL"
+
+
 class Notification(IdMixin, CreatedAtMixin, Base):
     """Outbox: a message to a user, written in the business transaction, sent by the worker.
 
@@ -32,8 +35,14 @@ class Notification(IdMixin, CreatedAtMixin, Base):
             postgresql_where=text("dispatched_at IS NULL"),
             sqlite_where=text("dispatched_at IS NULL"),
         ),
-        # a member's inbox, newest first, and its unread badge
+        # a member's inbox, newest first; its unread badge
         Index("ix_notifications_inbox", "user_id", "inbox_at"),
+        Index(
+            "ix_notifications_unread",
+            "user_id",
+            postgresql_where=text(UNREAD),
+            sqlite_where=text(UNREAD),
+        ),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)

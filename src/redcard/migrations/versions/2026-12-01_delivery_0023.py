@@ -25,6 +25,7 @@ depends_on: str | Sequence[str] | None = None
 _OLD_DUE = "sent_at IS NULL AND failed_at IS NULL"
 _TO_DISPATCH = "dispatched_at IS NULL"
 _QUEUED = "status = 'queued'"
+_UNREAD = "inbox_at IS NOT NULL AND read_at IS NULL"
 
 
 def upgrade() -> None:
@@ -52,6 +53,13 @@ def upgrade() -> None:
         sqlite_where=sa.text(_TO_DISPATCH),
     )
     op.create_index("ix_notifications_inbox", "notifications", ["user_id", "inbox_at"])
+    op.create_index(
+        "ix_notifications_unread",
+        "notifications",
+        ["user_id"],
+        postgresql_where=sa.text(_UNREAD),
+        sqlite_where=sa.text(_UNREAD),
+    )
     op.create_table(
         "notification_deliveries",
         sa.Column("notification_id", sa.Uuid(), nullable=False),
@@ -102,6 +110,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_notification_deliveries_user_id"), table_name="notification_deliveries")
     op.drop_index("ix_notification_deliveries_due", table_name="notification_deliveries")
     op.drop_table("notification_deliveries")
+    op.drop_index("ix_notifications_unread", table_name="notifications")
     op.drop_index("ix_notifications_inbox", table_name="notifications")
     op.drop_index("ix_notifications_to_dispatch", table_name="notifications")
     with op.batch_alter_table("notifications") as batch:
