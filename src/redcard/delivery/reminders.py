@@ -180,6 +180,7 @@ async def savings_summary(session: AsyncSession, limit: int = 500) -> int:
                 Membership.status == MembershipStatus.active,
                 Membership.kind == PlanKind.paid,
                 Membership.starts_at <= now,
+                Membership.ends_at > now,
                 _not_sent_since(SAVINGS_SUMMARY, since),
             )
             .order_by(Membership.member_id)
