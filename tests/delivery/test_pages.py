@@ -144,3 +144,8 @@ async def test_the_operator_sees_the_outbox_per_sink_and_downloads_it(
     lines = csv.text.lstrip("\ufeff").splitlines()
     assert lines[0] == "sink,queued,sent,failed,oldest_queued_seconds"
     assert any(line.startswith("inbox,0,2,0,") for line in lines)
+
+    scraped = (await client.get("/metrics")).text  # the same figures for Prometheus
+    assert 'redcard_outbox_sent{sink="inbox"} 2.0' in scraped
+    assert 'redcard_outbox_backlog{sink="(dispatch)"} 1.0' in scraped
+    assert 'redcard_queue_depth{queue="notifications"} 1.0' in scraped
