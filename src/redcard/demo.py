@@ -18,6 +18,7 @@ from sqlalchemy import select
 from redcard.accounts.service import create_user
 from redcard.curation import demo as curation_demo
 from redcard.db import Database
+from redcard.delivery import demo as delivery_demo
 from redcard.events import demo as events_demo
 from redcard.kit import time as clock
 from redcard.membership import service as membership
@@ -168,4 +169,5 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
     await events_demo.seed(db, channels, base_url, member_phone=MEMBER_PHONE)
     await storepay_demo.seed(db, channels, base_url, member_phone=MEMBER_PHONE)
     await curation_demo.seed(db, password=PASSWORD, operator_phone=OPERATOR_PHONE)
+    await delivery_demo.seed(db, member_phone=MEMBER_PHONE)
     return True
