@@ -71,8 +71,8 @@ class Settings(BaseSettings):
     )
     notifications_file: Path | None = Field(
         default=None,
-        description="the worker appends each notification to this file as a JSON line; "
-        "unset: to the log",
+        description="the worker also appends each notification to this file as a JSON line "
+        "(a sink beside the in-app inbox); unset: no file",
     )
     replica_url: str | None = Field(
         default=None,
