@@ -152,7 +152,8 @@ async def test_a_refused_address_fails_for_mail_alone(
     assert rows["smtp"].status == DeliveryStatus.failed  # retrying cannot mend a 5xx
     assert rows["inbox"].status == DeliveryStatus.sent
     note = await _note(db, note_id)
-    assert note.failed_at is not None and "550" in (note.last_error or "")
+    assert note.failed_at is not None
+    assert "550" in (note.last_error or "")
     async with db.session_scope() as session:
         failures = await outbox.recent_failures(session)
     assert [(f.sink, f.template) for f in failures] == [("smtp", CARD_EXPIRING_7D)]
@@ -177,7 +178,8 @@ async def test_a_resend_after_a_crash_carries_the_same_key(
         pass
     assert await _send(db) == 2
     ids = [str(m["Message-ID"]) for m in smtp_server.inbox.received]
-    assert len(ids) == 2 and ids[0] == ids[1]
+    assert len(ids) == 2
+    assert ids[0] == ids[1]
     smtp_row = (await _deliveries(db, note_id))["smtp"]
     assert ids[0] == f"<{smtp_row.id}@redcard.test>"
     async with db.session_scope() as session:  # the inbox shows it once

@@ -59,7 +59,9 @@ async def test_the_badge_counts_unread_messages_and_opening_one_reads_it(
     assert opened.status_code == 200
     assert "你的会员卡将于 2026-12-08 12:00 UTC+8 到期" in opened.text
     assert badge(opened.text) == "1"  # the one just opened no longer counts
-    assert badge((await client.get("/lang/en?next=/me/messages", follow_redirects=True)).text) == "1"
+    assert (
+        badge((await client.get("/lang/en?next=/me/messages", follow_redirects=True)).text) == "1"
+    )
     english = (await client.get("/me/messages")).text
     assert "Your card ends in 7 days" in english
     assert english.count('data-read="no"') == 1
@@ -136,7 +138,8 @@ async def test_the_operator_sees_the_outbox_per_sink_and_downloads_it(
     assert inbox_row
     assert re.search(r'class="sent">2<', inbox_row.group(1))
     waiting = re.search(r'<tr data-sink="\(dispatch\)">(.*?)</tr>', page, re.S)
-    assert waiting and re.search(r'class="key queued">1<', waiting.group(1))
+    assert waiting
+    assert re.search(r'class="key queued">1<', waiting.group(1))
     assert "没有失败。" in page
     csv = await client.get("/operator/outbox/csv")
     assert csv.status_code == 200

@@ -15,9 +15,9 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.delivery import sinks as sink_registry
@@ -32,6 +32,7 @@ from redcard.notifications import MESSAGES
 from redcard.web.i18n import pick
 
 log = logging.getLogger("redcard.notifications")
+DELIVERIES = cast(Table, NotificationDelivery.__table__)
 
 
 async def dispatch(session: AsyncSession, limit: int = 500) -> int:
@@ -76,7 +77,7 @@ async def dispatch(session: AsyncSession, limit: int = 500) -> int:
             if sink.accepts(user)
         )
     await session.flush()
-    await insert_rows(session, NotificationDelivery.__table__, rows)
+    await insert_rows(session, DELIVERIES, rows)
     return len(notes)
 
 
@@ -130,12 +131,12 @@ async def deliver(
     failed.update(await _send(session, sink, list(outgoing.values())))
     sent = 0
     for d in claimed:
-        exc = failed.get(str(d.id))
-        if exc is None:
+        refusal = failed.get(str(d.id))
+        if refusal is None:
             d.status, d.sent_at = DeliveryStatus.sent, now
             sent += 1
         else:
-            _set_aside(d, notes[d.notification_id], exc, now)
+            _set_aside(d, notes[d.notification_id], refusal, now)
     await session.flush()
     return sent, set(notes)
 

@@ -11,7 +11,6 @@ from redcard.kit.time import utc_now
 from redcard.models.base import Base, CreatedAtMixin, IdMixin
 from redcard.ops.logs import current_request_id
 
-
 UNREAD = "inbox_at IS NOT NULL AND read_at IS NULL"
 
 
