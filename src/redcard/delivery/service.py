@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.delivery import sinks as sink_registry
@@ -54,8 +54,13 @@ async def dispatch(session: AsyncSession, limit: int = 500) -> int:
     users = await _users(session, {n.user_id for n in notes})
     rows: list[dict[str, Any]] = []
     active = sink_registry.active()
+    await session.execute(
+        update(Notification)
+        .where(Notification.id.in_([n.id for n in notes]))
+        .values(dispatched_at=now)
+        .execution_options(synchronize_session=False)
+    )
     for note in notes:
-        note.dispatched_at = now
         user = users.get(note.user_id)
         if user is None or user.closed_at is not None:
             continue
@@ -76,7 +81,6 @@ async def dispatch(session: AsyncSession, limit: int = 500) -> int:
             for sink in active
             if sink.accepts(user)
         )
-    await session.flush()
     await insert_rows(session, DELIVERIES, rows)
     return len(notes)
 
