@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from redcard.accounts.endpoints import router as accounts_api
 from redcard.config import Settings, get_settings
 from redcard.curation.endpoints import router as curation_api
+from redcard.datarights.endpoints import router as datarights_api
 from redcard.db import Database
 from redcard.deps import AppContext
 from redcard.discovery.endpoints import router as discovery_api
@@ -44,6 +45,7 @@ from redcard.sunset.endpoints import router as sunset_api
 from redcard.web.common import LoginRequired, login_redirect, login_target
 from redcard.web.common import router as common_pages
 from redcard.web.errors import error_page
+from redcard.web.member.datarights import router as datarights_pages
 from redcard.web.member.discover import router as discover_pages
 from redcard.web.member.events import router as event_pages
 from redcard.web.member.inbox import router as inbox_pages
@@ -180,6 +182,7 @@ def create_app(
         events_api,
         discovery_api,
         curation_api,
+        datarights_api,
     )
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
@@ -197,6 +200,7 @@ def create_app(
     app.include_router(sunset_pages)
     app.include_router(refund_pages)
     app.include_router(method_pages)  # /how-we-pick and /me/reviews
+    app.include_router(datarights_pages)  # /me/export, /me/close: before /me's own routes
     app.include_router(me_pages)
     app.include_router(inbox_pages)  # 我的 → 消息; /operator/outbox (delivery)
     app.include_router(outbox_pages)

@@ -97,12 +97,14 @@ async def test_me_shows_who_i_am_my_orders_events_refunds_and_what_is_coming(
 
     assert 'href="/card/refunds"' in text
     soon = text[text.index('id="coming-soon"') :]
-    for label in ("自动续费", "亲友卡", "导出我的数据", "注销账号"):
+    for label in ("自动续费", "亲友卡"):
         entry = re.search(rf'<li aria-disabled="true">(?:(?!</li>).)*{label}.*?</li>', soon, re.S)
         assert entry, label
         assert "即将推出" in entry.group(0)
         assert "href" not in entry.group(0)
     assert 'action="/logout"' in text
+    assert 'href="/me/export"' in text
+    assert 'href="/me/close"' in text
 
     async with db.session_scope() as session:  # the operator gave the plan an English name
         (await session.get_one(Plan, plans.annual.id)).name_en = "Annual card"

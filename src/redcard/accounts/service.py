@@ -212,6 +212,17 @@ async def reset_password(session: AsyncSession, *, phone: str, password: str) ->
     return revoked
 
 
+async def confirm_password(user: User, password: str) -> None:
+    """The member proves it is them (changing the password, closing the account): the check
+    takes a login's turn (accounts/passwords.py)."""
+    async with turn():
+        right = len(password) <= MAX_PASSWORD and await verify_password(
+            user.password_hash, password
+        )
+    if not right:
+        raise WrongPassword("your current password is not right")
+
+
 async def change_password(
     session: AsyncSession,
     user: User,
@@ -224,12 +235,7 @@ async def change_password(
     every other login stop working, the login asking (`keep_token`) stays. Returns the
     number of logins ended. The check takes a login's turn (accounts/passwords.py)."""
     check_password(new_password)
-    async with turn():
-        right = len(old_password) <= MAX_PASSWORD and await verify_password(
-            user.password_hash, old_password
-        )
-    if not right:
-        raise WrongPassword("your current password is not right")
+    await confirm_password(user, old_password)
     user.password_hash = await hash_password(new_password)
     revoked = await revoke_sessions(session, user.id, keep_token=keep_token)
     await session.flush()

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.ledger.accounts import Account
 from redcard.ledger.service import Entry, Line
-from redcard.models import LedgerAccount
+from redcard.models import JournalEntry, JournalLine, LedgerAccount
 
 SAVINGS_KIND = "redemption"  # a committed redemption, whether a till code or a 买单
 SAVINGS_UNDO_KIND = "redemption_undo"  # its reversal
@@ -71,3 +72,20 @@ async def savings_by_member(
 async def savings_fen(session: AsyncSession, member_id: uuid.UUID) -> int:
     """What one member saved, in fen: the number on the savings counter."""
     return (await savings_by_member(session, [member_id]))[member_id]
+
+
+async def savings_since(session: AsyncSession, member_id: uuid.UUID, since: datetime) -> int:
+    """What one member saved from `since` on, in fen: the member's savings lines (redemptions
+    less their undos) in entries posted then or later. A card's benefits used are this from
+    the card's start, since a member holds one card at a time."""
+    saved = await session.scalar(
+        select(func.coalesce(func.sum(JournalLine.amount_fen), 0))
+        .join(LedgerAccount, LedgerAccount.id == JournalLine.account_id)
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(
+            LedgerAccount.code == Account.member_savings,
+            LedgerAccount.owner_key == str(member_id),
+            JournalEntry.posted_at >= since,
+        )
+    )
+    return -int(saved or 0)  # savings are a credit balance

@@ -170,7 +170,8 @@ async def quote(session: Session, member: Member) -> RefundQuote:
 
 @router.post("/refunds", status_code=201, response_model=RefundRef)
 async def request_refund(request: Request, session: Session, member: Member) -> JSONResponse:
-    """Give your card back for the quoted refund (cooling-off period, plan policy)."""
+    """Give your card back for the quoted refund: everything within the cooling-off period,
+    the plan's refund policy after it."""
 
     async def action() -> RefundRef:
         return RefundRef.model_validate(await refunds.request_self_refund(session, member))

@@ -1,21 +1,22 @@
-"""A member's refunds: giving the card back within its plan's cooling-off period (a preview of
-the amount first, then the refund), and the member's view of every refund of theirs, their
-own or a sunset's, with its timeline.
+"""A member's refunds: giving the card back (a preview of the amount first, then the refund),
+and the member's view of every refund of theirs, their own or a sunset's, with its timeline.
 
-The amount is the plan's refund policy (membership/refund_policy.py); the money goes back
-through the one refund path (payments/refunds).
+The amount is everything paid within the plan's cooling-off period, then what the plan's
+refund policy gives (membership/refund_policy.py), the benefits used counted from the ledger
+(ledger/savings.savings_since); the money goes back through the one refund path
+(payments/refunds). Closing the account ends the card the same way (`end_cards`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.errors import Conflict, NotFound
 from redcard.kit.time import utc_now
-from redcard.ledger.savings import savings_by_member
+from redcard.ledger.savings import savings_since
 from redcard.membership import program
 from redcard.membership.refund_policy import SelfServiceQuote, self_service_quote
 from redcard.membership.schemas import MemberRefund, TimelineStep
@@ -118,16 +119,15 @@ async def _self_refund_context(
     )
     if payment is None:
         raise NoPaidCard("your card has no completed payment")
-    savings = await savings_by_member(session, [member.id])
     now = utc_now()
     quote = self_service_quote(
         plan.refund_policy,
         plan.cooling_off_days,
-        paid_fen=payment.amount_fen - payment.refunded_fen,
+        paid_fen=await refund_path.refundable_fen(session, payment),
         starts_at=card.starts_at,
         ends_at=card.ends_at,
         at=now,
-        benefits_fen=savings.get(member.id, 0),
+        benefits_fen=await savings_since(session, member.id, card.starts_at),
     )
     if not await program.sales_open(session):
         quote = SelfServiceQuote(
@@ -136,6 +136,9 @@ async def _self_refund_context(
             plan.refund_policy,
             "the programme is closing: every card is refunded automatically",
             quote.cooling_off_ends_at,
+            quote.within_cooling_off,
+            quote.paid_fen,
+            quote.benefits_fen,
         )
     return SelfRefundContext(card, plan, payment, quote)
 
@@ -146,8 +149,9 @@ async def quote_self_refund(session: AsyncSession, member: User) -> SelfRefundCo
 
 
 async def request_self_refund(session: AsyncSession, member: User) -> Refund:
-    """The member gives the card back; benefits stop now and the refund goes through the one
-    refund path. The card row is locked, so two clicks cannot refund twice."""
+    """The member gives the card back for the quoted amount (all of it within the cooling-off
+    period, the plan's policy after it); benefits stop now and the refund goes through the
+    one refund path. The card row is locked, so two clicks cannot refund twice."""
     ctx = await _self_refund_context(session, member, lock=True)
     if not ctx.quote.allowed:
         raise SelfRefundNotAllowed(ctx.quote.reason)
@@ -156,5 +160,27 @@ async def request_self_refund(session: AsyncSession, member: User) -> Refund:
     )
     ctx.card.status = MembershipStatus.refunded
     ctx.card.ended_at = utc_now()
+    await session.flush()
+    return refund
+
+
+async def end_cards(session: AsyncSession, member: User) -> Refund | None:
+    """Closing the account: a paid card is given back as `request_self_refund` does when its
+    quote allows a refund; whatever is still active after that (a trial, a card with nothing
+    left to refund, one a sunset is refunding, one with no payment) ends now without one.
+    Returns the refund, if any."""
+    refund = None
+    try:
+        ctx = await _self_refund_context(session, member, lock=True)
+    except NoPaidCard:
+        ctx = None
+    if ctx is not None and ctx.quote.allowed:
+        refund = await request_self_refund(session, member)
+    await session.execute(
+        update(Membership)
+        .where(Membership.member_id == member.id, Membership.status == MembershipStatus.active)
+        .values(status=MembershipStatus.expired, ended_at=utc_now(), auto_renew=False)
+        .execution_options(synchronize_session="fetch")
+    )
     await session.flush()
     return refund

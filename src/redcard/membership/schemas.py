@@ -148,6 +148,9 @@ class RefundQuote(Schema):
     policy: RefundPolicy
     reason: str
     cooling_off_ends_at: datetime
+    within_cooling_off: bool = Field(description="a full refund: the cooling-off period is on")
+    paid_fen: int = Field(description="what is left of the card's payment")
+    benefits_fen: int = Field(description="what the card saved you so far, from the ledger")
 
 
 class RefundRef(Schema):

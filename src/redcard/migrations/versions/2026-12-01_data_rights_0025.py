@@ -14,6 +14,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # No schema change: closing an account uses users.closed_at (0001), overwrites the user
+    # row's personal columns and deletes the member's other personal rows in place
+    # (datarights/tables.py); the money records keep their columns.
     pass
 
 
