@@ -17,13 +17,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.delivery import sinks as sink_registry
 from redcard.delivery.catalog import load_all
 from redcard.delivery.render import render
-from redcard.delivery.sinks import Outgoing, Sink
+from redcard.delivery.sinks import Outgoing, Recipient, Sink
 from redcard.kit.retry import MAX_ATTEMPTS, backoff, error_text, is_transient
 from redcard.kit.sql import for_update_kwargs, insert_rows
 from redcard.kit.time import utc_now
@@ -62,7 +62,7 @@ async def dispatch(session: AsyncSession, limit: int = 500) -> int:
     )
     for note in notes:
         user = users.get(note.user_id)
-        if user is None or user.closed_at is not None:
+        if user is None or user.closed:
             continue
         message = MESSAGES.get(note.template)
         if message is not None and message.marketing and not user.marketing_messages:
@@ -91,9 +91,16 @@ def delivery_id(notification_id: uuid.UUID, sink: str) -> uuid.UUID:
     return uuid.uuid5(notification_id, sink)
 
 
-async def _users(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, User]:
-    found = await session.scalars(select(User).where(User.id.in_(ids)))
-    return {u.id: u for u in found}
+async def _users(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
+    rows = await session.execute(
+        select(User.id, User.locale, User.email, User.marketing_messages, User.closed_at).where(
+            User.id.in_(ids)
+        )
+    )
+    return {
+        r.id: Recipient(r.id, r.locale, r.email, r.marketing_messages, r.closed_at is not None)
+        for r in rows
+    }
 
 
 async def deliver(
@@ -145,7 +152,7 @@ async def deliver(
     return sent, set(notes)
 
 
-def _outgoing(d: NotificationDelivery, note: Notification, user: User) -> Outgoing:
+def _outgoing(d: NotificationDelivery, note: Notification, user: Recipient) -> Outgoing:
     locale = pick(user.locale)
     words = render(note.template, note.params, locale)
     return Outgoing(
@@ -212,34 +219,41 @@ async def settle(session: AsyncSession, ids: set[uuid.UUID]) -> None:
     if not ids:
         return
     now = utc_now()
-    notes = (
-        await session.scalars(
-            select(Notification)
-            .where(Notification.id.in_(ids))
-            .order_by(Notification.id)
-            .with_for_update(**for_update_kwargs(session))
-            .execution_options(populate_existing=True)
-        )
-    ).all()
-    deliveries = await session.scalars(
-        select(NotificationDelivery)
-        .where(NotificationDelivery.notification_id.in_([n.id for n in notes]))
-        .execution_options(populate_existing=True)
+    id_list = sorted(ids)
+    await session.execute(
+        select(Notification.id)
+        .where(Notification.id.in_(id_list))
+        .order_by(Notification.id)
+        .with_for_update(**for_update_kwargs(session))
     )
-    by_note: dict[uuid.UUID, list[NotificationDelivery]] = {}
-    for d in deliveries:
-        by_note.setdefault(d.notification_id, []).append(d)
-    for note in notes:
-        rows = by_note.get(note.id, [])
-        if not rows or any(d.status == DeliveryStatus.queued for d in rows):
-            continue
-        note.attempts = max(d.attempts for d in rows)
-        failed = [d for d in rows if d.status == DeliveryStatus.failed]
-        if failed:
-            note.failed_at, note.last_error = now, failed[0].last_error
-        else:
-            note.sent_at = now
-    await session.flush()
+    # each UPDATE is a statement of its own: on PostgreSQL it reads what committed up to
+    # the moment the locks above were granted
+    d = NotificationDelivery
+    mine = d.notification_id == Notification.id
+    open_ = Notification.id.in_(id_list) & Notification.sent_at.is_(None)
+    open_ &= Notification.failed_at.is_(None)
+    attempts = select(func.max(d.attempts)).where(mine).scalar_subquery()
+    queued = exists().where(mine, d.status == DeliveryStatus.queued)
+    failed = exists().where(mine, d.status == DeliveryStatus.failed)
+    reason = (
+        select(d.last_error)
+        .where(mine, d.status == DeliveryStatus.failed)
+        .order_by(d.failed_at, d.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(Notification)
+        .where(open_, exists().where(mine), ~queued, ~failed)
+        .values(sent_at=now, attempts=attempts)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Notification)
+        .where(open_, ~queued, failed)
+        .values(failed_at=now, attempts=attempts, last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def send_pending(session: AsyncSession, limit: int = 500) -> int:

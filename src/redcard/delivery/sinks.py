@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.kit.time import utc_now
-from redcard.models import Notification, User
+from redcard.models import Notification
 
 log = logging.getLogger("redcard.notifications")
 
@@ -38,6 +38,17 @@ class Outgoing:
     body: str
 
 
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """What delivery needs of a member (read as plain columns, not loaded as a `User`)."""
+
+    id: uuid.UUID
+    locale: str | None
+    email: str | None
+    marketing_messages: bool
+    closed: bool
+
+
 class Sink(Protocol):
     """A way messages reach people. `send` hands a batch over and returns the messages it
     could not deliver (key → why); raising means the batch as a whole failed, and each
@@ -45,7 +56,7 @@ class Sink(Protocol):
 
     name: str
 
-    def accepts(self, user: User) -> bool:
+    def accepts(self, user: Recipient) -> bool:
         """Whether messages to `user` go through this sink at all (e-mail: an address)."""
         ...
 
@@ -60,7 +71,7 @@ class InboxSink:
 
     name = "inbox"
 
-    def accepts(self, user: User) -> bool:
+    def accepts(self, user: Recipient) -> bool:
         return True
 
     async def send(
@@ -85,7 +96,7 @@ class LogSink:
         self.path = path
         self.name = "log" if path is None else "file"
 
-    def accepts(self, user: User) -> bool:
+    def accepts(self, user: Recipient) -> bool:
         return True
 
     async def send(

@@ -1,4 +1,4 @@
-"""E-mail over SMTP (aiosmtplib): one connection per batch, one message per delivery.
+"""E-mail over SMTP (aiosmtplib): a few connections per batch, one message per delivery.
 
 Each message carries its delivery's key as its Message-ID (`<key@sender-domain>`) and in an
 `X-Redcard-Delivery` header, so a message sent again after a worker was killed between the
@@ -8,6 +8,7 @@ for a message (a refused address) fails that message alone."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -18,8 +19,7 @@ import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.config import Settings
-from redcard.delivery.sinks import Outgoing
-from redcard.models import User
+from redcard.delivery.sinks import Outgoing, Recipient
 
 TLS = Literal["none", "starttls", "tls"]
 
@@ -54,11 +54,13 @@ class SmtpSink:
         password: str | None = None,
         from_address: str = "Redcard <noreply@redcard.local>",
         timeout: float = 10.0,
+        connections: int = 4,
     ) -> None:
         self.host, self.port, self.tls = host, port, tls
         self.username, self.password = username, password
         self.from_address = from_address
         self.timeout = timeout
+        self.connections = max(1, connections)
         self.domain = parseaddr(from_address)[1].rpartition("@")[2] or "redcard.local"
 
     @classmethod
@@ -74,7 +76,7 @@ class SmtpSink:
             timeout=settings.smtp_timeout_seconds,
         )
 
-    def accepts(self, user: User) -> bool:
+    def accepts(self, user: Recipient) -> bool:
         return bool(user.email)
 
     def message_id(self, key: str) -> str:
@@ -96,6 +98,15 @@ class SmtpSink:
     async def send(
         self, session: AsyncSession, batch: Sequence[Outgoing]
     ) -> Mapping[str, Exception]:
+        """The batch over up to `connections` connections at once, each sending its share in
+        turn (a mail server answers each message in a few round trips)."""
+        shares = [batch[i :: self.connections] for i in range(self.connections)]
+        failed: dict[str, Exception] = {}
+        for refused in await asyncio.gather(*(self._send_over_one(s) for s in shares if s)):
+            failed.update(refused)
+        return failed
+
+    async def _send_over_one(self, batch: Sequence[Outgoing]) -> dict[str, Exception]:
         client = aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
