@@ -67,15 +67,16 @@ def test_exceptions_lists_notifications_the_sink_refused(seeded: Path, tmp_path:
     copy = tmp_path / "refused.db"
     shutil.copy(seeded, copy)
     with sqlite3.connect(copy) as conn:
-        conn.execute(
-            "UPDATE notifications SET failed_at = CURRENT_TIMESTAMP, attempts = 8, "
-            "last_error = 'OSError: smtp down' "
-            "WHERE id = (SELECT id FROM notifications ORDER BY created_at LIMIT 1)"
+        conn.execute(  # one message's e-mail, refused for good (the demo delivered the rest)
+            "UPDATE notification_deliveries SET status = 'failed', sink = 'smtp', "
+            "failed_at = CURRENT_TIMESTAMP, attempts = 8, last_error = 'OSError: smtp down' "
+            "WHERE id = (SELECT id FROM notification_deliveries ORDER BY created_at LIMIT 1)"
         )
     listed = redcard("exceptions", db=copy)
     assert listed.returncode == 0, listed.stderr
     assert "exceptions queue (1)" in listed.stdout
     assert "OSError: smtp down" in listed.stdout
+    assert "smtp" in listed.stdout
 
 
 def readme_demo_logins() -> dict[str, str]:

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard import notifications
+from redcard.delivery import sinks
+from redcard.delivery.sinks import Outgoing
 from redcard.models import Notification, Payment, Refund, RefundStatus
 from redcard.ops import metrics
 from redcard.payments import refunds
@@ -26,24 +28,34 @@ from tests.fixtures.factories import assert_ledger_ok, buy_card, login, new_user
 ROOT = Path(__file__).resolve().parents[1]
 
 
+for _template in ("welcome", "poison", "card_expiring"):
+    notifications.message(_template, f"{_template} subject", f"{_template} body")
+
+
 class PoisonSink:
     name = "poison"
 
     def __init__(self) -> None:
         self.delivered: list[str] = []
 
-    def send(self, batch: Sequence[Notification]) -> None:
-        if any(n.template == "poison" for n in batch):
+    def accepts(self, user: object) -> bool:
+        return True
+
+    async def send(
+        self, session: AsyncSession, batch: Sequence[Outgoing]
+    ) -> Mapping[str, Exception]:
+        if any(o.template == "poison" for o in batch):
             raise ValueError("cannot render 'poison'")
-        self.delivered.extend(n.template for n in batch)
+        self.delivered.extend(o.template for o in batch)
+        return {}
 
 
 @pytest.fixture
 def sink() -> Iterator[PoisonSink]:
     poison = PoisonSink()
-    notifications.use_sink(poison)
+    sinks.use_sink(poison)
     yield poison
-    notifications.use_sink(notifications.LogSink())
+    sinks.use_sink(sinks.InboxSink())
 
 
 def _value(counter: object, *labels: str) -> float:
@@ -107,8 +119,8 @@ def _cli(*args: str, url: str) -> subprocess.Popen[str]:
 
 async def test_until_idle_exits_zero_and_sigterm_stops_gracefully(db, settings) -> None:  # type: ignore[no-untyped-def]
     member = await new_user(db)
-    async with db.session_scope() as session:
-        notifications.enqueue(session, member.id, "welcome")
+    async with db.session_scope() as session:  # a message the worker process knows the words of
+        notifications.enqueue(session, member.id, "event_reminder", event="Tea", code="A1")
 
     idle = _cli("worker", "--until-idle", url=settings.database_url)
     out, err = idle.communicate(timeout=120)

@@ -51,6 +51,7 @@ from redcard.web.member.companion import router as companion_pages
 from redcard.web.member.datarights import router as datarights_pages
 from redcard.web.member.discover import router as discover_pages
 from redcard.web.member.events import router as event_pages
+from redcard.web.member.inbox import router as inbox_pages
 from redcard.web.member.me import router as me_pages
 from redcard.web.member.method import router as method_pages
 from redcard.web.member.pages import router as member_pages
@@ -62,6 +63,7 @@ from redcard.web.merchant.pages import router as merchant_pages
 from redcard.web.merchant.statements import router as merchant_statements_pages
 from redcard.web.operator.curation import router as curation_pages
 from redcard.web.operator.events import router as event_manage_pages
+from redcard.web.operator.outbox import router as outbox_pages
 from redcard.web.operator.pages import router as operator_pages
 from redcard.web.operator.renewals import router as renewals_pages
 from redcard.web.operator.statements import router as statements_pages
@@ -209,6 +211,8 @@ def create_app(
     app.include_router(method_pages)  # /how-we-pick and /me/reviews
     app.include_router(datarights_pages)  # /me/export, /me/close: before /me's own routes
     app.include_router(me_pages)
+    app.include_router(inbox_pages)  # 我的 → 消息; /operator/outbox (delivery)
+    app.include_router(outbox_pages)
     app.include_router(curation_pages)
     app.include_router(companion_pages)  # /card/companion
     app.mount(

@@ -257,18 +257,18 @@ def settle(
 
 @app.command()
 def exceptions() -> None:
-    """Notifications the sink refused for good (template, reason); refunds' exceptions are
+    """Notifications a sink refused for good (sink, template, reason); refunds' exceptions are
     on the operator's sunset page."""
+    from redcard.delivery.outbox import recent_failures
     from redcard.kit.time import local_time
-    from redcard.notifications import list_failed
 
-    failed = _in_session(list_failed)
+    failed = _in_session(recent_failures)
     table = Table(title=f"Notifications in the exceptions queue ({len(failed)})")
-    for column in ("failed at", "template", "attempts", "reason"):
+    for column in ("failed at", "sink", "template", "attempts", "reason"):
         table.add_column(column)
-    for note in failed:
-        failed_at = local_time(note.failed_at)
-        table.add_row(failed_at, note.template, str(note.attempts), note.last_error or "")
+    for row in failed:
+        failed_at = local_time(row.failed_at)
+        table.add_row(failed_at, row.sink, row.template, str(row.attempts), row.last_error or "")
     console.print(table)
 
 

@@ -71,8 +71,8 @@ class Settings(BaseSettings):
     )
     notifications_file: Path | None = Field(
         default=None,
-        description="the worker appends each notification to this file as a JSON line; "
-        "unset: to the log",
+        description="the worker also appends each notification to this file as a JSON line "
+        "(a sink beside the in-app inbox); unset: no file",
     )
     replica_url: str | None = Field(
         default=None,
@@ -127,6 +127,24 @@ class Settings(BaseSettings):
         default="1d,3d",
         description="after a failed renewal charge, wait this long before each further attempt "
         "(comma-separated, e.g. 1d,3d or 12h); after the last one the card lapses",
+    )
+    # -- delivery (issue 16): e-mail over SMTP, beside the in-app inbox --------------------
+    smtp_host: str | None = Field(
+        default=None, description="the SMTP server that sends members' e-mail; unset: no e-mail"
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="the SMTP server's port")
+    smtp_tls: Literal["none", "starttls", "tls"] = Field(
+        default="starttls",
+        description="none (plain, a local relay), starttls (port 587) or tls (implicit, 465)",
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login; unset: no login")
+    smtp_password: str | None = Field(default=None, description="SMTP password")
+    smtp_from: str = Field(
+        default="Redcard <noreply@redcard.local>",
+        description="the From address; its domain ends each message's Message-ID",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="connect and reply timeout per SMTP command"
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_json: bool = Field(

@@ -19,6 +19,7 @@ from redcard.accounts.service import create_user
 from redcard.companions import demo as companions_demo
 from redcard.curation import demo as curation_demo
 from redcard.db import Database
+from redcard.delivery import demo as delivery_demo
 from redcard.events import demo as events_demo
 from redcard.kit import time as clock
 from redcard.membership import renewal_demo
@@ -173,4 +174,5 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
     await curation_demo.seed(db, password=PASSWORD, operator_phone=OPERATOR_PHONE)
     await companions_demo.seed(db, primary_phone=MEMBER_PHONE, password=PASSWORD)
     await renewal_demo.seed(db, channels, base_url, password=PASSWORD)
+    await delivery_demo.seed(db, member_phone=MEMBER_PHONE)
     return True

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from redcard.accounts.service import user_for_token
 from redcard.config import Settings
 from redcard.db import Database
+from redcard.delivery import inbox
 from redcard.errors import Forbidden, Unauthorized
 from redcard.models import Role, User
 from redcard.payments.channels import Channels
@@ -64,7 +65,14 @@ async def current_user(request: Request, session: Session) -> User | None:
         return None
     user = await user_for_token(session, token)
     request.state.user = user
+    if user is not None and user.role == Role.member and _is_page(request):
+        # the 消息 badge on the 我的 tab of every member page (delivery, issue 16)
+        request.state.unread_messages = await inbox.unread_count(session, user.id)
     return user
+
+
+def _is_page(request: Request) -> bool:
+    return request.method == "GET" and not request.url.path.startswith("/api/")
 
 
 CurrentUser = Annotated[User | None, Depends(current_user)]

@@ -1,31 +1,26 @@
-"""The notification outbox. Business code writes rows with `enqueue()` in its own
-transaction; the worker sends them through the configured sink (console/file by default;
-SMS and e-mail adapters plug in behind `Sink`).
+"""The notification outbox. Business code declares what it says with `message()` and writes
+rows with `enqueue()` (or `enqueue_once()`) in its own transaction; the worker delivers them
+through every configured sink (`redcard.delivery`: the in-app inbox, e-mail over SMTP, a
+file), each sink on its own.
 
-Delivery is at least once: a worker killed after the sink took a batch and before it
-committed sends that batch again, so a sink de-duplicates by the notification's id. A message
-the sink refuses is set aside (kit/retry) without holding up the others."""
+Delivery is at least once: a worker killed after a sink took a batch and before it committed
+sends that batch again, with the same per-sink key (the delivery's id; e-mail's Message-ID),
+so a resend is recognisable. A message a sink refuses is set aside (kit/retry) without
+holding up the others or the other sinks."""
 
 from __future__ import annotations
 
-import json
-import logging
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redcard.kit.retry import MAX_ATTEMPTS, backoff, error_text, is_transient
-from redcard.kit.sql import for_update_kwargs
+from redcard.kit.ids import new_id
+from redcard.kit.sql import insert_ignore, rowcount
 from redcard.kit.time import utc_now
 from redcard.models import Notification
-
-log = logging.getLogger("redcard.notifications")
+from redcard.ops.logs import current_request_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,51 +49,6 @@ def message(template: str, subject: str, body: str, *, marketing: bool = False) 
     return template
 
 
-class Sink(Protocol):
-    def send(self, notifications: Sequence[Notification]) -> None: ...
-
-
-class LogSink:
-    """Writes each message as one JSON line to a file (or the log when no file is set)."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path
-        self.name = "log" if path is None else "file"
-
-    def send(self, notifications: Sequence[Notification]) -> None:
-        lines = [
-            json.dumps(
-                {
-                    "id": str(n.id),
-                    "to": str(n.user_id),
-                    "template": n.template,
-                    "params": n.params,
-                },
-                ensure_ascii=False,
-            )
-            for n in notifications
-        ]
-        if self.path is None:
-            for line in lines:
-                log.info("notify %s", line)
-            return
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write("".join(line + "\n" for line in lines))
-
-
-_sink: Sink = LogSink()
-
-
-def use_sink(sink: Sink) -> None:
-    global _sink
-    _sink = sink
-
-
-def sink_name() -> str:
-    """The configured sink, as metrics label it (`log`, `file`, `smtp`, …)."""
-    return str(getattr(_sink, "name", type(_sink).__name__))
-
-
 def enqueue(
     session: AsyncSession, user_id: uuid.UUID, template: str, **params: Any
 ) -> Notification:
@@ -107,72 +57,21 @@ def enqueue(
     return note
 
 
-async def send_pending(session: AsyncSession, limit: int = 500) -> int:
-    """Claim due notifications, hand them to the sink, mark them sent (at least once).
-
-    If the sink refuses the batch, each message is tried alone, so one bad message is set
-    aside and the rest go out. Returns how many were sent."""
+async def enqueue_once(
+    session: AsyncSession, user_id: uuid.UUID, template: str, key: str, **params: Any
+) -> bool:
+    """`enqueue`, at most once per `key` (a reminder per member and period: "card_expiring_7d:
+    <card>:<date>"), whatever re-runs or concurrent workers do. True if this call wrote it."""
     now = utc_now()
-    batch = (
-        await session.scalars(
-            select(Notification)
-            .where(
-                Notification.sent_at.is_(None),
-                Notification.failed_at.is_(None),
-                Notification.next_attempt_at <= now,
-            )
-            .order_by(Notification.next_attempt_at, Notification.id)
-            .limit(limit)
-            .with_for_update(**for_update_kwargs(session, skip_locked=True))
-        )
-    ).all()
-    if not batch:
-        return 0
-    try:
-        _sink.send(batch)
-        sent = list(batch)
-    except Exception:
-        sent = []
-        for note in batch:
-            try:
-                _sink.send([note])
-                sent.append(note)
-            except Exception as exc:  # this message only: the others still go
-                _set_aside(note, exc, now)
-    for note in sent:
-        note.sent_at = now
-    await session.flush()
-    return len(sent)
-
-
-def _set_aside(note: Notification, exc: Exception, now: datetime) -> None:
-    note.attempts += 1
-    note.last_error = error_text(exc)
-    if is_transient(exc) and note.attempts < MAX_ATTEMPTS:
-        note.next_attempt_at = now + backoff(note.attempts)
-        log.warning(
-            "notification %s will be retried: %s",
-            note.id,
-            note.last_error,
-            extra={"request_id": note.request_id},
-        )
-        return
-    note.failed_at = now
-    log.error(
-        "notification %s moved to the exceptions queue: %s",
-        note.id,
-        note.last_error,
-        extra={"request_id": note.request_id},
+    stmt = insert_ignore(session, Notification, ["dedupe_key"]).values(
+        id=new_id(),
+        created_at=now,
+        user_id=user_id,
+        template=template,
+        params=params,
+        next_attempt_at=now,
+        attempts=0,
+        request_id=current_request_id(),
+        dedupe_key=key[:120],
     )
-
-
-async def list_failed(session: AsyncSession, limit: int = 100) -> Sequence[Notification]:
-    """The notifications' exceptions queue, newest first."""
-    return (
-        await session.scalars(
-            select(Notification)
-            .where(Notification.failed_at.is_not(None))
-            .order_by(Notification.failed_at.desc())
-            .limit(limit)
-        )
-    ).all()
+    return rowcount(await session.execute(stmt)) == 1

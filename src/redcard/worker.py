@@ -17,6 +17,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,9 @@ from redcard.config import Settings
 from redcard.curation import tasks as curation_tasks
 from redcard.curation.rules import Rules
 from redcard.db import Database
+from redcard.delivery import reminders
+from redcard.delivery import setup as delivery_setup
+from redcard.delivery.service import send_pending
 from redcard.events import tasks as events_tasks
 from redcard.kit.isolation import each_in_savepoint
 from redcard.kit.retry import error_text
@@ -33,7 +37,6 @@ from redcard.kit.time import utc_now
 from redcard.membership import renewal_tasks
 from redcard.membership import repository as membership_repo
 from redcard.models import Payment, PaymentStatus
-from redcard.notifications import LogSink, send_pending, use_sink
 from redcard.ops import metrics
 from redcard.order_kinds import register_all
 from redcard.payments import refunds
@@ -59,8 +62,7 @@ class Worker:
     def __post_init__(self) -> None:
         self.settings.apply_zone()
         register_all()  # the steps confirm payments and settle refunds of every order kind
-        if self.settings.notifications_file is not None:
-            use_sink(LogSink(self.settings.notifications_file))
+        delivery_setup.configure(self.settings)  # the inbox; a file and e-mail when set
 
     @property
     def claim(self) -> int:
@@ -112,6 +114,7 @@ class Worker:
             ("payments", self._sync_stale_payments),
             ("expiry", self._expire),
             ("events", events_tasks.run_all),
+            ("reminders", partial(reminders.run_step, base_url=self.settings.base_url)),
             ("notifications", self._notify),
             ("sunset", sunset_tasks.run_campaign),
             ("settlement", settlement_tasks.settle_step),

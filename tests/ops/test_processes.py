@@ -104,7 +104,11 @@ async def test_two_workers_and_the_app_complete_every_job_once_through_two_kills
         )
         member_ids = list(await session.scalars(select(User.id)))
         session.add_all(
-            Notification(user_id=member_ids[i % len(member_ids)], template="welcome", params={})
+            Notification(  # a message every process knows the words of
+                user_id=member_ids[i % len(member_ids)],
+                template="event_reminder",
+                params={"event": f"活动{i}", "starts_at": "2026-12-01 19:00 UTC+8", "code": "A1"},
+            )
             for i in range(NOTES)
         )
     # the bills are two days old, so their day is settled whatever the hour

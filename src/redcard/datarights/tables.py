@@ -36,6 +36,7 @@ from redcard.models import (
     MemberCode,
     Membership,
     Notification,
+    NotificationDelivery,
     Order,
     Payment,
     PaymentMandate,
@@ -116,8 +117,10 @@ USER_SCRUB: dict[str, Any] = {
     "display_name": "—",
     "password_hash": "!",  # no password verifies against it
     "locale": None,
+    "email": None,
 }
-USER_KEPT = frozenset({"id", "role", "created_at", "closed_at"})  # not personal; closed_at is set
+# not personal; closed_at is set; marketing_messages is a yes/no about messages that stop anyway
+USER_KEPT = frozenset({"id", "role", "created_at", "closed_at", "marketing_messages"})
 
 
 TABLES: tuple[Part, ...] = (
@@ -125,7 +128,7 @@ TABLES: tuple[Part, ...] = (
         "profile",
         User,
         lambda p: User.id == p.id,
-        ("id", "phone", "display_name", "locale", "created_at"),
+        ("id", "phone", "display_name", "locale", "email", "marketing_messages", "created_at"),
         Scrub(USER_SCRUB),
     ),
     Part(
@@ -191,6 +194,13 @@ TABLES: tuple[Part, ...] = (
             }
         ),
     ),
+    # a message's way through each sink (inbox, e-mail): gone before the messages they point at
+    Part(
+        "notification_deliveries",
+        NotificationDelivery,
+        lambda p: NotificationDelivery.user_id == p.id,
+        on_close=DELETE,
+    ),
     Part(
         "payment_mandates",
         PaymentMandate,
@@ -228,7 +238,7 @@ TABLES: tuple[Part, ...] = (
         "notifications",
         Notification,
         lambda p: Notification.user_id == p.id,
-        ("id", "template", "params", "created_at", "sent_at"),
+        ("id", "template", "params", "created_at", "sent_at", "inbox_at", "read_at"),
         DELETE,
     ),
     # -- not exported: the means of logging in and of using the card, gone at closing

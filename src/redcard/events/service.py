@@ -49,6 +49,46 @@ from redcard.payments import service as payments
 from redcard.payments.channels import Channels
 from redcard.payments.orders import OrderHandler
 
+# what each message to a member says (rendered in their language by redcard.delivery)
+_EVENT_MESSAGES = {
+    "event_registered": ("You are in: {event}", "Your seat at {event} ({starts_at}) is booked."),
+    "event_seat_held": (
+        "Seat held: {event}",
+        "A seat at {event} ({starts_at}) is held for you. Pay to confirm it.",
+    ),
+    "event_waitlisted": (
+        "On the waitlist: {event}",
+        "{event} ({starts_at}) is full. You are on the waitlist; we will tell you if a seat frees.",
+    ),
+    "event_promoted": (
+        "A seat freed up: {event}",
+        "You moved up from the waitlist: your seat at {event} ({starts_at}) is booked.",
+    ),
+    "event_promoted_pay": (
+        "A seat freed up: {event}",
+        "A seat at {event} ({starts_at}) is held for you for {hold_minutes} minutes. Pay to "
+        "confirm it.",
+    ),
+    "event_cancelled": (
+        "Event cancelled: {event}",
+        "{event} is cancelled: {reason}. Refund: {refund}.",
+    ),
+    "event_registration_released": (
+        "Your place is released: {event}",
+        "Your place at {event} is released. Refund: {refund}.",
+    ),
+    "event_hold_lapsed": (
+        "Your seat hold ended: {event}",
+        "The seat held for you at {event} was not paid in time and is released. Refund: {refund}.",
+    ),
+    "event_reminder": (
+        "Reminder: {event}",
+        "{event} starts at {starts_at}. Your check-in code: {code}.",
+    ),
+}
+for _template, (_subject, _body) in _EVENT_MESSAGES.items():
+    notifications.message(_template, _subject, _body)
+
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud at the door
 CODE_LENGTH = 8
 

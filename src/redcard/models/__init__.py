@@ -17,6 +17,7 @@ from redcard.models.member_code import CodeFailure, CodeLock, MemberCode
 from redcard.models.membership import Membership, MembershipStatus
 from redcard.models.merchant import Merchant, MerchantStatus
 from redcard.models.notification import Notification
+from redcard.models.notification_delivery import DeliveryStatus, NotificationDelivery
 from redcard.models.order import Order, OrderKind, OrderStatus
 from redcard.models.payment import Payment, PaymentStatus
 from redcard.models.plan import Plan, PlanKind, PlanStatus, RefundPolicy
@@ -90,6 +91,8 @@ __all__ = [
     "Merchant",
     "MerchantStatus",
     "Notification",
+    "NotificationDelivery",
+    "DeliveryStatus",
     "Order",
     "OrderKind",
     "OrderStatus",

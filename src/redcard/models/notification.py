@@ -11,22 +11,36 @@ from redcard.kit.time import utc_now
 from redcard.models.base import Base, CreatedAtMixin, IdMixin
 from redcard.ops.logs import current_request_id
 
+UNREAD = "inbox_at IS NOT NULL AND read_at IS NULL"
+
 
 class Notification(IdMixin, CreatedAtMixin, Base):
     """Outbox: a message to a user, written in the business transaction, sent by the worker.
 
-    A message the sink refuses waits `next_attempt_at` (kit/retry.backoff) and, once retrying
-    cannot help, leaves the queue with `failed_at` and the reason in `last_error`."""
+    The worker dispatches it (`dispatched_at`): one `NotificationDelivery` per sink it goes
+    to (the in-app inbox, e-mail, a file), each delivered, retried and failed on its own.
+    `sent_at` is set once every delivery is sent; `failed_at` (with `last_error`) once a
+    delivery failed for good and none is still queued. The inbox shows it from `inbox_at`;
+    `read_at` is when the member opened it. `dedupe_key` makes a reminder once per member
+    and period (`notifications.enqueue_once`)."""
 
     __tablename__ = "notifications"
     __table_args__ = (
-        # the worker's claim: one ordered range of the messages still due (migration 0015)
+        # the worker's dispatch claim: one ordered range of the messages not yet dispatched
         Index(
-            "ix_notifications_due",
+            "ix_notifications_to_dispatch",
             "next_attempt_at",
             "id",
-            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
-            sqlite_where=text("sent_at IS NULL AND failed_at IS NULL"),
+            postgresql_where=text("dispatched_at IS NULL"),
+            sqlite_where=text("dispatched_at IS NULL"),
+        ),
+        # a member's inbox, newest first; its unread badge
+        Index("ix_notifications_inbox", "user_id", "inbox_at"),
+        Index(
+            "ix_notifications_unread",
+            "user_id",
+            postgresql_where=text(UNREAD),
+            sqlite_where=text(UNREAD),
         ),
     )
 
@@ -43,3 +57,7 @@ class Notification(IdMixin, CreatedAtMixin, Base):
     failed_at: Mapped[datetime | None]
     # the request that wrote it, so the worker's lines about it carry the same id
     request_id: Mapped[str | None] = mapped_column(String(64), default=current_request_id)
+    dispatched_at: Mapped[datetime | None]
+    inbox_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redcard.models.base import Base, CreatedAtMixin, IdMixin, str_enum
@@ -26,6 +26,9 @@ class User(IdMixin, CreatedAtMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     locale: Mapped[str | None] = mapped_column(String(10))
     closed_at: Mapped[datetime | None]
+    # delivery (issue 16): where e-mail goes, and whether marketing messages may
+    email: Mapped[str | None] = mapped_column(String(254))
+    marketing_messages: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     @property
     def masked_name(self) -> str:

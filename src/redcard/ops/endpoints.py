@@ -18,11 +18,11 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from redcard.delivery import outbox
 from redcard.deps import Public
 from redcard.kit.time import as_utc, utc_now
 from redcard.migrate import alembic_config
-from redcard.models import Notification, Payment, PaymentStatus, Refund, RefundStatus
-from redcard.notifications import sink_name
+from redcard.models import Payment, PaymentStatus, Refund, RefundStatus
 from redcard.ops import metrics
 
 router = APIRouter(include_in_schema=False, dependencies=[Public])
@@ -115,26 +115,35 @@ async def database_gauges(session: AsyncSession) -> metrics.Gauges:
     depth.append(("refunds", count))
     oldest.append(("refunds", _age(now, first)))
 
-    waiting = Notification.sent_at.is_(None) & Notification.failed_at.is_(None)
-    count, first = (
-        await session.execute(
-            select(func.count(), func.min(Notification.next_attempt_at)).where(
-                waiting & (Notification.next_attempt_at <= now)
-            )
-        )
-    ).one()
-    depth.append(("notifications", count))
-    oldest.append(("notifications", _age(now, first)))
-    backlog = await session.scalar(select(func.count()).where(waiting))
+    # the outbox per sink (redcard.delivery.outbox): "(dispatch)" is what no sink has yet
+    sinks = await outbox.counts(session)
+    depth.append(("notifications", sum(s.queued for s in sinks)))
+    oldest.append(("notifications", max(s.oldest_queued_seconds for s in sinks)))
     gauges.add(
         "redcard_outbox_backlog",
-        "Notifications written and not yet handed to their sink (due or waiting to retry)",
+        "Notifications queued per sink (due or waiting to retry); (dispatch): not yet split",
         "sink",
-        [(sink_name(), backlog or 0)],
+        [(s.sink, s.queued) for s in sinks],
     )
-    failed_notes = await session.scalar(
-        select(func.count()).where(Notification.failed_at.is_not(None))
+    gauges.add(
+        "redcard_outbox_sent",
+        "Notifications delivered per sink",
+        "sink",
+        [(s.sink, s.sent) for s in sinks],
     )
+    gauges.add(
+        "redcard_outbox_failed",
+        "Notifications a sink refused for good",
+        "sink",
+        [(s.sink, s.failed) for s in sinks],
+    )
+    gauges.add(
+        "redcard_outbox_oldest_queued_seconds",
+        "How long the oldest queued notification of each sink has waited",
+        "sink",
+        [(s.sink, s.oldest_queued_seconds) for s in sinks],
+    )
+    failed_notes = sum(s.failed for s in sinks)
 
     pending = Payment.status == PaymentStatus.pending
     count, first = (

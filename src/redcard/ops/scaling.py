@@ -95,10 +95,11 @@ CROSS_SHARD: tuple[CrossShard, ...] = (
     ),
     CrossShard(
         "notification outbox",
-        "redcard.notifications",
+        "redcard.delivery.service",
         "send_pending",
-        ("notifications",),
-        "At-least-once already: a per-shard claim changes only which worker sends what.",
+        ("notifications", "notification_deliveries"),
+        "At-least-once already, keyed per sink: a per-shard claim changes only which worker "
+        "sends what.",
         _PER_SHARD_CLAIM,
     ),
     CrossShard(
@@ -193,7 +194,7 @@ CROSS_SHARD: tuple[CrossShard, ...] = (
         "queue depths and report counts",
         "redcard.ops.endpoints",
         "database_gauges",
-        ("refunds", "notifications", "payments"),
+        ("refunds", "notifications", "notification_deliveries", "payments"),
         "Counts over every shard for /metrics, read through `report_scope` "
         "(the replica), so they never hold up a till.",
     ),

@@ -152,7 +152,39 @@ MEMBER_GROUP: tuple[TablePlan, ...] = (
         "The outbox: written in the member's own transaction (a purchase, a refund, a sunset "
         "notice).",
         rules.member("user_id"),
-        (rules.pk("notifications", "user_id"),),
+        (
+            rules.pk("notifications", "user_id"),
+            rules.uq(
+                "uq_notifications_dedupe_key",
+                "dedupe_key",
+                fix="UNIQUE (user_id, dedupe_key): every key names its member's reminder "
+                "(card, period), so it is as strong as today's",
+            ),
+        ),
+    ),
+    TablePlan(
+        "notification_deliveries",
+        Placement.distributed,
+        "A notification on its way through one sink (inbox, e-mail): written by the worker's "
+        "dispatch beside its notification, claimed per sink.",
+        rules.member("user_id"),
+        (
+            rules.pk("notification_deliveries", "user_id"),
+            rules.uq(
+                "uq_notification_deliveries_notification_id_sink",
+                "notification_id",
+                "sink",
+                fix="UNIQUE (user_id, notification_id, sink): a delivery and its notification "
+                "have the same member",
+            ),
+            rules.fk(
+                "fk_notification_deliveries_notification_id_notifications",
+                "notification_id",
+                rules.OWNER_PAIR.format(
+                    lead="user_id", column="notification_id", parent="notifications"
+                ),
+            ),
+        ),
     ),
     # -- renewal (issue 16) --------------------------------------------------------------------
     TablePlan(

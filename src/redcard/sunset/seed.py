@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from redcard import notifications
 from redcard.kit.ids import new_id
 from redcard.kit.sql import analyze, dialect_name
 from redcard.models import (
@@ -54,6 +55,11 @@ from redcard.payments import refunds as refund_path
 from redcard.sunset import repository as repo
 from redcard.sunset.dryrun import CANDIDATE_BATCH, PAST_WINDOW, decide, full_candidates
 
+SUNSET_NOTICE = notifications.message(
+    "sunset_notice",
+    "The programme is ending",
+    "{notice} Card benefits end at {cutoff}. Your refund: {refund}.",
+)
 REASON = RefundReason.sunset  # the campaign's refunds' reason
 
 

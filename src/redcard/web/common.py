@@ -77,7 +77,11 @@ def safe_next(url: str | None) -> str | None:
 
 
 @router.get("/lang/{code}")
-async def set_language(code: str, request: Request) -> Response:
+async def set_language(code: str, request: Request, user: CurrentUser) -> Response:
+    """The pages' language (a cookie); for someone logged in also the language their
+    messages are written in (e-mail, the inbox's texts), `User.locale`."""
+    if user is not None:
+        user.locale = i18n.pick(code)
     back = safe_next(request.query_params.get("next")) or "/"
     response = redirect(back)
     response.set_cookie(LANG_COOKIE, i18n.pick(code), max_age=365 * 86400, samesite="lax")
