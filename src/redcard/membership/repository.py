@@ -79,5 +79,8 @@ async def expire_lapsed(session: AsyncSession, member_id: uuid.UUID | None = Non
     )
     if member_id is not None:
         stmt = stmt.where(Membership.member_id == member_id)
-    result = await session.execute(stmt)
+    # "fetch": the matched rows come back by RETURNING and only those objects are updated in
+    # the session; the default ("evaluate") tests every card the session holds, which made a
+    # renewal batch quadratic in its size (bench/renewal.py)
+    result = await session.execute(stmt.execution_options(synchronize_session="fetch"))
     return rowcount(result)
