@@ -26,7 +26,6 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 from typing import Any, TextIO
 
 from sqlalchemy import func, select, update
@@ -52,7 +51,7 @@ from redcard.payments.port import (
     TradeQuery,
     TradeStatus,
 )
-from redcard.payments.sandbox_books import meta, refunds, trades
+from redcard.payments.sandbox_books import Fault, meta, refunds, trades
 from redcard.payments.sandbox_mandates import SandboxMandates
 from redcard.payments.sandbox_notify import (
     HEADER_NONCE,
@@ -67,15 +66,6 @@ from redcard.payments.sandbox_notify import (
 log = logging.getLogger(__name__)
 
 TOLERANCE = timedelta(seconds=300)
-
-
-class Fault(StrEnum):
-    timeout = "timeout"  # no effect, no answer
-    timeout_after_accept = "timeout_after_accept"  # takes effect, then no answer
-    reject = "reject"  # a definitive no
-    delay_notification = "delay_notification"  # hold the notification until flushed
-    duplicate_notification = "duplicate_notification"  # send it twice
-    fail_refund = "fail_refund"  # accept, then the refund fails at the bank
 
 
 @dataclass

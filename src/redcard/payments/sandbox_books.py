@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, TextIO
 
 from sqlalchemy import BigInteger, Integer, MetaData, String, Table, Text, and_, func, select
@@ -17,6 +18,16 @@ from redcard.kit.sql import insert_rows, one_of, update_rows
 from redcard.kit.time import as_utc, day_bounds
 from redcard.models.base import UTCDateTime
 from redcard.payments.port import BillLine
+
+
+class Fault(StrEnum):
+    timeout = "timeout"  # no effect, no answer
+    timeout_after_accept = "timeout_after_accept"  # takes effect, then no answer
+    reject = "reject"  # a definitive no
+    delay_notification = "delay_notification"  # hold the notification until flushed
+    duplicate_notification = "duplicate_notification"  # send it twice
+    fail_refund = "fail_refund"  # accept, then the refund fails at the bank
+
 
 meta = MetaData()
 trades = Table(

@@ -34,7 +34,7 @@ from redcard.payments.port import (
     TradeQuery,
     TradeStatus,
 )
-from redcard.payments.sandbox_books import meta, trades
+from redcard.payments.sandbox_books import Fault, meta, trades
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -161,8 +161,6 @@ class SandboxMandates:
 
     async def charge_mandate(self, request: ChargeRequest) -> TradeQuery:
         await self.ensure_ready()
-        from redcard.payments.sandbox import Fault
-
         fault = self._take("charge", Fault.timeout, Fault.timeout_after_accept, Fault.reject)
         if fault == Fault.timeout:
             raise ChannelTimeout("sandbox: charge timed out")
@@ -238,6 +236,4 @@ class SandboxMandates:
 
 
 def _timeout() -> object:
-    from redcard.payments.sandbox import Fault
-
     return Fault.timeout
