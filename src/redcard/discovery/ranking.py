@@ -11,17 +11,25 @@ The blend (docs/discovery.md), every term in [0, 1]:
   + W_HISTORY  * share of the member's redemptions (180 days) in the store's category
 
 Ties go to the smaller store id, so the order is total and the same on every run.
+
+Rows become a `Block`: what the blend reads of each row, computed once when the block is
+built, as numpy arrays (the snapshot keeps a block per H3 cell, snapshot.py), and
+`rank_block` ranks a block with array arithmetic: a few hundred microseconds for the
+thousands of stores in a dense 3 km circle, where a loop over rows took milliseconds. A
+scan ranks one block of every store with the same function.
 """
 
 from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+import numpy as np
 from pypinyin import Style, lazy_pinyin
 
 from redcard.discovery import hours
@@ -56,6 +64,15 @@ class Candidate(NamedTuple):
     opening_hours: str | None
     timezone: str | None
     name: str
+    # what a result shows besides: not ranked on, but kept with the row (snapshot.py)
+    district: str | None = None
+    address: str | None = None
+    discount_bp: int = 0
+    discount_cap_fen: int | None = None
+    min_bill_fen: int = 0
+    rating_avg: float | None = None
+    review_count: int = 0
+    photos_version: str | None = None
 
 
 COLUMNS = Candidate._fields
@@ -136,18 +153,172 @@ def _day(value: date | datetime | str | None) -> date | None:
     return value.date() if isinstance(value, datetime) else value
 
 
-def freshness(
-    inspected_on: date | str | None, last_review_at: datetime | str | None, today: date
-) -> float:
-    """0.5 ** (age in days / half-life) of the newer of the last inspection and the last
-    review; 0 with neither; 1 for evidence dated today or later."""
+# -- blocks: the ranking's inputs as arrays ------------------------------------------------------
+class _Codes:
+    """Small integers for values the arrays compare (categories, merchants, opening hours):
+    interned once per process, so codes agree across every block."""
+
+    def __init__(self) -> None:
+        self.index: dict[Any, int] = {}
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> int:
+        code = self.index.get(value)
+        if code is None:
+            code = self.index[value] = len(self.values)
+            self.values.append(value)
+        return code
+
+
+_CATEGORIES, _MERCHANTS, _HOURS = _Codes(), _Codes(), _Codes()
+# rows of Block.floats and Block.ints
+_LAT, _COS_LAT, _LNG, _SCORE = range(4)
+_NEWEST, _CATEGORY, _CURATED, _HOURS_CODE, _MERCHANT, _ID_HI, _ID_LO = range(7)
+_HALF = 1 << 63
+
+
+def _newest_day(inspected_on: date | str | None, last_review_at: datetime | str | None) -> int:
+    """The newer of the last inspection and the last review as a day number; -1 with neither."""
     newest, reviewed = _day(inspected_on), _day(last_review_at)
     if reviewed is not None and (newest is None or reviewed > newest):
         newest = reviewed
-    if newest is None:
-        return 0.0
-    age = (today - newest).days
-    return 1.0 if age <= 0 else 0.5 ** (age / FRESH_HALF_LIFE_DAYS)
+    return -1 if newest is None else newest.toordinal()
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Candidate rows (in `COLUMNS` order, or at least its first twelve) and what the ranking
+    reads of them, computed once per row: `floats` and `ints` hold one row per input (lat in
+    radians, its cosine, lng, the score term; the newest evidence's day, codes for category,
+    badge, hours and merchant, the store id's two halves as order-keeping signed integers)."""
+
+    floats: np.ndarray
+    ints: np.ndarray
+    rows: list[Sequence[Any]]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @classmethod
+    def of(cls, rows: Iterable[Sequence[Any]]) -> Block:
+        rows = list(rows)
+        floats, ints = [], []
+        for row in rows:
+            lat = row[3] * _RAD
+            score = row[5]
+            floats.append(
+                (lat, math.cos(lat), row[4], SCORE_PRIOR if score is None else (score - 1.0) / 4.0)
+            )
+            uid = as_uuid(row[0]).int
+            ints.append(
+                (
+                    _newest_day(row[6], row[7]),
+                    _CATEGORIES(row[2]),
+                    1 if row[8] else 0,
+                    _HOURS((row[9], row[10])),
+                    _MERCHANTS(as_uuid(row[1])),
+                    (uid >> 64) - _HALF,
+                    (uid & (_HALF * 2 - 1)) - _HALF,
+                )
+            )
+        return cls(
+            np.array(floats, dtype=np.float64).reshape(len(rows), 4).T.copy(),
+            np.array(ints, dtype=np.int64).reshape(len(rows), 7).T.copy(),
+            rows,
+        )
+
+    @classmethod
+    def join(cls, blocks: Sequence[Block]) -> Block:
+        if len(blocks) == 1:
+            return blocks[0]
+        if not blocks:
+            return cls.of(())
+        rows: list[Sequence[Any]] = []
+        for block in blocks:
+            rows.extend(block.rows)
+        return cls(
+            np.concatenate([b.floats for b in blocks], axis=1),
+            np.concatenate([b.ints for b in blocks], axis=1),
+            rows,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """A block's rows that pass, best first: `order` indexes the block; `blend` and
+    `distance` follow `order`."""
+
+    block: Block
+    order: np.ndarray
+    blend: np.ndarray
+    distance: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def item(self, k: int) -> Ranked:
+        row = self.block.rows[int(self.order[k])]
+        return Ranked(-float(self.blend[k]), row[0], float(self.distance[k]), row)
+
+    def items(self) -> list[Ranked]:
+        return [self.item(k) for k in range(len(self.order))]
+
+    def page_at(self, limit: int, offset: int) -> tuple[list[Ranked], int] | None:
+        merchants = self.block.ints[_MERCHANT, self.order].tolist()
+        categories = self.block.ints[_CATEGORY, self.order].tolist()
+        found = page_positions(merchants, categories, limit, offset)
+        if found is None:
+            return None
+        positions, after = found
+        return [self.item(k) for k in positions], after
+
+
+def rank_block(
+    block: Block, query: Criteria, history: Mapping[str, float], now: datetime
+) -> Ranking:
+    """Every row of the block within the radius that passes the filters, best first. The
+    SQL may have filtered some already; this filters again, so a scan over every (visible)
+    store gives the same answer."""
+    lat0, lng0, radius = query.lat, query.lng, float(query.radius_m)
+    f, ints = block.floats, block.ints
+    p1 = lat0 * _RAD
+    a = (
+        np.sin((f[_LAT] - p1) / 2) ** 2
+        + math.cos(p1) * f[_COS_LAT] * np.sin((f[_LNG] - lng0) * _RAD / 2) ** 2
+    )
+    d = _TWO_R * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    mask = d <= radius
+    if query.category is not None:
+        code = _CATEGORIES.index.get(query.category, -1)
+        mask &= ints[_CATEGORY] == code
+    if query.curated_only:
+        mask &= ints[_CURATED] == 1
+    text = normalize_text(query.text)
+    if text is not None:
+        keep = [i for i in np.flatnonzero(mask).tolist() if name_matches(block.rows[i][11], text)]
+        mask = np.zeros(len(block), dtype=bool)
+        mask[keep] = True
+    if query.open_now:
+        codes = ints[_HOURS_CODE]
+        is_open = np.zeros(len(_HOURS.values), dtype=bool)
+        for code in np.unique(codes[mask]).tolist():
+            opening_hours, timezone = _HOURS.values[code]
+            is_open[code] = bool(hours.is_open(opening_hours, timezone, now))
+        mask &= is_open[codes]
+    sel = np.flatnonzero(mask)
+    dist = d[sel]
+    blend = W_DISTANCE * (1.0 - dist / radius)
+    blend += W_SCORE * f[_SCORE, sel]
+    newest = ints[_NEWEST, sel]
+    age = now.date().toordinal() - newest
+    with np.errstate(under="ignore", over="ignore"):
+        fresh = np.where(age <= 0, 1.0, 0.5 ** (age / FRESH_HALF_LIFE_DAYS))
+    blend += W_FRESH * np.where(newest < 0, 0.0, fresh)
+    if history:
+        shares = np.array([history.get(c, 0.0) for c in _CATEGORIES.values], dtype=np.float64)
+        blend += W_HISTORY * shares[ints[_CATEGORY, sel]]
+    by = np.lexsort((ints[_ID_LO, sel], ints[_ID_HI, sel], -blend))
+    return Ranking(block, sel[by], blend[by], dist[by])
 
 
 def rank(
@@ -156,53 +327,9 @@ def rank(
     history: Mapping[str, float],
     now: datetime,
 ) -> list[Ranked]:
-    """Every candidate within the radius that passes the filters, best first. Candidates are
-    rows in `COLUMNS` order; the SQL may have filtered some already, this filters again so a
-    scan over every (visible) store gives the same answer."""
-    lat0, lng0, radius = query.lat, query.lng, float(query.radius_m)
-    p1 = lat0 * _RAD
-    cos1 = math.cos(p1)
-    sin, cos, asin, sqrt = math.sin, math.cos, math.asin, math.sqrt
-    today = now.date()
-    text = normalize_text(query.text)
-    category, curated_only, open_now = query.category, query.curated_only, query.open_now
-    fresh_cache: dict[tuple[Any, Any], float] = {}  # rows share dates and hours: once each
-    open_cache: dict[tuple[Any, Any], bool] = {}
-    out: list[Ranked] = []
-    new = tuple.__new__
-    for row in candidates:
-        if category is not None and row[2] != category:
-            continue
-        if curated_only and not row[8]:
-            continue
-        p2 = row[3] * _RAD
-        a = sin((p2 - p1) / 2) ** 2 + cos1 * cos(p2) * sin((row[4] - lng0) * _RAD / 2) ** 2
-        d = _TWO_R * asin(min(1.0, sqrt(a)))
-        if d > radius:
-            continue
-        if text is not None and not name_matches(row[11], text):
-            continue
-        if open_now:
-            key = (row[9], row[10])
-            is_open = open_cache.get(key)
-            if is_open is None:
-                is_open = open_cache[key] = bool(hours.is_open(row[9], row[10], now))
-            if not is_open:
-                continue
-        score = row[5]
-        blend = W_DISTANCE * (1.0 - d / radius)
-        blend += W_SCORE * (SCORE_PRIOR if score is None else (score - 1.0) / 4.0)
-        if row[6] is not None or row[7] is not None:
-            key = (row[6], row[7])
-            fresh = fresh_cache.get(key)
-            if fresh is None:
-                fresh = fresh_cache[key] = freshness(row[6], row[7], today)
-            blend += W_FRESH * fresh
-        if history:
-            blend += W_HISTORY * history.get(row[2], 0.0)
-        out.append(new(Ranked, (-blend, row[0], d, row)))
-    out.sort()  # as tuples: by -blend, then store id (unique, so rows are never compared)
-    return out
+    """`rank_block` over rows: every candidate within the radius that passes the filters,
+    best first."""
+    return rank_block(Block.of(candidates), query, history, now).items()
 
 
 # -- the diversity rule and the pages -----------------------------------------------------------
@@ -210,42 +337,63 @@ def max_per_category(limit: int) -> int:
     return -(-limit // 2)
 
 
-def pages(ranked: Sequence[Ranked], limit: int) -> Iterable[list[Ranked]]:
-    """The ranked list cut into pages of `limit` under the diversity rule: on one page at most
-    MAX_PER_MERCHANT stores of one merchant and half the page (rounded up) of one category.
-    Greedy and deterministic: each page takes, in rank order, every remaining store that
-    still fits; a store that does not waits for the next page where it fits. A page is
-    shorter than `limit` only when what remains cannot fill it under the rule."""
+def page_spans(
+    merchants: Sequence[Hashable], categories: Sequence[Hashable], limit: int
+) -> Iterator[list[int]]:
+    """The ranked list (each store's merchant and category, in rank order) cut into pages of
+    `limit` under the diversity rule, as positions: on one page at most MAX_PER_MERCHANT
+    stores of one merchant and half the page (rounded up) of one category. Greedy and
+    deterministic: each page takes, in rank order, every remaining store that still fits; a
+    store that does not waits for the next page where it fits. A page is shorter than `limit`
+    only when what remains cannot fill it under the rule."""
     per_category = max_per_category(limit)
-    remaining = list(ranked)
+    remaining = list(range(len(merchants)))
     while remaining:
-        page: list[Ranked] = []
-        left: list[Ranked] = []
-        merchants: dict[Any, int] = {}
-        categories: dict[str, int] = {}
-        for i, item in enumerate(remaining):
+        page: list[int] = []
+        left: list[int] = []
+        taken_m: dict[Hashable, int] = {}
+        taken_c: dict[Hashable, int] = {}
+        for i, position in enumerate(remaining):
             if len(page) == limit:
                 left.extend(remaining[i:])
                 break
-            m, c = item.store[1], item.store[2]
-            if merchants.get(m, 0) < MAX_PER_MERCHANT and categories.get(c, 0) < per_category:
-                merchants[m] = merchants.get(m, 0) + 1
-                categories[c] = categories.get(c, 0) + 1
-                page.append(item)
+            m, c = merchants[position], categories[position]
+            if taken_m.get(m, 0) < MAX_PER_MERCHANT and taken_c.get(c, 0) < per_category:
+                taken_m[m] = taken_m.get(m, 0) + 1
+                taken_c[c] = taken_c.get(c, 0) + 1
+                page.append(position)
             else:
-                left.append(item)
+                left.append(position)
         yield page
         remaining = left
 
 
-def page_at(ranked: Sequence[Ranked], limit: int, offset: int) -> tuple[list[Ranked], int] | None:
+def page_positions(
+    merchants: Sequence[Hashable], categories: Sequence[Hashable], limit: int, offset: int
+) -> tuple[list[int], int] | None:
     """The page that starts after `offset` stores were shown, and the offset after it; None
     when no page starts there (a cursor from another list)."""
     shown = 0
-    for page in pages(ranked, limit):
+    for page in page_spans(merchants, categories, limit):
         if shown == offset:
             return page, shown + len(page)
         shown += len(page)
         if shown > offset:
             return None
     return ([], offset) if shown == offset else None
+
+
+def pages(ranked: Sequence[Ranked], limit: int) -> Iterator[list[Ranked]]:
+    """`page_spans` over a list of ranked stores."""
+    merchants = [item.store[1] for item in ranked]
+    categories = [item.store[2] for item in ranked]
+    for page in page_spans(merchants, categories, limit):
+        yield [ranked[p] for p in page]
+
+
+def page_at(ranked: Sequence[Ranked], limit: int, offset: int) -> tuple[list[Ranked], int] | None:
+    """`page_positions` over a list of ranked stores."""
+    found = page_positions(
+        [item.store[1] for item in ranked], [item.store[2] for item in ranked], limit, offset
+    )
+    return None if found is None else ([ranked[p] for p in found[0]], found[1])

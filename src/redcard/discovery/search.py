@@ -4,11 +4,12 @@
 2. Cover the circle with H3 cells (kit/geo.py): res 7 for everyday radii, res 5 when that
    would take too many cells, and a plain lat/lng box where even that is absurd or H3 cannot
    answer. Only cells that can touch the circle are asked for.
-3. One Core SELECT of the few columns the ranking reads: `cell IN (...)` on the B-tree index,
-   the lat/lng box around the circle, live stores of approved merchants, category / curated.
-4. In Python (ranking.py, the same function a brute-force scan calls): exact haversine
+3. The visible stores of those cells from the process's snapshot (snapshot.py: exact, kept
+   per H3 cell while the database's discovery generation is unchanged; a fill is one Core
+   SELECT, `cell IN (...)` on the B-tree index). The box alone: one SELECT by lat/lng.
+4. In numpy (ranking.py, the same function a brute-force scan calls): exact haversine
    distance, drop what lies beyond the radius, "open now" and the name search, the blend,
-   the diversity rule, the page. A second query reads the page's stores in full.
+   the diversity rule, the page. The page's hits come from the same rows: no second query.
 
 docs/discovery.md describes the method; docs/architecture.md why H3 cells.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -25,14 +25,23 @@ from typing import Any
 
 import h3 as h3lib
 import h3.api.basic_int as h3i
-from sqlalchemy import ColumnElement, Select, and_, func, null, or_, select, type_coerce
+from sqlalchemy import ColumnElement, and_, func, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
 from redcard.config import Settings
 from redcard.discovery import cursor as cursors
-from redcard.discovery import hours
-from redcard.discovery.ranking import HISTORY_DAYS, Criteria, Ranked, as_uuid, page_at, rank
+from redcard.discovery import hours, snapshot
+from redcard.discovery.ranking import (
+    HISTORY_DAYS,
+    Block,
+    Criteria,
+    Ranked,
+    as_uuid,
+    rank,
+    rank_block,
+)
+from redcard.discovery.snapshot import fetch_plain
 from redcard.errors import InvalidInput
 from redcard.kit.geo import COARSE, EARTH_RADIUS_M, FINE, haversine_m
 from redcard.kit.time import utc_now
@@ -251,10 +260,9 @@ def raw(column: Any) -> Any:
     return type_coerce(column, NullType()).label(column.key)
 
 
-def candidate_columns(c: Criteria | None) -> list[Any]:
-    """The ranking's columns (ranking.COLUMNS); those a query does not need come back NULL."""
-    needs_hours = c is None or c.open_now
-    needs_name = c is None or c.text is not None
+def snapshot_columns() -> list[Any]:
+    """A store as discovery keeps it (ranking.COLUMNS): what the ranking reads, then what a
+    result shows."""
     return [
         raw(Store.id),
         raw(Store.merchant_id),
@@ -265,36 +273,27 @@ def candidate_columns(c: Criteria | None) -> list[Any]:
         raw(Store.inspected_on),
         raw(Store.last_review_at),
         Store.curated,
-        Store.opening_hours if needs_hours else null(),
-        Store.timezone if needs_hours else null(),
-        Store.name if needs_name else null(),
+        Store.opening_hours,
+        Store.timezone,
+        Store.name,
+        Store.district,
+        Store.address,
+        Store.discount_bp,
+        Store.discount_cap_fen,
+        Store.min_bill_fen,
+        Store.rating_avg,
+        Store.review_count,
+        Store.photos_version,
     ]
 
 
-async def candidates(session: AsyncSession, c: Criteria) -> Sequence[Any]:
+async def candidates(session: AsyncSession, c: Criteria) -> Block:
+    """The visible stores that may lie within the circle (and more: the ranking filters)."""
     where = covering(c.lat, c.lng, c.radius_m)
-    stmt = select(*candidate_columns(c)).where(live_of_approved(), where.box)
+    rows_of = select(*snapshot_columns()).where(live_of_approved())
     if where.resolution is not None:
-        column = Store.cell_fine if where.resolution == FINE else Store.cell_coarse
-        stmt = stmt.where(column.in_(where.cells))
-    if c.category is not None:
-        stmt = stmt.where(Store.category == c.category)
-    if c.curated_only:
-        stmt = stmt.where(Store.curated.is_(True))
-    return await fetch_plain(session, stmt)
-
-
-async def fetch_plain(session: AsyncSession, stmt: Select[Any]) -> Sequence[Sequence[Any]]:
-    """The statement's rows as the driver gave them (asyncpg records, sqlite3 tuples), not as
-    SQLAlchemy row objects: a dense 3 km circle holds thousands of stores and the row objects
-    cost more than the rows (docs/performance.md). The statement is still compiled (and
-    cached) by SQLAlchemy and runs in the session's connection and transaction."""
-    conn = await session.connection()
-    result = await conn.execute(stmt)
-    try:
-        return list(result.cursor.fetchall())
-    finally:
-        result.close()
+        return await snapshot.blocks_for(session, where.resolution, where.cells, rows_of)
+    return Block.of(await fetch_plain(session, rows_of.where(where.box)))
 
 
 async def member_history(
@@ -321,62 +320,33 @@ async def member_history(
     return {category: n / total for category, n in rows} if total else {}
 
 
-_HIT_COLUMNS = (
-    Store.id,
-    Store.merchant_id,
-    Store.name,
-    Store.category,
-    Store.district,
-    Store.address,
-    Store.lat,
-    Store.lng,
-    Store.discount_bp,
-    Store.discount_cap_fen,
-    Store.min_bill_fen,
-    Store.curated,
-    Store.score,
-    Store.rating_avg,
-    Store.review_count,
-    Store.inspected_on,
-    Store.opening_hours,
-    Store.timezone,
-    Store.photos_version,
-)
+def _as_date(value: date | str | None) -> date | None:
+    return date.fromisoformat(value[:10]) if isinstance(value, str) else value
 
 
-async def hits_for(session: AsyncSession, page: list[Ranked], now: datetime) -> list[Hit]:
-    if not page:
-        return []
-    ids = [as_uuid(item.store_id) for item in page]
-    conn = await session.connection()  # Core: no ORM context for a plain read
-    rows = {r[0]: r for r in (await conn.execute(select(*_HIT_COLUMNS).where(Store.id.in_(ids))))}
-    out = []
-    for store_id, item in zip(ids, page, strict=True):
-        r = rows[store_id]
-        out.append(
-            Hit(
-                store_id=r.id,
-                merchant_id=r.merchant_id,
-                name=r.name,
-                category=r.category,
-                district=r.district,
-                address=r.address,
-                lat=r.lat,
-                lng=r.lng,
-                distance_m=round(item.distance_m),
-                discount_bp=r.discount_bp,
-                discount_cap_fen=r.discount_cap_fen,
-                min_bill_fen=r.min_bill_fen,
-                curated=r.curated,
-                score=r.score,
-                rating_avg=r.rating_avg,
-                review_count=r.review_count,
-                inspected_on=r.inspected_on,
-                open_now=hours.is_open(r.opening_hours, r.timezone, now),
-                photos_version=r.photos_version,
-            )
-        )
-    return out
+def hit(item: Ranked, now: datetime) -> Hit:
+    r = item.store
+    return Hit(
+        store_id=as_uuid(r[0]),
+        merchant_id=as_uuid(r[1]),
+        name=r[11],
+        category=r[2],
+        district=r[12],
+        address=r[13],
+        lat=r[3],
+        lng=r[4],
+        distance_m=round(item.distance_m),
+        discount_bp=r[14],
+        discount_cap_fen=r[15],
+        min_bill_fen=r[16],
+        curated=bool(r[8]),
+        score=r[5],
+        rating_avg=r[17],
+        review_count=r[18],
+        inspected_on=_as_date(r[6]),
+        open_now=hours.is_open(r[9], r[10], now),
+        photos_version=r[19],
+    )
 
 
 async def nearby(
@@ -392,8 +362,8 @@ async def nearby(
     offset = 0 if query.cursor is None else cursors.decode(query.cursor, qhash)
     now = utc_now()
     history = await member_history(session, member_id, now)
-    ranked = rank(await candidates(session, c), c, history, now)
-    found = page_at(ranked, query.limit, offset)
+    ranked = rank_block(await candidates(session, c), c, history, now)
+    found = ranked.page_at(query.limit, offset)
     if found is None:
         raise cursors.BadCursor(
             "the cursor is not one this list gave out; start from the first page"
@@ -401,7 +371,7 @@ async def nearby(
     page, after = found
     more = after < len(ranked)
     return NearbyPage(
-        hits=await hits_for(session, page, now),
+        hits=[hit(item, now) for item in page],
         next_cursor=cursors.encode(after, qhash) if more else None,
         total=len(ranked),
     )
@@ -421,9 +391,9 @@ async def brute_force(
     history = await member_history(session, member_id, now)
     rows = await fetch_plain(
         session,
-        select(*candidate_columns(None), Store.status, Merchant.status).join(
+        select(*snapshot_columns(), Store.status, Merchant.status).join(
             Merchant, Merchant.id == Store.merchant_id
         ),
     )
-    live = [r[:12] for r in rows if r[12] == StoreStatus.live and r[13] == MerchantStatus.approved]
+    live = [r[:-2] for r in rows if r[-2] == StoreStatus.live and r[-1] == MerchantStatus.approved]
     return rank(live, c, history, now)
