@@ -26,6 +26,7 @@ from redcard.curation.endpoints import router as curation_api
 from redcard.datarights.endpoints import router as datarights_api
 from redcard.db import Database
 from redcard.deps import AppContext
+from redcard.discovery import reads
 from redcard.discovery.endpoints import router as discovery_api
 from redcard.errors import AppError
 from redcard.events.endpoints import router as events_api
@@ -158,6 +159,7 @@ def create_app(
                 await background
         if owns_db:
             await channels.close()
+            await reads.dispose(db)
             await db.dispose()
 
     app = FastAPI(

@@ -6,7 +6,9 @@ writers queue instead of failing halfway. For the nearby list that would put eve
 visitor in one queue with the tills (16 concurrent lists: seconds at p99, measured in
 docs/performance.md). Discovery only reads, and WAL lets readers run beside a writer, so on
 SQLite it reads through its own engine on the same file, without that listener: each SELECT
-sees the last committed state.
+sees the last committed state. Its connections are pooled (unlike the writers'): a reader
+holds no lock between requests, and opening a connection (a thread, a file, the pragmas) cost
+more than a warm nearby query (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from redcard.db import Database, async_url
 
@@ -30,9 +31,7 @@ _readers: weakref.WeakKeyDictionary[Database, async_sessionmaker[AsyncSession]] 
 def _sqlite_reader(db: Database) -> async_sessionmaker[AsyncSession]:
     maker = _readers.get(db)
     if maker is None:
-        engine = create_async_engine(
-            async_url(db.url), poolclass=NullPool, connect_args={"timeout": 30}
-        )
+        engine = create_async_engine(async_url(db.url), connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
