@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from redcard.db import Database, async_url
 
+READERS = 16  # kept open: a connection opened (and closed) beyond these costs the request
+
 _readers: weakref.WeakKeyDictionary[Database, async_sessionmaker[AsyncSession]] = (
     weakref.WeakKeyDictionary()
 )
@@ -31,7 +33,9 @@ _readers: weakref.WeakKeyDictionary[Database, async_sessionmaker[AsyncSession]] 
 def _sqlite_reader(db: Database) -> async_sessionmaker[AsyncSession]:
     maker = _readers.get(db)
     if maker is None:
-        engine = create_async_engine(async_url(db.url), connect_args={"timeout": 30})
+        engine = create_async_engine(
+            async_url(db.url), pool_size=READERS, max_overflow=READERS, connect_args={"timeout": 30}
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
