@@ -41,12 +41,8 @@ class Store(IdMixin, CreatedAtMixin, Base):
         CheckConstraint("min_bill_fen >= 0", name="min_bill"),
         CheckConstraint("lat BETWEEN -90 AND 90 AND lng BETWEEN -180 AND 180", name="coords"),
         Index("ix_stores_lat_lng", "lat", "lng"),
-        # the nearby query's: its columns, so it reads the index alone (migration 0019)
-        Index(
-            "ix_stores_nearby",
-            *("cell_fine", "status", "lat", "lng", "category", "curated", "id", "merchant_id"),
-            *("score", "inspected_on", "last_review_at", "opening_hours", "timezone", "name"),
-        ),
+        # a cell's stores, for the nearby snapshot's fills (discovery/snapshot.py)
+        Index("ix_stores_cell_fine_status", "cell_fine", "status"),
         Index("ix_stores_cell_coarse_status", "cell_coarse", "status"),
         CheckConstraint("review_count >= 0", name="review_count"),
         CheckConstraint("rating_avg IS NULL OR rating_avg BETWEEN 1 AND 5", name="rating_range"),
