@@ -58,6 +58,7 @@ from redcard.web.member.method import router as method_pages
 from redcard.web.member.pages import router as member_pages
 from redcard.web.member.refunds import router as refund_pages
 from redcard.web.member.renewal import router as renewal_pages
+from redcard.web.member.savings import router as savings_pages
 from redcard.web.member.storepay import router as storepay_pages
 from redcard.web.merchant.bills import router as bills_pages
 from redcard.web.merchant.pages import router as merchant_pages
@@ -217,6 +218,7 @@ def create_app(
     app.include_router(outbox_pages)
     app.include_router(curation_pages)
     app.include_router(companion_pages)  # /card/companion
+    app.include_router(savings_pages)  # /card/savings: the 省钱账本
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"
     )

@@ -12,7 +12,7 @@ from redcard.db import Database
 from redcard.delivery import reminders
 from redcard.delivery.service import send_pending
 from redcard.kit.time import business_day, utc_now
-from redcard.ledger.savings import savings_fen
+from redcard.ledger.savings import savings_fen, savings_since
 from redcard.membership import repository as cards
 from redcard.membership import service as membership
 from redcard.models import Notification, User
@@ -27,7 +27,7 @@ async def seed(db: Database, *, member_phone: str) -> None:
         plan = await membership.featured_plan(session)
         if card is not None and plan is not None:
             since = reminders.month_start(now)
-            saved = (await reminders.month_savings(session, [member.id], since))[member.id]
+            saved = await savings_since(session, member.id, since)
             total = await savings_fen(session, member.id)
             notifications.enqueue(
                 session,

@@ -15,18 +15,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard import notifications
 from redcard.kit.time import business_day, day_bounds, utc_now
-from redcard.ledger.accounts import Account
-from redcard.ledger.savings import savings_by_member
+from redcard.ledger.savings import savings_by_member, savings_since_by_member
 from redcard.membership import service as membership
 from redcard.models import (
-    JournalEntry,
-    JournalLine,
-    LedgerAccount,
     Membership,
     MembershipStatus,
     Notification,
@@ -143,28 +139,6 @@ def last_day_of_month(at: datetime) -> bool:
     return (day + timedelta(days=1)).month != day.month
 
 
-async def month_savings(
-    session: AsyncSession, member_ids: list[uuid.UUID], since: datetime
-) -> dict[uuid.UUID, int]:
-    """What each member saved since `since`, in fen, from the savings memo's postings."""
-    by_key = {str(m): m for m in member_ids}
-    rows = await session.execute(
-        select(LedgerAccount.owner_key, func.sum(JournalLine.amount_fen))
-        .join(JournalLine, JournalLine.account_id == LedgerAccount.id)
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(
-            LedgerAccount.code == Account.member_savings,
-            LedgerAccount.owner_key.in_(list(by_key)),
-            JournalEntry.posted_at >= since,
-        )
-        .group_by(LedgerAccount.owner_key)
-    )
-    saved = dict.fromkeys(member_ids, 0)
-    for owner, total in rows:
-        saved[by_key[owner]] = -int(total or 0)  # savings are a credit balance
-    return saved
-
-
 async def savings_summary(session: AsyncSession, limit: int = 500) -> int:
     """On the month's last day: each paying member's month, once."""
     now = utc_now()
@@ -190,7 +164,7 @@ async def savings_summary(session: AsyncSession, limit: int = 500) -> int:
     if not cards:
         return 0
     members = [m for m, _ in cards]
-    this_month = await month_savings(session, members, since)
+    this_month = await savings_since_by_member(session, members, since)
     in_all = await savings_by_member(session, members)
     written = 0
     for member_id, fee_fen in cards:

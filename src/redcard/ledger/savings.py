@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.ledger.accounts import Account
 from redcard.ledger.service import Entry, Line
-from redcard.models import JournalEntry, JournalLine, LedgerAccount
+from redcard.models import JournalEntry, JournalLine, LedgerAccount, Redemption, Store
 
 SAVINGS_KIND = "redemption"  # a committed redemption, whether a till code or a 买单
 SAVINGS_UNDO_KIND = "redemption_undo"  # its reversal
@@ -79,18 +80,89 @@ async def savings_fen(session: AsyncSession, member_id: uuid.UUID) -> int:
     return (await savings_by_member(session, [member_id]))[member_id]
 
 
-async def savings_since(session: AsyncSession, member_id: uuid.UUID, since: datetime) -> int:
-    """What one member saved from `since` on, in fen: the member's savings lines (redemptions
-    less their undos) in entries posted then or later. A card's benefits used are this from
-    the card's start, since a member holds one card at a time."""
-    saved = await session.scalar(
-        select(func.coalesce(func.sum(JournalLine.amount_fen), 0))
-        .join(LedgerAccount, LedgerAccount.id == JournalLine.account_id)
+async def savings_since_by_member(
+    session: AsyncSession, member_ids: Iterable[uuid.UUID], since: datetime
+) -> dict[uuid.UUID, int]:
+    """What each member saved from `since` on, in fen: their savings lines (redemptions less
+    their undos) in entries posted then or later; 0 for a member with none."""
+    by_key = {str(m): m for m in member_ids}
+    saved = dict.fromkeys(by_key.values(), 0)
+    if not by_key:
+        return saved
+    rows = await session.execute(
+        select(LedgerAccount.owner_key, func.sum(JournalLine.amount_fen))
+        .join(JournalLine, JournalLine.account_id == LedgerAccount.id)
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
         .where(
             LedgerAccount.code == Account.member_savings,
-            LedgerAccount.owner_key == str(member_id),
+            LedgerAccount.owner_key.in_(list(by_key)),
             JournalEntry.posted_at >= since,
         )
+        .group_by(LedgerAccount.owner_key)
     )
-    return -int(saved or 0)  # savings are a credit balance
+    for owner, total in rows:
+        saved[by_key[owner]] = -int(total or 0)  # savings are a credit balance
+    return saved
+
+
+async def savings_since(session: AsyncSession, member_id: uuid.UUID, since: datetime) -> int:
+    """What one member saved from `since` on, in fen. A card's benefits used are this from
+    the card's start, since a member holds one card at a time."""
+    return (await savings_since_by_member(session, [member_id], since))[member_id]
+
+
+@dataclass(frozen=True, slots=True)
+class SavingLine:
+    """One line of a member's savings book: a redemption's saving, or its undo (negative)."""
+
+    posted_at: datetime
+    saved_fen: int  # negative for an undo
+    redemption_id: uuid.UUID
+    store_name: str | None
+    bill_fen: int | None
+    by_companion: bool  # used by a household companion on this member's card
+
+
+async def savings_book(
+    session: AsyncSession, holder_id: uuid.UUID, *, limit: int = 200
+) -> list[SavingLine]:
+    """The member's savings lines, newest first, each with the store and the bill: the same
+    postings as `savings_fen` sums (a companion's uses are on the holder's account)."""
+    lines = (
+        await session.execute(
+            select(JournalEntry.posted_at, JournalLine.amount_fen, JournalEntry.ref)
+            .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+            .join(LedgerAccount, LedgerAccount.id == JournalLine.account_id)
+            .where(
+                LedgerAccount.code == Account.member_savings,
+                LedgerAccount.owner_key == str(holder_id),
+            )
+            .order_by(JournalEntry.posted_at.desc(), JournalEntry.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    ids = {uuid.UUID(ref) for _, _, ref in lines}
+    found = {
+        r.id: r
+        for r in (
+            await session.execute(
+                select(Redemption.id, Redemption.member_id, Redemption.bill_fen, Store.name)
+                .join(Store, Store.id == Redemption.store_id)
+                .where(Redemption.id.in_(ids))
+            )
+        ).all()
+    }
+    out = []
+    for posted_at, amount_fen, ref in lines:
+        r = found.get(uuid.UUID(ref))
+        out.append(
+            SavingLine(
+                posted_at=posted_at,
+                saved_fen=-int(amount_fen),  # savings are a credit balance
+                redemption_id=uuid.UUID(ref),
+                store_name=r.name if r else None,
+                bill_fen=r.bill_fen if r else None,
+                by_companion=r is not None and r.member_id != holder_id,
+            )
+        )
+    return out
