@@ -63,6 +63,7 @@ from redcard.web.member.storepay import router as storepay_pages
 from redcard.web.merchant.bills import router as bills_pages
 from redcard.web.merchant.pages import router as merchant_pages
 from redcard.web.merchant.statements import router as merchant_statements_pages
+from redcard.web.merchant.value import router as merchant_value_pages
 from redcard.web.operator.curation import router as curation_pages
 from redcard.web.operator.events import router as event_manage_pages
 from redcard.web.operator.outbox import router as outbox_pages
@@ -204,7 +205,7 @@ def create_app(
         bills_pages,
         statements_pages,
     ]
-    pages += [merchant_pages, merchant_statements_pages]
+    pages += [merchant_pages, merchant_statements_pages, merchant_value_pages]
     for router in (*pages, event_pages, event_manage_pages, operator_pages, sandbox_pages):
         app.include_router(router)
     app.include_router(sunset_pages)

@@ -1,0 +1,1 @@
+"""Programme economics: what the card is worth to members, merchants and the operator."""
