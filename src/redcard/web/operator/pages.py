@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -10,33 +11,60 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from redcard.deps import Session, get_ctx
+from redcard.economics.headline import headline, month_bounds, previous_month
 from redcard.errors import AppError
 from redcard.kit.money import MoneyError, parse_yuan
+from redcard.kit.time import business_day, utc_now
 from redcard.ledger import service as ledger
 from redcard.membership import repository as repo
 from redcard.membership import service as membership
 from redcard.membership.schemas import PlanCreate, PlanUpdate
 from redcard.models import PlanStatus, Role, User
 from redcard.web.common import error_text, require
-from redcard.web.render import check_csrf, redirect, render
+from redcard.web.render import check_csrf, gettext_for, redirect, render
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
 OperatorPage = Annotated[User, require(Role.operator)]
+
+
+def _month(request: Request) -> tuple[date, str | None]:
+    """The month the headline shows (`?month=YYYY-MM`, default this one), and what was wrong
+    with the one asked for."""
+    this = business_day(utc_now()).replace(day=1)
+    asked = request.query_params.get("month")
+    if not asked:
+        return this, None
+    try:
+        month = datetime.strptime(asked, "%Y-%m").date()
+    except ValueError:
+        return this, "the month must look like 2026-11"
+    if month > this:
+        return this, "that month has not started yet"
+    return month, None
 
 
 async def _console(
     request: Request, session: Session, status_code: int = 200, **extra: object
 ) -> Response:
     plans = await repo.list_plans(session, include_retired=True)
-    # an audit over every entry: the replica's work when there is one
+    month, month_error = _month(request)
+    this = business_day(utc_now()).replace(day=1)
+    # an audit over every entry, and the month's figures: the replica's work when there is one
     async with get_ctx(request).db.report_scope(session) as reports:
         report = await ledger.check(reports)
+        h = await headline(reports, month)
+    following = month_bounds(month)[1]
     return render(
         request,
         "operator/console.html",
         status_code=status_code,
         plans=plans,
         ledger=report,
+        h=h,
+        is_current=month == this,
+        month_error=gettext_for(request)(month_error) if month_error else None,
+        previous_month=previous_month(month).strftime("%Y-%m"),
+        next_month=None if month == this else business_day(following).strftime("%Y-%m"),
         **extra,
     )
 

@@ -1,0 +1,191 @@
+"""The operator's headline figures for a month, each beside the month before: card holders
+paying and on trial, redemptions and what members saved, the share of paying members whose
+card has paid for itself, and the scarcity index.
+
+- **Paying members / trials**: people with an active paid / trial card at the month's end (now,
+  for the month in progress). A refunded card is not active, so a refunded member is neither.
+- **Redemptions**: committed in the month and not undone since (codes at the till and 买单).
+- **Member savings**: the ledger's savings memo posted in the month (`member_savings` lines:
+  redemptions less undos), so an undo lowers the month it happens in.
+- **Break-even share**: of the paying members, those whose current card has saved them at
+  least its fee so far (the savings memo since the card started, against the plan's price).
+- **Scarcity index**: of the month's redemptions, the share at stores whose deal is exclusive
+  to card holders (`stores.exclusive_to_members`, declared by the merchant), by count and by
+  bill value. The seed programme's weakness: its deals were at stores anyone could visit.
+
+Reads only (the replica when there is one); docs/economics.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcard.kit.time import day_bounds, utc_now
+from redcard.ledger.accounts import Account
+from redcard.models import (
+    JournalEntry,
+    JournalLine,
+    LedgerAccount,
+    Membership,
+    Plan,
+    PlanKind,
+    Redemption,
+    RedemptionStatus,
+    Store,
+)
+
+BATCH = 1000  # paying members whose savings are read per statement
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    start: datetime
+    end: datetime  # exclusive; now for the month in progress
+    paying_members: int
+    trials: int
+    redemptions: int
+    savings_fen: int
+    broken_even: int  # paying members whose card has saved at least its fee
+    exclusive_redemptions: int
+    bills_fen: int
+    exclusive_bills_fen: int
+
+    @property
+    def break_even_percent(self) -> int:
+        return self.broken_even * 100 // self.paying_members if self.paying_members else 0
+
+    @property
+    def scarcity_count_percent(self) -> int:
+        return self.exclusive_redemptions * 100 // self.redemptions if self.redemptions else 0
+
+    @property
+    def scarcity_value_percent(self) -> int:
+        return self.exclusive_bills_fen * 100 // self.bills_fen if self.bills_fen else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    month: date  # the first day
+    current: Figures
+    previous: Figures
+
+
+def month_bounds(first: date) -> tuple[datetime, datetime]:
+    """The month starting at `first` as UTC instants, in the programme's zone."""
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return day_bounds(first)[0], day_bounds(following)[0]
+
+
+def previous_month(first: date) -> date:
+    return date(first.year - 1, 12, 1) if first.month == 1 else date(first.year, first.month - 1, 1)
+
+
+Card = tuple[uuid.UUID, datetime, int, str]  # member, card start, plan price, kind
+
+
+async def _cards_at(session: AsyncSession, at: datetime) -> list[Card]:
+    """Every card in force at `at`: started, not past its end, and not ended early by then (a
+    refund, a trial's conversion, the sunset's cut-off all set `ended_at`), whatever its
+    status is now."""
+    rows = await session.execute(
+        select(Membership.member_id, Membership.starts_at, Plan.price_fen, Membership.kind)
+        .join(Plan, Plan.id == Membership.plan_id)
+        .where(
+            Membership.starts_at <= at,
+            Membership.ends_at > at,
+            or_(Membership.ended_at.is_(None), Membership.ended_at > at),
+        )
+    )
+    return [(m, s, int(p), str(k)) for m, s, p, k in rows]
+
+
+async def _card_savings(
+    session: AsyncSession, cards: list[Card], until: datetime
+) -> dict[str, int]:
+    """Each paying member's savings memo from their card's start until `until`."""
+    starts = {str(m): s for m, s, _, _ in cards}
+    saved = dict.fromkeys(starts, 0)
+    keys = list(starts)
+    for i in range(0, len(keys), BATCH):
+        chunk = keys[i : i + BATCH]
+        earliest = min(starts[k] for k in chunk)
+        rows = await session.execute(
+            select(LedgerAccount.owner_key, JournalEntry.posted_at, JournalLine.amount_fen)
+            .join(JournalLine, JournalLine.account_id == LedgerAccount.id)
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(
+                LedgerAccount.code == Account.member_savings,
+                LedgerAccount.owner_key.in_(chunk),
+                JournalEntry.posted_at >= earliest,
+                JournalEntry.posted_at < until,
+            )
+        )
+        for owner, posted_at, amount_fen in rows:
+            if posted_at >= starts[owner]:
+                saved[owner] -= int(amount_fen)  # savings are a credit balance
+    return saved
+
+
+async def figures(session: AsyncSession, start: datetime, end: datetime) -> Figures:
+    cards = await _cards_at(session, end - timedelta(microseconds=1))  # its last instant
+    paying = [c for c in cards if c[3] == PlanKind.paid]
+    saved = await _card_savings(session, paying, end)
+    broken_even = sum(1 for m, _, fee, _ in paying if fee > 0 and saved[str(m)] >= fee)
+    exclusive = case((Store.exclusive_to_members.is_(True), 1), else_=0)
+    count, bills, exclusive_count, exclusive_bills = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(Redemption.bill_fen), 0),
+                func.coalesce(func.sum(exclusive), 0),
+                func.coalesce(func.sum(exclusive * Redemption.bill_fen), 0),
+            )
+            .select_from(Redemption)
+            .join(Store, Store.id == Redemption.store_id)
+            .where(
+                Redemption.status == RedemptionStatus.committed,
+                Redemption.committed_at >= start,
+                Redemption.committed_at < end,
+            )
+        )
+    ).one()
+    savings = await session.scalar(
+        select(func.coalesce(func.sum(JournalLine.amount_fen), 0))
+        .join(LedgerAccount, LedgerAccount.id == JournalLine.account_id)
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(
+            LedgerAccount.code == Account.member_savings,
+            JournalEntry.posted_at >= start,
+            JournalEntry.posted_at < end,
+        )
+    )
+    return Figures(
+        start=start,
+        end=end,
+        paying_members=len({m for m, _, _, _ in paying}),
+        trials=len({m for m, _, _, k in cards if k == PlanKind.trial}),
+        redemptions=int(count),
+        savings_fen=-int(savings or 0),
+        broken_even=broken_even,
+        exclusive_redemptions=int(exclusive_count),
+        bills_fen=int(bills),
+        exclusive_bills_fen=int(exclusive_bills),
+    )
+
+
+async def headline(session: AsyncSession, month: date, now: datetime | None = None) -> Headline:
+    """The month starting at `month` (its first day) and the one before; the month in
+    progress ends now."""
+    now = now or utc_now()
+    start, end = month_bounds(month)
+    before = previous_month(month)
+    return Headline(
+        month=month,
+        current=await figures(session, start, min(end, now)),
+        previous=await figures(session, *month_bounds(before)),
+    )
