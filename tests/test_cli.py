@@ -144,3 +144,26 @@ async def test_the_demo_companion_uses_the_member_card(seeded: Path):
     assert state["sharing"]["usable"] is True
     assert code.status_code == 200, code.text
     assert (mine["companion"]["status"], mine["companion"]["name"]) == ("active", "小绿")
+
+
+async def test_the_demo_console_tells_the_seed_programmes_story(seeded: Path):
+    """Four weeks of ordinary visits at stores anyone can visit: few cards have paid back their
+    fee and the scarcity index is low (economics/demo.py), as in the seed programme."""
+    from redcard.db import Database
+    from redcard.economics.headline import headline
+    from redcard.kit.time import business_day, utc_now
+
+    db = Database(f"sqlite:///{seeded}")
+    try:
+        async with db.session_scope() as session:
+            month = business_day(utc_now()).replace(day=1)
+            h = await headline(session, month)
+    finally:
+        await db.dispose()
+    both = h.current.redemptions + h.previous.redemptions
+    assert both >= 40, both
+    assert h.current.paying_members >= 20
+    assert h.current.break_even_percent < 25
+    for figures in (h.current, h.previous):
+        if figures.redemptions >= 10:
+            assert figures.scarcity_count_percent < 35

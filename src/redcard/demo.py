@@ -20,6 +20,7 @@ from redcard.companions import demo as companions_demo
 from redcard.curation import demo as curation_demo
 from redcard.db import Database
 from redcard.delivery import demo as delivery_demo
+from redcard.economics import demo as economics_demo
 from redcard.events import demo as events_demo
 from redcard.kit import time as clock
 from redcard.membership import renewal_demo
@@ -39,6 +40,7 @@ TRIAL_MEMBER_PHONE = "13900000001"  # a 90-day trial, for the trial flows
 PASSWORD = "redcard-demo"
 MEMBER_CARD_AGE = timedelta(days=30)  # the demo member bought the annual card a month ago
 TRIAL_AGE = timedelta(days=10)
+BUYERS_AGE = timedelta(days=35)  # the other paying members joined five weeks ago
 TERMS_BODY = """1. 小红卡年卡售价 ¥168，有效期 365 天，自付款成功起算。
 2. 持卡人在精选门店买单可享不低于九折的优惠，具体以门店公示为准。
 3. 自动续费默认关闭；如您开启，我们会在每次续费前至少 5 天提醒您。
@@ -150,11 +152,22 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
             if i % 4 == 0:
                 await membership.start_trial(session, user, trial.id)
             else:
-                bought = await membership.purchase(
-                    session, channels, user, annual.id, convert_trial=False, base_url=base_url
-                )
-                buyers.append(bought.payment.out_trade_no)
+                buyers.append(user.id)
         member_id, annual_id = member.id, annual.id
+    with clock.frozen(clock.utc_now() - BUYERS_AGE):
+        async with db.session_scope() as session:
+            paid = []
+            for buyer_id in buyers:
+                bought = await membership.purchase(
+                    session,
+                    channels,
+                    await session.get_one(User, buyer_id),
+                    annual_id,
+                    convert_trial=False,
+                    base_url=base_url,
+                )
+                paid.append(bought.payment.out_trade_no)
+        await _pay_at_sandbox(db, channels, paid)
     with clock.frozen(clock.utc_now() - MEMBER_CARD_AGE):
         async with db.session_scope() as session:
             bought = await membership.purchase(
@@ -167,7 +180,6 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
             )
             out_trade_no = bought.payment.out_trade_no
         await _pay_at_sandbox(db, channels, [out_trade_no])
-    await _pay_at_sandbox(db, channels, buyers)
     await merchants_demo.seed(db, member_phone=MEMBER_PHONE, password=PASSWORD)
     await events_demo.seed(db, channels, base_url, member_phone=MEMBER_PHONE)
     await storepay_demo.seed(db, channels, base_url, member_phone=MEMBER_PHONE)
@@ -175,4 +187,5 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
     await companions_demo.seed(db, primary_phone=MEMBER_PHONE, password=PASSWORD)
     await renewal_demo.seed(db, channels, base_url, password=PASSWORD)
     await delivery_demo.seed(db, member_phone=MEMBER_PHONE)
+    await economics_demo.seed(db, operator_phone=OPERATOR_PHONE)
     return True

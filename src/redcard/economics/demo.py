@@ -1,0 +1,111 @@
+"""Demo history for the economics views: four weeks of till visits by the demo's paying
+members at the real Shanghai stores, shaped like the seed programme's quarter (PRODUCT.md):
+most members use the card a few times for ordinary bills at stores anyone can visit, so few
+cards have paid back their ¥168 and the scarcity index is low. Deterministic (one seed), and
+done once: it runs with the rest of `redcard demo` on an empty database.
+
+Visits go through the till's own prepare and commit (the ledger's savings memo included),
+rung up by the demo operator, who may act at any store, at the visit's time on the one clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from redcard.config import get_settings
+from redcard.db import Database
+from redcard.errors import AppError
+from redcard.kit import time as clock
+from redcard.kit.time import utc_now
+from redcard.models import (
+    Membership,
+    MembershipStatus,
+    Merchant,
+    MerchantStatus,
+    PlanKind,
+    Role,
+    Store,
+    StoreStatus,
+    User,
+)
+from redcard.redemption import codes
+from redcard.redemption import service as redemption
+from redcard.redemption.member import get_or_create_code
+from redcard.redemption.till import Till
+
+log = logging.getLogger(__name__)
+DAYS = 28
+STORES = 80  # the stores the demo's members frequent
+VISITS = (0, 1, 1, 1, 2, 2, 3, 4, 6, 10)  # per member over DAYS: most rarely, a few often
+MEDIAN_BILL_FEN = 8_000  # a meal or a coffee and cake; log-normal around it
+
+
+async def seed(db: Database, *, operator_phone: str, rng_seed: int = 17) -> int:
+    """The visits; returns how many were committed."""
+    rng = random.Random(rng_seed)
+    key = codes.code_key(get_settings().secret_key)
+    now = utc_now()
+    async with db.session_scope() as session:
+        operator = await session.scalar(select(User).where(User.phone == operator_phone))
+        cards = (
+            await session.execute(
+                select(Membership.member_id, Membership.starts_at)
+                .join(User, User.id == Membership.member_id)
+                .where(
+                    User.role == Role.member,
+                    Membership.kind == PlanKind.paid,
+                    Membership.status == MembershipStatus.active,
+                    Membership.ends_at > now,
+                )
+                .order_by(User.phone)
+            )
+        ).all()
+        stores = (
+            await session.scalars(
+                select(Store.id)
+                .join(Merchant, Merchant.id == Store.merchant_id)
+                .where(Store.status == StoreStatus.live, Merchant.status == MerchantStatus.approved)
+                .order_by(Store.pay_code)
+            )
+        ).all()
+        secrets = {m: await get_or_create_code(session, m) for m, _ in cards}
+    if operator is None or not stores:
+        return 0
+    frequented = rng.sample(list(stores), min(STORES, len(stores)))
+    visits = []
+    for member_id, starts_at in cards:
+        for _ in range(rng.choice(VISITS)):
+            at = now - timedelta(days=rng.uniform(0.05, DAYS))
+            if at <= starts_at:
+                continue
+            bill = round(MEDIAN_BILL_FEN * math.exp(rng.gauss(0, 0.6)), -1)
+            visits.append((at, member_id, rng.choice(frequented), int(min(max(bill, 1500), 60000))))
+    made = 0
+    for at, member_id, store_id, bill_fen in sorted(visits, key=lambda v: v[0]):
+        secret = secrets[member_id]
+        with clock.frozen(at):
+            code = codes.member_code(
+                secret.handle, secret.secret, key, codes.step_at(at.timestamp())
+            )
+            try:
+                async with db.session_scope() as session:
+                    till = Till(ip="127.0.0.1", staff=await session.get_one(User, operator.id))
+                    prepared = await redemption.prepare(
+                        session,
+                        till,
+                        store_id=store_id,
+                        code=code,
+                        bill_fen=bill_fen,
+                        bill_yuan=None,
+                        key=key,
+                    )
+                    await redemption.commit(session, till, prepared.redemption.id)
+                    made += 1
+            except AppError as exc:  # a store's terms refuse this bill (a minimum): skip it
+                log.info("demo visit skipped: %s", exc)
+    return made
