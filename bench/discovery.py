@@ -14,8 +14,10 @@
 3. Correctness: `--queries` random queries; each first page and total compared with a
    brute-force scan of every row (loaded once) ranked by the same function. Mismatches
    are printed; the target is 0.
-4. HTTP: the app served by uvicorn (`redcard.app:serve_app`, one worker) on loopback, 16
-   concurrent keep-alive clients calling GET /api/v1/stores/nearby for `--seconds`; p50/p99.
+4. HTTP: the app served by uvicorn (`redcard.app:serve_app`, `--workers` processes, by
+   default 2: one per core of the 2-core machine of docs/performance.md) on loopback, 16
+   concurrent keep-alive clients calling GET /api/v1/stores/nearby for `--seconds` after as
+   long a warm-up; p50/p99.
 
 Targets: p99 <= 20 ms in-process, <= 50 ms over HTTP, 0 mismatches. The last line is one
 JSON object with the figures, the targets and the machine's core count.
@@ -424,7 +426,9 @@ def main() -> None:
     parser.add_argument("--timed", type=int, default=1000, help="timed in-process queries")
     parser.add_argument("--seconds", type=float, default=15, help="of HTTP load")
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="uvicorn worker processes (one per core here)"
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--seed", type=int, default=15)
     args = parser.parse_args()
