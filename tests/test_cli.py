@@ -167,3 +167,27 @@ async def test_the_demo_console_tells_the_seed_programmes_story(seeded: Path):
     for figures in (h.current, h.previous):
         if figures.redemptions >= 10:
             assert figures.scarcity_count_percent < 35
+
+
+def test_the_economics_report_writes_a_page_and_its_tables(seeded: Path, tmp_path: Path):
+    import csv
+
+    out = tmp_path / "report"
+    result = redcard("report", "economics", "--out", str(out), db=seeded)
+    assert result.returncode == 0, result.stderr
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "会员计划经营报告" in html
+    assert 'data-tile="scarcity"' in html
+    assert "<script" not in html
+    assert "http" not in html  # self-contained: nothing fetched
+    with (out / "merchants.csv").open(encoding="utf-8") as fh:
+        merchants = list(csv.DictReader(fh))
+    with (out / "headline.csv").open(encoding="utf-8") as fh:
+        headline = {row[0]: row[1] for row in csv.reader(fh)}
+    assert int(headline["redemptions"]) == sum(int(m["visits"]) for m in merchants)
+    assert int(headline["bills_fen"]) == sum(int(m["bills_fen"]) for m in merchants)
+    assert html.count('<tr data-merchant="') == len(merchants)
+
+    refused = redcard("report", "economics", "--out", str(out), "--month", "2026/11", db=seeded)
+    assert refused.returncode == 1
+    assert "2026-11" in refused.stdout

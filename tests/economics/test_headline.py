@@ -4,8 +4,7 @@ out below, and the savings figure against a direct ledger query. On both databas
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select, update
 
@@ -20,8 +19,8 @@ from redcard.models import (
     MembershipStatus,
     Store,
 )
+from tests.economics.helpers import visit
 from tests.fixtures.factories import (
-    code_for,
     idem,
     login,
     new_card_holder,
@@ -31,21 +30,6 @@ from tests.fixtures.factories import (
 )
 
 NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)  # noon in Shanghai, 2026-11-25
-
-
-async def visit(client, db, shop, member, bill_yuan: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    clock.advance(timedelta(minutes=1))  # a fresh code each time
-    preview = await client.post(
-        "/api/v1/redemptions/prepare",
-        json={"code": await code_for(db, member), "bill_yuan": bill_yuan},
-        headers=till(shop),
-    )
-    assert preview.status_code == 201, preview.text
-    done = await client.post(
-        f"/api/v1/redemptions/{preview.json()['id']}/commit", headers=till(shop) | idem()
-    )
-    assert done.status_code == 200, done.text
-    return done.json()
 
 
 async def test_the_headline_of_a_small_city(client, db):
