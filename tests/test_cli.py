@@ -191,3 +191,15 @@ def test_the_economics_report_writes_a_page_and_its_tables(seeded: Path, tmp_pat
     refused = redcard("report", "economics", "--out", str(out), "--month", "2026/11", db=seeded)
     assert refused.returncode == 1
     assert "2026-11" in refused.stdout
+
+
+def test_simulate_fits_the_demos_history_and_backtests_itself(seeded: Path):
+    result = redcard("simulate", "--members", "2000", db=seeded)
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())
+    assert "fitted to" in out
+    assert "members who break even in a year" in out
+    assert "Half the members break even at a price of" in out
+    assert re.search(r"Back-test on the last 28 days: .* members spent ¥[\d,.]+", out), out
+    refused = redcard("simulate", "--price", "lots", db=seeded)
+    assert refused.returncode == 1

@@ -18,6 +18,7 @@ from redcard.accounts.cli import app as users_app
 from redcard.clikit import in_session as _in_session
 from redcard.config import get_settings
 from redcard.economics.cli import app as report_app
+from redcard.economics.cli import simulate
 from redcard.errors import AppError
 from redcard.membership.cli import plans_app, terms_app
 from redcard.sunset.cli import app as sunset_app
@@ -38,6 +39,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(plans_app, name="plans")
 app.add_typer(terms_app, name="terms")
 app.add_typer(report_app, name="report")
+app.command("simulate")(simulate)
 console = Console()
 
 

@@ -187,5 +187,5 @@ async def seed(db: Database, channels: Channels, base_url: str, members: int = 3
     await companions_demo.seed(db, primary_phone=MEMBER_PHONE, password=PASSWORD)
     await renewal_demo.seed(db, channels, base_url, password=PASSWORD)
     await delivery_demo.seed(db, member_phone=MEMBER_PHONE)
-    await economics_demo.seed(db, operator_phone=OPERATOR_PHONE)
+    await economics_demo.seed(db)
     return True

@@ -5,7 +5,7 @@ cards have paid back their ¥168 and the scarcity index is low. Deterministic (o
 done once: it runs with the rest of `redcard demo` on an empty database.
 
 Visits go through the till's own prepare and commit (the ledger's savings memo included),
-rung up by the demo operator, who may act at any store, at the visit's time on the one clock.
+rung up by each store's owner at the visit's time on the one clock.
 """
 
 from __future__ import annotations
@@ -45,13 +45,12 @@ VISITS = (0, 1, 1, 1, 2, 2, 3, 4, 6, 10)  # per member over DAYS: most rarely, a
 MEDIAN_BILL_FEN = 8_000  # a meal or a coffee and cake; log-normal around it
 
 
-async def seed(db: Database, *, operator_phone: str, rng_seed: int = 17) -> int:
+async def seed(db: Database, *, rng_seed: int = 17) -> int:
     """The visits; returns how many were committed."""
     rng = random.Random(rng_seed)
     key = codes.code_key(get_settings().secret_key)
     now = utc_now()
     async with db.session_scope() as session:
-        operator = await session.scalar(select(User).where(User.phone == operator_phone))
         cards = (
             await session.execute(
                 select(Membership.member_id, Membership.starts_at)
@@ -66,15 +65,15 @@ async def seed(db: Database, *, operator_phone: str, rng_seed: int = 17) -> int:
             )
         ).all()
         stores = (
-            await session.scalars(
-                select(Store.id)
+            await session.execute(
+                select(Store.id, Merchant.owner_id)
                 .join(Merchant, Merchant.id == Store.merchant_id)
                 .where(Store.status == StoreStatus.live, Merchant.status == MerchantStatus.approved)
                 .order_by(Store.pay_code)
             )
         ).all()
         secrets = {m: await get_or_create_code(session, m) for m, _ in cards}
-    if operator is None or not stores:
+    if not stores:
         return 0
     frequented = rng.sample(list(stores), min(STORES, len(stores)))
     visits = []
@@ -86,7 +85,7 @@ async def seed(db: Database, *, operator_phone: str, rng_seed: int = 17) -> int:
             bill = round(MEDIAN_BILL_FEN * math.exp(rng.gauss(0, 0.6)), -1)
             visits.append((at, member_id, rng.choice(frequented), int(min(max(bill, 1500), 60000))))
     made = 0
-    for at, member_id, store_id, bill_fen in sorted(visits, key=lambda v: v[0]):
+    for at, member_id, (store_id, owner_id), bill_fen in sorted(visits, key=lambda v: v[0]):
         secret = secrets[member_id]
         with clock.frozen(at):
             code = codes.member_code(
@@ -94,7 +93,7 @@ async def seed(db: Database, *, operator_phone: str, rng_seed: int = 17) -> int:
             )
             try:
                 async with db.session_scope() as session:
-                    till = Till(ip="127.0.0.1", staff=await session.get_one(User, operator.id))
+                    till = Till(ip="127.0.0.1", staff=await session.get_one(User, owner_id))
                     prepared = await redemption.prepare(
                         session,
                         till,

@@ -88,7 +88,7 @@ def previous_month(first: date) -> date:
 Card = tuple[uuid.UUID, datetime, int, str]  # member, card start, plan price, kind
 
 
-async def _cards_at(session: AsyncSession, at: datetime) -> list[Card]:
+async def cards_at(session: AsyncSession, at: datetime) -> list[Card]:
     """Every card in force at `at`: started, not past its end, and not ended early by then (a
     refund, a trial's conversion, the sunset's cut-off all set `ended_at`), whatever its
     status is now."""
@@ -132,7 +132,7 @@ async def _card_savings(
 
 
 async def figures(session: AsyncSession, start: datetime, end: datetime) -> Figures:
-    cards = await _cards_at(session, end - timedelta(microseconds=1))  # its last instant
+    cards = await cards_at(session, end - timedelta(microseconds=1))  # its last instant
     paying = [c for c in cards if c[3] == PlanKind.paid]
     saved = await _card_savings(session, paying, end)
     broken_even = sum(1 for m, _, fee, _ in paying if fee > 0 and saved[str(m)] >= fee)
