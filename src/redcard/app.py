@@ -69,6 +69,7 @@ from redcard.web.operator.events import router as event_manage_pages
 from redcard.web.operator.outbox import router as outbox_pages
 from redcard.web.operator.pages import router as operator_pages
 from redcard.web.operator.renewals import router as renewals_pages
+from redcard.web.operator.simulate import router as simulate_pages
 from redcard.web.operator.statements import router as statements_pages
 from redcard.web.operator.sunset import router as sunset_pages
 
@@ -220,6 +221,7 @@ def create_app(
     app.include_router(curation_pages)
     app.include_router(companion_pages)  # /card/companion
     app.include_router(savings_pages)  # /card/savings: the 省钱账本
+    app.include_router(simulate_pages)  # /operator/simulate
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"
     )
