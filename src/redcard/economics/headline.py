@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcard.kit.time import day_bounds, utc_now
 from redcard.ledger.accounts import Account
+from redcard.ledger.savings import savings_between
 from redcard.models import (
     JournalEntry,
     JournalLine,
@@ -38,8 +39,6 @@ from redcard.models import (
     RedemptionStatus,
     Store,
 )
-
-BATCH = 1000  # paying members whose savings are read per statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,38 +103,11 @@ async def cards_at(session: AsyncSession, at: datetime) -> list[Card]:
     return [(m, s, int(p), str(k)) for m, s, p, k in rows]
 
 
-async def _card_savings(
-    session: AsyncSession, cards: list[Card], until: datetime
-) -> dict[str, int]:
-    """Each paying member's savings memo from their card's start until `until`."""
-    starts = {str(m): s for m, s, _, _ in cards}
-    saved = dict.fromkeys(starts, 0)
-    keys = list(starts)
-    for i in range(0, len(keys), BATCH):
-        chunk = keys[i : i + BATCH]
-        earliest = min(starts[k] for k in chunk)
-        rows = await session.execute(
-            select(LedgerAccount.owner_key, JournalEntry.posted_at, JournalLine.amount_fen)
-            .join(JournalLine, JournalLine.account_id == LedgerAccount.id)
-            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-            .where(
-                LedgerAccount.code == Account.member_savings,
-                LedgerAccount.owner_key.in_(chunk),
-                JournalEntry.posted_at >= earliest,
-                JournalEntry.posted_at < until,
-            )
-        )
-        for owner, posted_at, amount_fen in rows:
-            if posted_at >= starts[owner]:
-                saved[owner] -= int(amount_fen)  # savings are a credit balance
-    return saved
-
-
 async def figures(session: AsyncSession, start: datetime, end: datetime) -> Figures:
     cards = await cards_at(session, end - timedelta(microseconds=1))  # its last instant
     paying = [c for c in cards if c[3] == PlanKind.paid]
-    saved = await _card_savings(session, paying, end)
-    broken_even = sum(1 for m, _, fee, _ in paying if fee > 0 and saved[str(m)] >= fee)
+    saved = await savings_between(session, {m: start for m, start, _, _ in paying}, end)
+    broken_even = sum(1 for m, _, fee, _ in paying if fee > 0 and saved[m] >= fee)
     exclusive = case((Store.exclusive_to_members.is_(True), 1), else_=0)
     count, bills, exclusive_count, exclusive_bills = (
         await session.execute(

@@ -111,6 +111,38 @@ async def savings_since(session: AsyncSession, member_id: uuid.UUID, since: date
     return (await savings_since_by_member(session, [member_id], since))[member_id]
 
 
+BATCH = 1000  # members whose lines are read per statement
+
+
+async def savings_between(
+    session: AsyncSession, since: dict[uuid.UUID, datetime], until: datetime
+) -> dict[uuid.UUID, int]:
+    """What each member saved from their own `since[member]` (a card's start, say) until
+    `until`, in fen: one read per BATCH members, from the earliest start among them."""
+    saved = dict.fromkeys(since, 0)
+    by_key = {str(m): m for m in since}
+    keys = list(by_key)
+    for i in range(0, len(keys), BATCH):
+        chunk = keys[i : i + BATCH]
+        earliest = min(since[by_key[k]] for k in chunk)
+        rows = await session.execute(
+            select(LedgerAccount.owner_key, JournalEntry.posted_at, JournalLine.amount_fen)
+            .join(JournalLine, JournalLine.account_id == LedgerAccount.id)
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(
+                LedgerAccount.code == Account.member_savings,
+                LedgerAccount.owner_key.in_(chunk),
+                JournalEntry.posted_at >= earliest,
+                JournalEntry.posted_at < until,
+            )
+        )
+        for owner, posted_at, amount_fen in rows:
+            member = by_key[owner]
+            if posted_at >= since[member]:
+                saved[member] -= int(amount_fen)  # savings are a credit balance
+    return saved
+
+
 @dataclass(frozen=True, slots=True)
 class SavingLine:
     """One line of a member's savings book: a redemption's saving, or its undo (negative)."""
