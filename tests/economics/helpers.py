@@ -22,3 +22,11 @@ async def visit(client, db, shop, member, bill_yuan: str) -> dict[str, Any]:  # 
     )
     assert done.status_code == 200, done.text
     return done.json()
+
+
+async def undo(client, shop, redemption: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    """The till takes a visit back."""
+    back = await client.post(
+        f"/api/v1/redemptions/{redemption['id']}/undo", headers=till(shop) | idem()
+    )
+    assert back.status_code == 200, back.text
