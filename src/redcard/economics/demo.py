@@ -69,7 +69,7 @@ async def seed(db: Database, *, rng_seed: int = 17) -> int:
                 select(Store.id, Merchant.owner_id)
                 .join(Merchant, Merchant.id == Store.merchant_id)
                 .where(Store.status == StoreStatus.live, Merchant.status == MerchantStatus.approved)
-                .order_by(Store.pay_code)
+                .order_by(Store.source, Store.name, Store.lat)
             )
         ).all()
         secrets = {m: await get_or_create_code(session, m) for m, _ in cards}
