@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from redcard.deps import Session, get_ctx
+from redcard.economics import engagement
 from redcard.economics.headline import headline, month_bounds, previous_month
 from redcard.errors import AppError
 from redcard.kit.money import MoneyError, parse_yuan
@@ -53,6 +54,8 @@ async def _console(
     async with get_ctx(request).db.report_scope(session) as reports:
         report = await ledger.check(reports)
         h = await headline(reports, month)
+        members_funnel = await engagement.funnel(reports)
+        member_cohorts = await engagement.cohorts(reports)
     following = month_bounds(month)[1]
     return render(
         request,
@@ -61,6 +64,9 @@ async def _console(
         plans=plans,
         ledger=report,
         h=h,
+        funnel=members_funnel,
+        cohorts=member_cohorts,
+        dormant_days=engagement.DORMANT_DAYS,
         is_current=month == this,
         month_error=gettext_for(request)(month_error) if month_error else None,
         previous_month=previous_month(month).strftime("%Y-%m"),
