@@ -114,12 +114,13 @@ async def savings_since(session: AsyncSession, member_id: uuid.UUID, since: date
 BATCH = 1000  # members whose lines are read per statement
 
 
-async def savings_between(
+async def saving_lines_between(
     session: AsyncSession, since: dict[uuid.UUID, datetime], until: datetime
-) -> dict[uuid.UUID, int]:
-    """What each member saved from their own `since[member]` (a card's start, say) until
-    `until`, in fen: one read per BATCH members, from the earliest start among them."""
-    saved = dict.fromkeys(since, 0)
+) -> list[tuple[uuid.UUID, datetime, int]]:
+    """Each member's savings lines (member, posted at, fen saved; an undo negative) from their
+    own `since[member]` (a card's start, say) until `until`, oldest first: one read per BATCH
+    members, from the earliest start among them."""
+    out: list[tuple[uuid.UUID, datetime, int]] = []
     by_key = {str(m): m for m in since}
     keys = list(by_key)
     for i in range(0, len(keys), BATCH):
@@ -135,11 +136,23 @@ async def savings_between(
                 JournalEntry.posted_at >= earliest,
                 JournalEntry.posted_at < until,
             )
+            .order_by(JournalEntry.posted_at, JournalEntry.id)
         )
         for owner, posted_at, amount_fen in rows:
             member = by_key[owner]
             if posted_at >= since[member]:
-                saved[member] -= int(amount_fen)  # savings are a credit balance
+                out.append((member, posted_at, -int(amount_fen)))  # a credit balance
+    out.sort(key=lambda line: line[1])
+    return out
+
+
+async def savings_between(
+    session: AsyncSession, since: dict[uuid.UUID, datetime], until: datetime
+) -> dict[uuid.UUID, int]:
+    """What each member saved from their own `since[member]` until `until`, in fen."""
+    saved = dict.fromkeys(since, 0)
+    for member, _, fen in await saving_lines_between(session, since, until):
+        saved[member] += fen
     return saved
 
 

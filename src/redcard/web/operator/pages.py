@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from redcard.deps import Session, get_ctx
 from redcard.economics import engagement
 from redcard.economics.headline import headline, month_bounds, previous_month
+from redcard.economics.member_value import member_value
 from redcard.errors import AppError
 from redcard.kit.money import MoneyError, parse_yuan
 from redcard.kit.time import business_day, utc_now
@@ -56,6 +57,7 @@ async def _console(
         h = await headline(reports, month)
         members_funnel = await engagement.funnel(reports)
         member_cohorts = await engagement.cohorts(reports)
+        value = await member_value(reports)
     following = month_bounds(month)[1]
     return render(
         request,
@@ -67,6 +69,7 @@ async def _console(
         funnel=members_funnel,
         cohorts=member_cohorts,
         dormant_days=engagement.DORMANT_DAYS,
+        value=value,
         is_current=month == this,
         month_error=gettext_for(request)(month_error) if month_error else None,
         previous_month=previous_month(month).strftime("%Y-%m"),
