@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from redcard.deps import Session, get_ctx
-from redcard.economics import engagement
+from redcard.economics import engagement, scarcity
 from redcard.economics.headline import headline, month_bounds, previous_month
 from redcard.economics.member_value import member_value
 from redcard.errors import AppError
@@ -21,7 +21,7 @@ from redcard.ledger import service as ledger
 from redcard.membership import repository as repo
 from redcard.membership import service as membership
 from redcard.membership.schemas import PlanCreate, PlanUpdate
-from redcard.models import PlanStatus, Role, User
+from redcard.models import PlanStatus, Role, Store, User
 from redcard.web.common import error_text, require
 from redcard.web.render import check_csrf, gettext_for, redirect, render
 
@@ -58,6 +58,13 @@ async def _console(
         members_funnel = await engagement.funnel(reports)
         member_cohorts = await engagement.cohorts(reports)
         value = await member_value(reports)
+        start, end = month_bounds(month)
+        end = min(end, utc_now())
+        shares = {
+            "weeks": await scarcity.weekly(reports),
+            "districts": await scarcity.by(reports, Store.district, start, end),
+            "categories": await scarcity.by(reports, Store.category, start, end),
+        }
     following = month_bounds(month)[1]
     return render(
         request,
@@ -70,6 +77,7 @@ async def _console(
         cohorts=member_cohorts,
         dormant_days=engagement.DORMANT_DAYS,
         value=value,
+        scarcity=shares,
         is_current=month == this,
         month_error=gettext_for(request)(month_error) if month_error else None,
         previous_month=previous_month(month).strftime("%Y-%m"),
