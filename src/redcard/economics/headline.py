@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redcard.kit.time import day_bounds, utc_now
+from redcard.kit.time import business_day, day_bounds, utc_now
 from redcard.ledger.accounts import Account
 from redcard.ledger.savings import savings_between
 from redcard.models import (
@@ -78,6 +78,21 @@ def month_bounds(first: date) -> tuple[datetime, datetime]:
     """The month starting at `first` as UTC instants, in the programme's zone."""
     following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
     return day_bounds(first)[0], day_bounds(following)[0]
+
+
+def parse_month(text: str | None, now: datetime | None = None) -> date:
+    """A month asked for as YYYY-MM (None or empty: this month, in the programme's zone), as
+    its first day; ValueError with a sentence for anything else or a month not begun."""
+    this = business_day(now or utc_now()).replace(day=1)
+    if not text:
+        return this
+    try:
+        month = datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        raise ValueError("the month must look like 2026-11") from None
+    if month > this:
+        raise ValueError("that month has not started yet")
+    return month
 
 
 def previous_month(first: date) -> date:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from redcard.deps import Session, get_ctx
 from redcard.economics import engagement, scarcity
-from redcard.economics.headline import headline, month_bounds, previous_month
+from redcard.economics.headline import headline, month_bounds, parse_month, previous_month
 from redcard.economics.member_value import member_value
 from redcard.errors import AppError
 from redcard.kit.money import MoneyError, parse_yuan
@@ -31,18 +31,11 @@ OperatorPage = Annotated[User, require(Role.operator)]
 
 def _month(request: Request) -> tuple[date, str | None]:
     """The month the headline shows (`?month=YYYY-MM`, default this one), and what was wrong
-    with the one asked for."""
-    this = business_day(utc_now()).replace(day=1)
-    asked = request.query_params.get("month")
-    if not asked:
-        return this, None
+    with the one asked for (this month is shown instead)."""
     try:
-        month = datetime.strptime(asked, "%Y-%m").date()
-    except ValueError:
-        return this, "the month must look like 2026-11"
-    if month > this:
-        return this, "that month has not started yet"
-    return month, None
+        return parse_month(request.query_params.get("month")), None
+    except ValueError as exc:
+        return parse_month(None), str(exc)
 
 
 async def _console(
