@@ -22,6 +22,7 @@ from redcard.db import Database
 from redcard.errors import AppError
 from redcard.kit import time as clock
 from redcard.kit.time import utc_now
+from redcard.merchants.demo import ring_up
 from redcard.models import (
     Membership,
     MembershipStatus,
@@ -34,9 +35,7 @@ from redcard.models import (
     User,
 )
 from redcard.redemption import codes
-from redcard.redemption import service as redemption
 from redcard.redemption.member import get_or_create_code
-from redcard.redemption.till import Till
 
 log = logging.getLogger(__name__)
 DAYS = 28
@@ -86,25 +85,10 @@ async def seed(db: Database, *, rng_seed: int = 17) -> int:
             visits.append((at, member_id, rng.choice(frequented), int(min(max(bill, 1500), 60000))))
     made = 0
     for at, member_id, (store_id, owner_id), bill_fen in sorted(visits, key=lambda v: v[0]):
-        secret = secrets[member_id]
         with clock.frozen(at):
-            code = codes.member_code(
-                secret.handle, secret.secret, key, codes.step_at(at.timestamp())
-            )
             try:
-                async with db.session_scope() as session:
-                    till = Till(ip="127.0.0.1", staff=await session.get_one(User, owner_id))
-                    prepared = await redemption.prepare(
-                        session,
-                        till,
-                        store_id=store_id,
-                        code=code,
-                        bill_fen=bill_fen,
-                        bill_yuan=None,
-                        key=key,
-                    )
-                    await redemption.commit(session, till, prepared.redemption.id)
-                    made += 1
+                await ring_up(db, owner_id, store_id, secrets[member_id], key, bill_fen)
+                made += 1
             except AppError as exc:  # a store's terms refuse this bill (a minimum): skip it
                 log.info("demo visit skipped: %s", exc)
     return made

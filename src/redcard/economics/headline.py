@@ -22,9 +22,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from redcard.economics import scarcity
 from redcard.kit.time import business_day, day_bounds, utc_now
 from redcard.ledger.accounts import Account
 from redcard.ledger.savings import savings_between
@@ -35,9 +36,6 @@ from redcard.models import (
     Membership,
     Plan,
     PlanKind,
-    Redemption,
-    RedemptionStatus,
-    Store,
 )
 
 
@@ -123,24 +121,7 @@ async def figures(session: AsyncSession, start: datetime, end: datetime) -> Figu
     paying = [c for c in cards if c[3] == PlanKind.paid]
     saved = await savings_between(session, {m: start for m, start, _, _ in paying}, end)
     broken_even = sum(1 for m, _, fee, _ in paying if fee > 0 and saved[m] >= fee)
-    exclusive = case((Store.exclusive_to_members.is_(True), 1), else_=0)
-    count, bills, exclusive_count, exclusive_bills = (
-        await session.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(Redemption.bill_fen), 0),
-                func.coalesce(func.sum(exclusive), 0),
-                func.coalesce(func.sum(exclusive * Redemption.bill_fen), 0),
-            )
-            .select_from(Redemption)
-            .join(Store, Store.id == Redemption.store_id)
-            .where(
-                Redemption.status == RedemptionStatus.committed,
-                Redemption.committed_at >= start,
-                Redemption.committed_at < end,
-            )
-        )
-    ).one()
+    used = await scarcity.totals(session, start, end)
     savings = await session.scalar(
         select(func.coalesce(func.sum(JournalLine.amount_fen), 0))
         .join(LedgerAccount, LedgerAccount.id == JournalLine.account_id)
@@ -156,12 +137,12 @@ async def figures(session: AsyncSession, start: datetime, end: datetime) -> Figu
         end=end,
         paying_members=len({m for m, _, _, _ in paying}),
         trials=len({m for m, _, _, k in cards if k == PlanKind.trial}),
-        redemptions=int(count),
+        redemptions=used.redemptions,
         savings_fen=-int(savings or 0),
         broken_even=broken_even,
-        exclusive_redemptions=int(exclusive_count),
-        bills_fen=int(bills),
-        exclusive_bills_fen=int(exclusive_bills),
+        exclusive_redemptions=used.exclusive,
+        bills_fen=used.bills_fen,
+        exclusive_bills_fen=used.exclusive_bills_fen,
     )
 
 

@@ -5,7 +5,7 @@ Reads only."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -54,6 +54,12 @@ def _figures(start: datetime, end: datetime, *group: Any) -> Any:
     )
 
 
+async def totals(session: AsyncSession, start: datetime, end: datetime) -> Share:
+    """The whole programme's redemptions in [start, end) and their members-only share."""
+    n, x, b, xb = (await session.execute(_figures(start, end))).one()
+    return Share("", int(n), int(x), int(b), int(xb))
+
+
 async def by(session: AsyncSession, column: Any, start: datetime, end: datetime) -> list[Share]:
     """Per value of `column` (Store.district, Store.category), the most redemptions first."""
     rows = await session.execute(_figures(start, end, column).group_by(column))
@@ -71,6 +77,6 @@ async def weekly(
     for i in range(weeks):
         monday = first + timedelta(weeks=i)
         start, end = day_bounds(monday)[0], day_bounds(monday + timedelta(days=7))[0]
-        n, x, b, xb = (await session.execute(_figures(start, end))).one()
-        out.append(Share(monday, int(n), int(x), int(b), int(xb)))
+        week = await totals(session, start, end)
+        out.append(replace(week, key=monday))
     return out

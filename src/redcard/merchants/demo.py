@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import secrets
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from redcard.kit.time import utc_now
 from redcard.membership import repository as membership_repo
 from redcard.merchants import access
 from redcard.models import (
+    MemberCode,
     Merchant,
     MerchantStatus,
     Role,
@@ -295,6 +297,34 @@ async def seed_staff(session: AsyncSession, password: str) -> User | None:
     return staff
 
 
+async def ring_up(
+    db: Database,
+    staff_id: uuid.UUID,
+    store_id: uuid.UUID,
+    secret: MemberCode,
+    key: bytes,
+    bill_fen: int,
+) -> None:
+    """One demo visit at the till, now on the one clock: the member's current code, prepared
+    and committed by `staff_id` (who must work at the store), in its own transaction. The
+    till's refusals (AppError) are the caller's to handle."""
+    code = codes.member_code(
+        secret.handle, secret.secret, key, codes.step_at(utc_now().timestamp())
+    )
+    async with db.session_scope() as session:
+        till = Till(ip="127.0.0.1", staff=await session.get_one(User, staff_id))
+        prepared = await redemption.prepare(
+            session,
+            till,
+            store_id=store_id,
+            code=code,
+            bill_fen=bill_fen,
+            bill_yuan=None,
+            key=key,
+        )
+        await redemption.commit(session, till, prepared.redemption.id)
+
+
 async def seed_history(db: Database, member_phone: str, staff: User, key: bytes) -> int:
     """A few committed redemptions at the till for the demo member (who holds a card already:
     redcard.demo buys it), over the past days."""
@@ -314,21 +344,8 @@ async def seed_history(db: Database, member_phone: str, staff: User, key: bytes)
     start = max(starts_at, now - timedelta(days=4))
     for n, bill in enumerate((5200, 6850, 12800)):
         with clock.frozen(start + (now - start) * (n + 1) / 4):
-            step = codes.step_at(utc_now().timestamp())
-            code = codes.member_code(secret.handle, secret.secret, key, step)
-            async with db.session_scope() as session:
-                till = Till(ip="127.0.0.1", staff=await session.get_one(User, staff.id))
-                prepared = await redemption.prepare(
-                    session,
-                    till,
-                    store_id=store_ids[n % len(store_ids)],
-                    code=code,
-                    bill_fen=bill,
-                    bill_yuan=None,
-                    key=key,
-                )
-                await redemption.commit(session, till, prepared.redemption.id)
-                made += 1
+            await ring_up(db, staff.id, store_ids[n % len(store_ids)], secret, key, bill)
+            made += 1
     return made
 
 
